@@ -1,0 +1,351 @@
+"""Event files (`events/**/*.yaml`) become validated, frozen `Event`s, or a list of problems."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from dateutil.rrule import rrulestr
+from icalendar.prop import vRecur
+
+from pipeline.errors import InvalidInput, Problem, display_path
+from pipeline.fields import SLUG, Fields, parse_wall_clock, suggest, url_problem
+from pipeline.model import Event, Image, Link, Location, Recurrence, Status
+from pipeline.settings import Settings, parse_duration
+from pipeline.yamlsource import Mapping, YamlProblem, read_mapping
+
+EVENT_KEYS = ("id", "title", "kind", "start", "end", "duration", "timezone", "status",
+              "location", "url", "summary", "description", "image", "highlights", "links",
+              "hosts", "tags", "recurrence")
+LOCATION_KEYS = ("name", "address", "city", "country", "url", "online")
+
+
+def yaml_files(folder: Path) -> list[Path]:
+    """Every `*.yaml` / `*.yml` below `folder`, in a stable order; dot-folders skipped."""
+    found = [p for pattern in ("*.yaml", "*.yml") for p in folder.rglob(pattern)
+             if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)]
+    return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
+
+
+def load_events(folder: Path, settings: Settings) -> tuple[Event, ...]:
+    """Load and validate every event file; raise InvalidInput listing every problem of every file."""
+    if not folder.is_dir():
+        raise InvalidInput([Problem(display_path(folder), 0, "events folder not found; create "
+                                    "it or pass --events DIR")])
+    problems: list[Problem] = []
+    events: list[Event] = []
+    first_file: dict[str, tuple[str, int]] = {}
+    for path in yaml_files(folder):
+        event = load_event(path, settings, problems)
+        if event is None:
+            continue
+        if event.id in first_file:
+            other, other_line = first_file[event.id]
+            problems.append(Problem(event.source, _id_line(path), f"id '{event.id}' is already "
+                                    f"used by {other}:{other_line}; ids must be unique, give "
+                                    "this event another id"))
+            continue
+        first_file[event.id] = (event.source, _id_line(path))
+        events.append(event)
+    if problems:
+        raise InvalidInput(problems)
+    return sort_events(events)
+
+
+def sort_events(events: Iterable[Event]) -> tuple[Event, ...]:
+    """Chronological order, ties broken by id, so file order never changes the output."""
+    return tuple(sorted(events, key=lambda e: (e.instant(e.start), e.id)))
+
+
+def _id_line(path: Path) -> int:
+    """The line of the `id:` key, or 1 when the id is the file's stem."""
+    data = read_mapping(path, "event")
+    return data.key_lines.get("id", 1)
+
+
+def load_event(path: Path, settings: Settings, problems: list[Problem]) -> Event | None:
+    """One event file as an Event; its problems are appended to `problems`."""
+    shown = display_path(path)
+    try:
+        data = read_mapping(path, "event")
+    except YamlProblem as problem:
+        problems.append(Problem(shown, problem.line, problem.message))
+        return None
+    before = len(problems)
+    event = _event_from(Fields(data, shown, problems), path.stem, settings)
+    return event if len(problems) == before else None
+
+
+def _event_from(f: Fields, stem: str, settings: Settings) -> Event | None:
+    f.reject_unknown(EVENT_KEYS)
+    if "id" in f.data:
+        event_id = f.slug("id")
+    elif SLUG.match(stem):
+        event_id = stem
+    else:
+        event_id = None
+        f.error(None, f"the file name '{stem}' is not a slug, so it cannot be the event's id; "
+                "rename the file or add an 'id:' such as 'pytorch-conference-2025'", line=1)
+    title = f.text("title", required=True, one_line=True)
+    kind = f.choice("kind", settings.kinds, required=True)
+    status = f.choice("status", [s.value for s in Status], default="confirmed")
+    zone = _zone(f)
+    start, end = _start_end(f, zone)
+    recurrence = _recurrence(f, start, zone)
+    values: dict[str, Any] = {
+        "location": _location(f),
+        "url": f.url("url"),
+        "summary": _paragraph(f.text("summary")),
+        "description": f.text("description"),
+        "image": _image(f),
+        "highlights": f.text_list("highlights"),
+        "links": read_links(f, "links"),
+        "hosts": f.text_list("hosts"),
+        "tags": f.text_list("tags", lambda t, _: None if SLUG.match(t) else
+                            f"tag {t!r} is not a slug; use lowercase letters, digits and '-'"),
+    }
+    if None in (event_id, title, kind, status, start, end):
+        return None
+    return Event(id=event_id, title=title, kind=kind, start=start, end=end,  # type: ignore[arg-type]
+                 timezone=str(zone) if zone else None, status=Status(status),
+                 recurrence=recurrence, source=f.path, **values)
+
+
+@cache
+def _zone_names() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _zone(f: Fields) -> zoneinfo.ZoneInfo | None:
+    name = f.text("timezone", one_line=True)
+    if name is None:
+        return None
+    if name not in _zone_names():
+        hint = suggest(name, _zone_names()) or "; use a name such as 'Europe/Paris' (see the tz database)"
+        f.error("timezone", f"timezone '{name}' is not an IANA time zone{hint}")
+        return None
+    return zoneinfo.ZoneInfo(name)
+
+
+def _wall_clock(f: Fields, key: str, required: bool = False) -> dt.date | None:
+    value = f.text(key, required, one_line=True)
+    if value is None:
+        return None
+    parsed = parse_wall_clock(value)
+    if parsed is None:
+        f.error(key, f"'{key}' {value!r} is not a date or date-time; write YYYY-MM-DD for an "
+                "all-day event or YYYY-MM-DD HH:MM for a timed one")
+    return parsed
+
+
+def localize(f: Fields, key: str, naive: dt.datetime, zone: zoneinfo.ZoneInfo) -> dt.datetime | None:
+    """Attach `zone`, refusing wall-clock times that do not exist or happen twice (DST)."""
+    aware = naive.replace(tzinfo=zone)
+    round_trip = aware.astimezone(dt.UTC).astimezone(zone).replace(tzinfo=None)
+    if round_trip != naive:
+        f.error(key, f"'{key}' {naive:%Y-%m-%d %H:%M} does not exist in {zone} (the clocks "
+                "jump forward then); pick a time outside the gap")
+        return None
+    if aware.utcoffset() != naive.replace(tzinfo=zone, fold=1).utcoffset():
+        f.error(key, f"'{key}' {naive:%Y-%m-%d %H:%M} happens twice in {zone} (the clocks go "
+                "back then); pick a time outside that hour")
+        return None
+    return aware
+
+
+def _start_end(f: Fields, zone: zoneinfo.ZoneInfo | None) -> tuple[Any, Any]:
+    start = _wall_clock(f, "start", required=True)
+    end = _wall_clock(f, "end")
+    duration_text = f.text("duration", one_line=True)
+    if start is None:
+        return None, None
+    if not isinstance(start, dt.datetime):  # all-day
+        if duration_text is not None:
+            f.error("duration", "'duration' is for timed events; an all-day event uses 'end' "
+                    "(its last day)")
+        if isinstance(end, dt.datetime):
+            f.error("end", "'end' must be a date (the last day) because 'start' is a date; or "
+                    "give 'start' a time too")
+            return start, None
+        end = end or start
+        if end < start:
+            f.error("end", f"'end' {end} is before 'start' {start}; 'end' is the last day, "
+                    "inclusive")
+            return start, None
+        return start, end
+    if zone is None:
+        if "timezone" not in f.data:
+            f.error("start", "a timed event needs 'timezone' (an IANA name such as "
+                    "'America/Los_Angeles'); times are never guessed")
+        return None, None
+    aware_start = localize(f, "start", start, zone)
+    if end is not None and duration_text is not None:
+        f.error("duration", "give either 'end' or 'duration', not both")
+        return None, None
+    if end is None and duration_text is None:
+        f.error("start", "a timed event needs 'end' (a date-time) or 'duration' (e.g. 90m, "
+                "1h30m)")
+        return None, None
+    if duration_text is not None:
+        duration = parse_duration(duration_text)
+        if duration is None:
+            f.error("duration", f"'duration' {duration_text!r} is not a duration; write e.g. "
+                    "90m, 2h or 1h30m")
+            return None, None
+        if aware_start is None:
+            return None, None
+        # Exact elapsed time: a 2h event across a DST change still lasts two hours.
+        return aware_start, (aware_start.astimezone(dt.UTC) + duration).astimezone(zone)
+    if not isinstance(end, dt.datetime):
+        f.error("end", f"'end' must be a date-time (YYYY-MM-DD HH:MM) because 'start' has a "
+                f"time; e.g. '{end} 18:00'")
+        return None, None
+    aware_end = localize(f, "end", end, zone)
+    if aware_start is None or aware_end is None:
+        return None, None
+    if aware_end <= aware_start:
+        f.error("end", f"'end' {end:%Y-%m-%d %H:%M} is not after 'start' "
+                f"{start:%Y-%m-%d %H:%M}")
+        return None, None
+    return aware_start, aware_end
+
+
+def _paragraph(text: str | None) -> str | None:
+    """Plain text folded to one paragraph (YAML block scalars keep line breaks)."""
+    return " ".join(text.split()) if text else text
+
+
+def _location(f: Fields) -> Location | None:
+    value = f.data.get("location")
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        name = f.text("location", one_line=True)
+        return Location(name=name) if name else None
+    loc = Fields(value, f.path, f.problems, "location.")
+    loc.reject_unknown(LOCATION_KEYS)
+    location = Location(name=loc.text("name", one_line=True),
+                        address=loc.text("address", one_line=True),
+                        city=loc.text("city", one_line=True),
+                        country=loc.text("country", one_line=True),
+                        url=loc.url("url"),
+                        online=loc.boolean("online", False))
+    if not location.label and not location.url:
+        loc.error(None, "'location' is empty; give a name, a city or 'online: true'")
+    return location
+
+
+def _image(f: Fields) -> Image | None:
+    img = f.mapping("image")
+    if img is None:
+        return None
+    img.reject_unknown(("src", "alt"))
+    src = img.text("src", required=True, one_line=True)
+    alt = img.text("alt", one_line=True)
+    if alt is None and "alt" not in img.data:
+        img.error(None, "an image needs 'alt': describe what it shows for people who cannot "
+                  "see it")
+    if src is not None and ("://" in src or src.startswith("//") or ":" in src.split("/")[0]):
+        problem = url_problem(src)
+        if problem:
+            img.error("src", f"'image.src' {problem}")
+            return None
+    elif src is not None and (any(c.isspace() or c in '<>"\\' for c in src) or ".." in src):
+        img.error("src", f"'image.src' {src!r} is not a usable path; write a path under the "
+                  "site's base URL (e.g. assets/images/photo.jpg) or a full https:// URL")
+        return None
+    return Image(src, alt) if src and alt else None
+
+
+def read_links(f: Fields, key: str) -> tuple[Link, ...]:
+    links = []
+    for item, line in f.items(key):
+        if not isinstance(item, Mapping):
+            f.error(key, f"each item of '{f.name(key)}' must be a mapping with 'title' and "
+                    "'url'", line)
+            continue
+        link = Fields(item, f.path, f.problems, f"{f.name(key)}[].")
+        link.reject_unknown(("title", "url"))
+        title = link.text("title", required=True, one_line=True)
+        url = link.url("url", required=True)
+        if title and url:
+            links.append(Link(title, url))
+    return tuple(links)
+
+
+def _recurrence(f: Fields, start: Any, zone: zoneinfo.ZoneInfo | None) -> Recurrence | None:
+    rec = f.mapping("recurrence")
+    if rec is None or start is None:
+        return None
+    rec.reject_unknown(("rule", "except"))
+    rule = rec.text("rule", required=True, one_line=True)
+    if rule is None:
+        return None
+    rule = rule.removeprefix("RRULE:").upper()
+    all_day = not isinstance(start, dt.datetime)
+    problem = rrule_problem(rule, all_day)
+    if problem is None:
+        dtstart = dt.datetime.combine(start, dt.time()) if all_day else start
+        try:
+            parsed = rrulestr(rule, dtstart=dtstart)
+        except (ValueError, TypeError) as error:
+            problem = f"rule {rule!r} is not a valid RRULE: {error}"
+    if problem:
+        rec.error("rule", problem)
+        return None
+    first = next(iter(parsed), None)  # type: ignore[call-overload]
+    if first != dtstart:
+        shown = f"{first:%Y-%m-%d}" if all_day else f"{first:%Y-%m-%d %H:%M}"
+        rec.error("rule", f"'start' is not an occurrence of rule {rule!r}; calendar apps "
+                  "disagree on such series: move 'start' to the first occurrence"
+                  + (f" ({shown})" if first else ""))
+        return None
+    exceptions = []
+    for item, line in rec.items("except"):
+        value = parse_wall_clock(str(item)) if isinstance(item, str) else None
+        if value is None:
+            rec.error("except", f"'except' item {item!r} is not a date or date-time", line)
+            continue
+        if all_day and isinstance(value, dt.datetime):
+            rec.error("except", f"'except' item {item!r} has a time but the series is all-day; "
+                      "write the date only", line)
+            continue
+        if not all_day:
+            naive = value if isinstance(value, dt.datetime) else dt.datetime.combine(
+                value, start.time())
+            value = naive.replace(tzinfo=zone)
+        probe = value if not all_day else dt.datetime.combine(value, dt.time())
+        if probe not in parsed:
+            rec.error("except", f"'except' item {item!r} is not an occurrence of the series; "
+                      "remove it or fix the date", line)
+            continue
+        exceptions.append(value)
+    return Recurrence(rule, tuple(sorted(set(exceptions))))
+
+
+def rrule_problem(rule: str, all_day: bool) -> str | None:
+    """Why `rule` cannot go into a feed as this event's RRULE, or None."""
+    parts = dict(part.partition("=")[::2] for part in rule.split(";") if part)
+    if "FREQ" not in parts:
+        return f"rule {rule!r} has no FREQ; write e.g. FREQ=WEEKLY;BYDAY=WE"
+    if "DTSTART" in parts or any(c in rule for c in ":\r\n\\\""):
+        return f"rule {rule!r} must hold RRULE parts only (FREQ=...;BYDAY=...)"
+    until = parts.get("UNTIL")
+    if until is not None:
+        if all_day and "T" in until:
+            return (f"UNTIL={until} has a time but the series is all-day; write the last date, "
+                    f"e.g. UNTIL={until[:8]}")
+        if not all_day and not until.endswith("Z"):
+            return (f"UNTIL={until} must be a UTC date-time in a timed series (RFC 5545); "
+                    f"write e.g. UNTIL={until[:8]}T235959Z")
+    if "COUNT" in parts and "UNTIL" in parts:
+        return "a rule takes COUNT or UNTIL, not both"
+    try:
+        vRecur.from_ical(rule)
+    except ValueError as error:
+        return f"rule {rule!r} is not a valid RRULE: {error}"
+    return None

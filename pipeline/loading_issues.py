@@ -1,0 +1,108 @@
+"""Newsletter issue files (`newsletters/*.yaml`) become validated, frozen `Issue`s."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline.errors import InvalidInput, Problem, display_path
+from pipeline.fields import SLUG, Fields
+from pipeline.loading import read_links, yaml_files
+from pipeline.model import Issue, Section
+from pipeline.settings import Settings
+from pipeline.yamlsource import Mapping, YamlProblem, read_mapping
+
+ISSUE_KEYS = ("id", "title", "subject", "preheader", "date", "period", "select", "intro",
+              "outro", "sections", "looking_ahead")
+
+
+def load_issues(folder: Path, settings: Settings) -> tuple[Issue, ...]:
+    """Every issue file of `folder` (a missing folder has none), newest first."""
+    if not folder.is_dir():
+        return ()
+    problems: list[Problem] = []
+    issues: dict[str, Issue] = {}
+    for path in yaml_files(folder):
+        issue = load_issue(path, settings, problems)
+        if issue is None:
+            continue
+        if issue.id in issues:
+            problems.append(Problem(issue.source, 1, f"issue id '{issue.id}' is already used by "
+                                    f"{issues[issue.id].source}; give this issue another id"))
+            continue
+        issues[issue.id] = issue
+    if problems:
+        raise InvalidInput(problems)
+    return tuple(sorted(issues.values(), key=lambda i: (i.date, i.id), reverse=True))
+
+
+def load_issue(path: Path, settings: Settings, problems: list[Problem]) -> Issue | None:
+    """One issue file as an Issue; its problems are appended to `problems`."""
+    shown = display_path(path)
+    try:
+        data = read_mapping(path, "newsletter issue")
+    except YamlProblem as problem:
+        problems.append(Problem(shown, problem.line, problem.message))
+        return None
+    before = len(problems)
+    f = Fields(data, shown, problems)
+    f.reject_unknown(ISSUE_KEYS)
+    issue_id = f.slug("id") if "id" in data else path.stem
+    if "id" not in data and not SLUG.match(path.stem):
+        f.error(None, f"the file name '{path.stem}' is not a slug; rename the file or add "
+                "an 'id:'", line=1)
+    title = f.text("title", required=True, one_line=True)
+    date = f.date("date", required=True)
+    period = f.mapping("period")
+    if period is None and "period" not in data:
+        f.error(None, "missing required key 'period' ({from: YYYY-MM-DD, to: YYYY-MM-DD})")
+    start = end = None
+    if period is not None:
+        period.reject_unknown(("from", "to"))
+        start, end = period.date("from", required=True), period.date("to", required=True)
+        if start and end and end < start:
+            period.error("to", f"'period.to' {end} is before 'period.from' {start}")
+    kinds: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    select = f.mapping("select")
+    if select is not None:
+        select.reject_unknown(("kinds", "tags"))
+        kinds = select.text_list("kinds", lambda k, _: None if k in settings.kinds else
+                                 f"kind '{k}' is not known; use one of: {', '.join(settings.kinds)}")
+        tags = select.text_list("tags")
+    looking_ahead = _looking_ahead(f)
+    issue = Issue(
+        id=issue_id or "", title=title or "", date=date or start or end,  # type: ignore[arg-type]
+        period_start=start, period_end=end,  # type: ignore[arg-type]
+        subject=f.text("subject", one_line=True) or "",
+        preheader=f.text("preheader", one_line=True), kinds=kinds, tags=tags,
+        intro=f.text("intro"), outro=f.text("outro"), sections=_sections(f),
+        looking_ahead=looking_ahead, source=shown)
+    return issue if len(problems) == before else None
+
+
+def _looking_ahead(f: Fields) -> int | None:
+    value = f.data.get("looking_ahead", True)
+    if value is True or value is None:
+        return None
+    if value is False:
+        return 0
+    if isinstance(value, int) and value >= 0:
+        return value
+    f.error("looking_ahead", f"'looking_ahead' must be true, false or a number of events, "
+            f"not {value!r}")
+    return None
+
+
+def _sections(f: Fields) -> tuple[Section, ...]:
+    sections = []
+    for item, line in f.items("sections"):
+        if not isinstance(item, Mapping):
+            f.error("sections", "each section must be a mapping with 'title', 'body' and "
+                    "optional 'links'", line)
+            continue
+        s = Fields(item, f.path, f.problems, "sections[].")
+        s.reject_unknown(("title", "body", "links"))
+        title = s.text("title", required=True, one_line=True)
+        if title:
+            sections.append(Section(title, s.text("body"), read_links(s, "links")))
+    return tuple(sections)

@@ -1,0 +1,216 @@
+"""The typed model every generator reads: events, their parts and their occurrences."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cached_property
+from zoneinfo import ZoneInfo
+
+from dateutil.rrule import rrule, rrulestr
+
+UTC = dt.UTC
+
+
+class Status(StrEnum):
+    """The event's iCalendar STATUS."""
+
+    CONFIRMED = "confirmed"
+    TENTATIVE = "tentative"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where an event happens; `url` is the join link of an online event."""
+
+    name: str | None = None
+    address: str | None = None
+    city: str | None = None
+    country: str | None = None
+    url: str | None = None
+    online: bool = False
+
+    @property
+    def label(self) -> str:
+        """One line for a calendar's LOCATION: name, address, city, country."""
+        parts = [p for p in (self.name, self.address, self.city, self.country) if p]
+        if not parts and self.online:
+            parts = ["Online"]
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    """A picture of the event; `src` is absolute or relative to the site's base URL."""
+
+    src: str
+    alt: str
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A titled link: a recording, a playlist, slides, a community page."""
+
+    title: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Recurrence:
+    """An RFC 5545 RRULE and the occurrences to skip (dates for all-day, aware datetimes)."""
+
+    rule: str
+    exceptions: tuple[dt.date, ...] = ()
+
+    @property
+    def bounded(self) -> bool:
+        """True when the rule ends (COUNT or UNTIL); an unbounded series never ends."""
+        parts = {part.split("=", 1)[0] for part in self.rule.upper().split(";")}
+        return bool(parts & {"COUNT", "UNTIL"})
+
+
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    """One instance of an event. All-day: dates with an exclusive end; timed: aware datetimes."""
+
+    start: dt.date
+    end: dt.date
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event file, parsed and validated.
+
+    All-day events keep `start` and `end` as dates, `end` being the LAST day (inclusive,
+    as written). Timed events keep aware datetimes in `timezone`.
+    """
+
+    id: str
+    title: str
+    kind: str
+    start: dt.date
+    end: dt.date
+    timezone: str | None = None
+    status: Status = Status.CONFIRMED
+    location: Location | None = None
+    url: str | None = None
+    summary: str | None = None
+    description: str | None = None
+    image: Image | None = None
+    highlights: tuple[str, ...] = ()
+    links: tuple[Link, ...] = ()
+    hosts: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    recurrence: Recurrence | None = None
+    source: str = field(default="", compare=False)  # path of the file, for messages
+
+    @property
+    def all_day(self) -> bool:
+        """True when the event spans whole days (no time of day)."""
+        return not isinstance(self.start, dt.datetime)
+
+    @property
+    def zone(self) -> dt.tzinfo | None:
+        """The event's IANA zone, or None (an all-day event without one)."""
+        return ZoneInfo(self.timezone) if self.timezone else None
+
+    @property
+    def exclusive_end(self) -> dt.date:
+        """End as iCalendar's DTEND wants it: the day after the last day, or the end instant."""
+        return self.end + dt.timedelta(days=1) if self.all_day else self.end
+
+    @cached_property
+    def _rule(self) -> rrule | None:
+        if self.recurrence is None:
+            return None
+        start = dt.datetime.combine(self.start, dt.time()) if self.all_day else self.start
+        return rrulestr(self.recurrence.rule, dtstart=start, forceset=False)  # type: ignore[return-value]
+
+    def _starts(self) -> Iterator[dt.date]:
+        """Every start, in order (infinite for unbounded series)."""
+        if self._rule is None:
+            yield self.start
+            return
+        skipped = set(self.recurrence.exceptions) if self.recurrence else set()
+        for start in self._rule:
+            value: dt.date = start.date() if self.all_day else start
+            if value not in skipped:
+                yield value
+
+    def occurrences(self, after: dt.datetime | None = None,
+                    before: dt.datetime | None = None) -> Iterator[Occurrence]:
+        """Occurrences that overlap [after, before), in order; wall-clock time kept across DST."""
+        length = self.exclusive_end - self.start  # exact duration for timed, days for all-day
+        for start in self._starts():
+            occurrence = Occurrence(start, start + length)
+            if before is not None and self.instant(occurrence.start) >= before:
+                return
+            if after is None or self.instant(occurrence.end) > after:
+                yield occurrence
+
+    def instant(self, value: dt.date) -> dt.datetime:
+        """A start or exclusive end as an aware instant (all-day: midnight in the event's zone)."""
+        if isinstance(value, dt.datetime):
+            return value
+        # An all-day event without a zone ends when the day is over everywhere (UTC-12),
+        # so that nobody sees it vanish from "upcoming" while it is still that day for them.
+        zone = self.zone or dt.timezone(dt.timedelta(hours=-12))
+        return dt.datetime.combine(value, dt.time(), zone)
+
+    @cached_property
+    def ends_at(self) -> dt.datetime | None:
+        """The instant the event (or its last occurrence) is over; None for an endless series."""
+        if self.recurrence is not None and not self.recurrence.bounded:
+            return None
+        last = None
+        for last in self.occurrences():  # noqa: B007 - we want the last one
+            pass
+        if last is None:  # every occurrence excluded
+            return self.instant(self.exclusive_end)
+        return self.instant(last.end)
+
+    def has_ended(self, at: dt.datetime) -> bool:
+        """True when nothing of the event is left at instant `at`."""
+        end = self.ends_at
+        return end is not None and end <= at
+
+    def next_occurrence(self, at: dt.datetime) -> Occurrence | None:
+        """The first occurrence not yet over at `at`."""
+        return next(self.occurrences(after=at), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """An editorial section of a newsletter issue."""
+
+    title: str
+    body: str | None = None
+    links: tuple[Link, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One newsletter issue: the past events of `period`, plus editorial text."""
+
+    id: str
+    title: str
+    date: dt.date
+    period_start: dt.date
+    period_end: dt.date
+    subject: str = ""  # empty: the title
+    preheader: str | None = None
+    kinds: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    intro: str | None = None
+    outro: str | None = None
+    sections: tuple[Section, ...] = ()
+    looking_ahead: int | None = None  # None: every upcoming event; 0: no section
+    source: str = field(default="", compare=False)
+
+    @property
+    def email_subject(self) -> str:
+        """The Subject header."""
+        return self.subject or self.title
