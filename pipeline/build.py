@@ -1,0 +1,78 @@
+"""The build: gather and validate every input, render everything in memory, then publish."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from pipeline.model import Event, Issue
+from pipeline.settings import Settings
+
+Artifacts = dict[str, bytes]  # path under the publish root -> bytes
+
+
+def load_inputs(events_dir: Path, newsletters_dir: Path | None, config: Path | None,
+                ) -> tuple[tuple[Event, ...], tuple[Issue, ...], Settings]:
+    """Settings, events and issues, validated; raises InvalidInput listing every problem."""
+    from pipeline.errors import InvalidInput
+    from pipeline.loading import load_events
+    from pipeline.loading_issues import load_issues
+    from pipeline.settings import load_settings
+
+    settings = load_settings(config)
+    problems = []
+    events: tuple[Event, ...] = ()
+    issues: tuple[Issue, ...] = ()
+    # Both folders are checked even when the first has problems: report everything at once.
+    try:
+        events = load_events(events_dir, settings)
+    except InvalidInput as error:
+        problems += error.problems
+    if newsletters_dir is not None:
+        try:
+            issues = load_issues(newsletters_dir, settings)
+        except InvalidInput as error:
+            problems += error.problems
+    if problems:
+        raise InvalidInput(problems)
+    return events, issues, settings
+
+
+def render_site(events: tuple[Event, ...], issues: tuple[Issue, ...], settings: Settings,
+                now: dt.datetime) -> Artifacts:
+    """Every artifact of the publish root except the manifest, as bytes."""
+    from pipeline.calendar import render_calendars
+    from pipeline.newsletter import render_newsletters
+
+    artifacts: Artifacts = {}
+    artifacts.update(render_calendars(events, settings, now))
+    artifacts.update(render_newsletters(events, issues, settings, now))
+    return artifacts
+
+
+def build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.datetime,
+               config: Path | None, quiet: bool = False, verbose: bool = False) -> None:
+    """`pipeline build`: nothing under `out_dir` changes unless everything rendered."""
+    from pipeline.publish import publish
+
+    events, issues, settings = load_inputs(events_dir, newsletters_dir, config)
+    artifacts = render_site(events, issues, settings, now)
+    publish(artifacts, out_dir, summary=f"{len(events)} events, {len(issues)} issues",
+            quiet=quiet, verbose=verbose)
+
+
+def build_adhoc_issue(start: dt.date, end: dt.date, title: str | None, events_dir: Path,
+                      out_dir: Path, now: dt.datetime, config: Path | None,
+                      quiet: bool = False, verbose: bool = False) -> None:
+    """`pipeline newsletter`: one issue of the events between two dates, dated `now`."""
+    from pipeline.newsletter import render_issue_files
+    from pipeline.publish import publish
+
+    events, _, settings = load_inputs(events_dir, None, config)
+    issue = Issue(id=f"events-{start:%Y-%m-%d}-to-{end:%Y-%m-%d}",
+                  title=title or f"Events from {start:%-d %B %Y} to {end:%-d %B %Y}",
+                  date=now.date(), period_start=start, period_end=end, source="--from/--to")
+    artifacts = render_issue_files(events, issue, settings, now)
+    # An ad-hoc issue is added beside what `build` published; it removes nothing.
+    publish(artifacts, out_dir, summary=f"issue {issue.id}", prune=False, quiet=quiet,
+            verbose=verbose)
