@@ -45,11 +45,11 @@ def load_events(folder: Path, settings: Settings) -> tuple[Event, ...]:
             continue
         if event.id in first_file:
             other, other_line = first_file[event.id]
-            problems.append(Problem(event.source, _id_line(path), f"id '{event.id}' is already "
+            problems.append(Problem(event.source, event.id_line, f"id '{event.id}' is already "
                                     f"used by {other}:{other_line}; ids must be unique, give "
                                     "this event another id"))
             continue
-        first_file[event.id] = (event.source, _id_line(path))
+        first_file[event.id] = (event.source, event.id_line)
         events.append(event)
     if problems:
         raise InvalidInput(problems)
@@ -59,12 +59,6 @@ def load_events(folder: Path, settings: Settings) -> tuple[Event, ...]:
 def sort_events(events: Iterable[Event]) -> tuple[Event, ...]:
     """Chronological order, ties broken by id, so file order never changes the output."""
     return tuple(sorted(events, key=lambda e: (e.instant(e.start), e.id)))
-
-
-def _id_line(path: Path) -> int:
-    """The line of the `id:` key, or 1 when the id is the file's stem."""
-    data = read_mapping(path, "event")
-    return data.key_lines.get("id", 1)
 
 
 def load_event(path: Path, settings: Settings, problems: list[Problem]) -> Event | None:
@@ -112,7 +106,8 @@ def _event_from(f: Fields, stem: str, settings: Settings) -> Event | None:
         return None
     return Event(id=event_id, title=title, kind=kind, start=start, end=end,  # type: ignore[arg-type]
                  timezone=str(zone) if zone else None, status=Status(status),
-                 recurrence=recurrence, source=f.path, **values)
+                 recurrence=recurrence, source=f.path, id_line=f.data.key_lines.get("id", 1),
+                 **values)
 
 
 @cache

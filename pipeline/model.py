@@ -106,6 +106,7 @@ class Event:
     tags: tuple[str, ...] = ()
     recurrence: Recurrence | None = None
     source: str = field(default="", compare=False)  # path of the file, for messages
+    id_line: int = field(default=1, compare=False)  # line of `id:` (1 when it is the stem)
 
     @property
     def all_day(self) -> bool:
