@@ -91,14 +91,15 @@ _LineLoader.add_implicit_resolver(
 def read_mapping(path: Path, what: str) -> Mapping:
     """Read one YAML file whose top level must be a mapping; raise YamlProblem otherwise."""
     a_what = f"an {what}" if what[0] in "aeiou" else f"a {what}"
+    # File-level problems are reported at line 1: editors and CI annotations need `path:line:`.
     try:
         size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise YamlProblem(1, f"the file is {size:,} bytes; {what} files must be under "
+                              f"{MAX_FILE_BYTES:,} bytes")
+        raw = path.read_bytes()
     except OSError as error:
         raise YamlProblem(0, f"cannot read the file: {error.strerror}") from None
-    if size > MAX_FILE_BYTES:
-        raise YamlProblem(0, f"the file is {size:,} bytes; {what} files must be under "
-                          f"{MAX_FILE_BYTES:,} bytes")
-    raw = path.read_bytes()
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -106,7 +107,7 @@ def read_mapping(path: Path, what: str) -> Mapping:
         raise YamlProblem(line, "the file is not UTF-8 text; save it as UTF-8") from None
     if not text.strip() or all(not ln.strip() or ln.lstrip().startswith("#")
                                for ln in text.splitlines()):
-        raise YamlProblem(0, f"the file is empty; {a_what} file is a YAML mapping of keys "
+        raise YamlProblem(1, f"the file is empty; {a_what} file is a YAML mapping of keys "
                           "such as 'title:'")
     loader = _LineLoader(text)
     try:
