@@ -293,6 +293,10 @@ def _recurrence(f: Fields, start: Any, zone: zoneinfo.ZoneInfo | None) -> Recurr
         rec.error("rule", problem)
         return None
     first = next(iter(parsed), None)  # type: ignore[call-overload]
+    if first is None:
+        rec.error("rule", f"rule {rule!r} has no occurrence from 'start' on; check its UNTIL, "
+                  "COUNT and BY... parts")
+        return None
     if first != dtstart:
         shown = f"{first:%Y-%m-%d}" if all_day else f"{first:%Y-%m-%d %H:%M}"
         rec.error("rule", f"'start' is not an occurrence of rule {rule!r}; calendar apps "
@@ -337,6 +341,10 @@ def rrule_problem(rule: str, all_day: bool) -> str | None:
         if not all_day and not until.endswith("Z"):
             return (f"UNTIL={until} must be a UTC date-time in a timed series (RFC 5545); "
                     f"write e.g. UNTIL={until[:8]}T235959Z")
+    for name in ("COUNT", "INTERVAL"):
+        # INTERVAL=0 makes dateutil repeat 'start' forever: every later walk would hang.
+        if name in parts and not (parts[name].isdigit() and int(parts[name]) >= 1):
+            return f"{name}={parts[name]} must be a whole number of at least 1"
     if "COUNT" in parts and "UNTIL" in parts:
         return "a rule takes COUNT or UNTIL, not both"
     try:
