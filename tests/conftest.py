@@ -85,3 +85,23 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Run the test inside tmp_path, so that messages show short relative paths."""
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture
+def check_problems(in_tmp: Path) -> Callable[..., list[str]]:
+    """Run `pipeline check ARGS` in tmp_path; assert exit 1 and no traceback; the problem lines."""
+    from click.testing import CliRunner
+
+    from pipeline.cli import cli
+
+    def run(*args: str) -> list[str]:
+        result = CliRunner().invoke(cli, ["check", *args])
+        assert "Traceback" not in result.output, result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+        assert result.exit_code == 1, result.output
+        lines = result.stderr.splitlines()
+        assert lines[-1].endswith("found; nothing was published."), lines
+        assert result.stdout == ""
+        return lines[:-1]
+
+    return run
