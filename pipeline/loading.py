@@ -76,7 +76,7 @@ def load_event(path: Path, settings: Settings, problems: list[Problem]) -> Event
 
 def _event_from(f: Fields, stem: str, settings: Settings) -> Event | None:
     f.reject_unknown(EVENT_KEYS)
-    if "id" in f.data:
+    if f.data.get("id") is not None:  # `id:` left empty means the default, like a missing key
         event_id = f.slug("id")
     elif SLUG.match(stem):
         event_id = stem
@@ -173,7 +173,7 @@ def _start_end(f: Fields, zone: zoneinfo.ZoneInfo | None) -> tuple[Any, Any]:
             return start, None
         return start, end
     if zone is None:
-        if "timezone" not in f.data:
+        if f.data.get("timezone") is None:  # an invalid zone was reported by _zone
             f.error("start", "a timed event needs 'timezone' (an IANA name such as "
                     "'America/Los_Angeles'); times are never guessed")
         return None, None
@@ -241,7 +241,7 @@ def _image(f: Fields) -> Image | None:
     img.reject_unknown(("src", "alt"))
     src = img.text("src", required=True, one_line=True)
     alt = img.text("alt", one_line=True)
-    if alt is None and "alt" not in img.data:
+    if alt is None and img.data.get("alt") is None:
         img.error(None, "an image needs 'alt': describe what it shows for people who cannot "
                   "see it")
     if src is not None and ("://" in src or src.startswith("//") or ":" in src.split("/")[0]):
