@@ -289,3 +289,24 @@ def test_interval_zero_is_refused(in_tmp, check_problems):
     # dateutil repeats 'start' forever with INTERVAL=0, so every later walk of the series hung.
     _write(in_tmp, {"events/a.yaml": VALID + "recurrence:\n  rule: FREQ=WEEKLY;INTERVAL=0\n"})
     assert check_problems() == ["events/a.yaml:5: INTERVAL=0 must be a whole number of at least 1"]
+
+
+def test_empty_id_means_the_file_stem(in_tmp):
+    # `id:` with no value made the loader return no event and no problem: it vanished silently.
+    (event,) = load(in_tmp, {"events/seoul.yaml": "id:\n" + VALID})
+    assert event.id == "seoul"
+
+
+def test_empty_timezone_on_a_timed_event_is_reported(in_tmp, check_problems):
+    # `timezone:` with no value dropped the event without any message.
+    _write(in_tmp, {"events/a.yaml": "title: A\nkind: meetup\nstart: 2024-11-30 14:00\n"
+                    "duration: 1h\ntimezone:\n"})
+    assert check_problems() == ["events/a.yaml:3: a timed event needs 'timezone' (an IANA name "
+                                "such as 'America/Los_Angeles'); times are never guessed"]
+
+
+def test_empty_image_alt_is_reported(in_tmp, check_problems):
+    # `alt:` with no value dropped the image silently instead of asking for a description.
+    _write(in_tmp, {"events/a.yaml": VALID + "image:\n  src: photo.jpg\n  alt:\n"})
+    assert check_problems() == ["events/a.yaml:4: an image needs 'alt': describe what it shows for "
+                                "people who cannot see it"]
