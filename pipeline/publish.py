@@ -1,0 +1,354 @@
+"""The publish step: the only code that writes under --out; atomic, churn-free, pruned, locked.
+
+What "consistent" means, also after a crash (power loss, kill -9) at any point:
+
+1. Every file under the publish root is whole: byte for byte either its previous or its
+   new version (each is written to a temp file in the same folder, fsynced, then renamed
+   over the old one with os.replace).
+2. manifest.json is always a whole JSON document and is written last: it describes the
+   last publish that finished. If a run dies midway, the only files that may differ from
+   it are those listed in the journal `.publish-journal.json`, which the run wrote (and
+   fsynced) before touching any published file and deletes once the manifest is written.
+3. The next run repairs everything: it compares real bytes (never the manifest's hashes),
+   rewrites what differs, and treats both the previous manifest's paths and the journal's
+   paths as its own when it prunes. Files it never wrote (not in either) are never deleted.
+
+New files are staged (written + fsynced under temporary dot-names) before the first rename,
+so a failure while staging leaves the published files untouched, and the window in which
+old and new versions are mixed is only as long as a burst of renames.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import click
+
+from pipeline.errors import PipelineError, display_path
+from pipeline.lock import output_lock
+
+MANIFEST = "manifest.json"
+JOURNAL = ".publish-journal.json"
+TEMP_SUFFIX = ".pipeline-tmp"  # staged files: `.<name>.<random>.pipeline-tmp`
+CONTENT_TYPES = {
+    ".ics": "text/calendar; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+    ".eml": "message/rfc822",
+    ".xml": "application/atom+xml",  # the only XML artifact is the issues' Atom feed
+    ".json": "application/json",
+    ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".webp": "image/webp",
+}
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
+SAFE_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@+-]*$")
+
+
+def content_type(path: str) -> str:
+    """The Content-Type a web server should send for an artifact, by its extension."""
+    return CONTENT_TYPES.get(PurePosixPath(path).suffix.lower(), DEFAULT_CONTENT_TYPE)
+
+
+@dataclass(slots=True)
+class PublishReport:
+    """What one publish did; paths are relative to the publish root, sorted."""
+
+    written: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def files(self) -> int:
+        """How many artifacts the publish root holds for this run (manifest excluded)."""
+        return len(self.written) + len(self.unchanged)
+
+    def summary_line(self, summary: str) -> str:
+        """The one line a run prints: what was built and what changed on disk."""
+        counts = (f"{self.files} files: {len(self.written)} written, {len(self.unchanged)} "
+                  f"unchanged, {len(self.removed)} removed in {self.seconds:.2f}s")
+        return f"built: {summary}; {counts}" if summary else f"published {counts}"
+
+
+def _is_safe(path: str) -> bool:
+    """A relative posix path of plain names: no '..', no dot-files, no temp names."""
+    parts = path.split("/")
+    return (path != MANIFEST and all(SAFE_PART.match(part) for part in parts)
+            and not any(part.endswith(TEMP_SUFFIX) for part in parts))
+
+
+def validate_paths(paths: Iterable[str]) -> None:
+    """Reject artifact paths that could escape the root, hide, or clash; a bug, said clearly."""
+    bad: list[str] = []
+    files = set(paths)
+    for path in sorted(files):
+        parts = path.split("/")
+        if not _is_safe(path):
+            bad.append(f"{path!r} is not a safe relative path (no '..', no absolute path, "
+                       f"no dot-files, not {MANIFEST})")
+        elif any("/".join(parts[:i]) in files for i in range(1, len(parts))):
+            bad.append(f"{path!r} needs a folder where another artifact is a file")
+    if bad:
+        raise PipelineError("cannot publish: " + "; ".join(bad))
+
+
+def manifest_entry(path: str, data: bytes) -> dict[str, object]:
+    """One manifest line: path, size, sha256 and content type."""
+    return {"path": path, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+            "content_type": content_type(path)}
+
+
+def manifest_bytes(entries: Iterable[dict[str, object]]) -> bytes:
+    """The manifest document: entries sorted by path, keys sorted, stable formatting."""
+    ordered = sorted(entries, key=lambda entry: str(entry["path"]))
+    document = {"artifacts": ordered, "count": len(ordered)}
+    return (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+def read_manifest(out_dir: Path) -> dict[str, dict[str, object]] | None:
+    """The previous manifest's entries by path; {} when there is none, None if unreadable."""
+    path = out_dir / MANIFEST
+    try:
+        document = json.loads(path.read_bytes())
+        return {str(entry["path"]): entry for entry in document["artifacts"]}
+    except FileNotFoundError:
+        return {}
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _read_journal(out_dir: Path) -> set[str]:
+    """Paths an interrupted earlier run was writing or removing (ours to prune)."""
+    try:
+        return set(json.loads((out_dir / JOURNAL).read_bytes())["paths"])
+    except FileNotFoundError:
+        return set()
+    except (ValueError, KeyError, TypeError):
+        return set()
+
+
+def _current_bytes(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except IsADirectoryError:
+        raise PipelineError(f"cannot publish {display_path(path)}: a folder is in the way; "
+                            "move it away") from None
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make renames and deletions in `directory` durable (POSIX needs the folder fsynced)."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _stage(target: Path, data: bytes, mode: int) -> Path:
+    """Write `data` to a fsynced temp dot-file beside `target`; return the temp path."""
+    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=TEMP_SUFFIX)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fchmod(handle.fileno(), mode)  # mkstemp makes 0600; web servers must read it
+            os.fsync(handle.fileno())
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return Path(temp)
+
+
+def write_atomically(target: Path, data: bytes, mode: int = 0o644) -> None:
+    """Replace `target` with `data` so that readers see the old or the new file, never half."""
+    temp = _stage(target, data, mode)
+    try:
+        os.replace(temp, target)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(target.parent)
+
+
+def _remove_stale_temps(out_dir: Path, folders: Iterable[Path]) -> None:
+    """Delete temp files a killed run left behind (we hold the lock: none are in use)."""
+    for folder in {out_dir, *folders}:
+        if folder.is_dir():
+            for temp in folder.glob(f".*{TEMP_SUFFIX}"):
+                temp.unlink(missing_ok=True)
+
+
+def _file_mode() -> int:
+    """0666 minus the process umask: what a plain open() would have created."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+class Progress:
+    """`publishing 12/40` on a terminal's stderr; silent in cron logs and with --quiet."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total = total
+        self.enabled = enabled and total > 0 and sys.stderr.isatty()
+
+    def step(self, done: int) -> None:
+        if self.enabled:
+            click.echo(f"\rpublishing {done}/{self.total}", nl=False, err=True)
+
+    def close(self) -> None:
+        if self.enabled:
+            click.echo("\r\033[K", nl=False, err=True)
+
+
+def publish(artifacts: Mapping[str, bytes], out_dir: Path, summary: str = "", *,
+            quiet: bool = False, verbose: bool = False, prune: bool = True,
+            lock_timeout: float | None = None) -> PublishReport:
+    """Write `artifacts` (posix path under the root -> bytes) to `out_dir`; see module doc.
+
+    prune=True removes files the previous publish made whose artifact is gone; prune=False
+    removes nothing and merges the new artifacts into the manifest (ad-hoc issues).
+    """
+    started = time.perf_counter()
+    validate_paths(artifacts)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise PipelineError(f"--out {display_path(out_dir)} is a file, not a folder")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with output_lock(out_dir, lock_timeout):
+        report = _publish_locked(artifacts, out_dir, prune, quiet, verbose)
+    report.seconds = time.perf_counter() - started
+    if not quiet:
+        if verbose:
+            for label, paths in (("written", report.written), ("unchanged", report.unchanged),
+                                 ("removed", report.removed)):
+                for path in paths:
+                    click.echo(f"  {label:9} {path}")
+        click.echo(report.summary_line(summary))
+    return report
+
+
+def _publish_locked(artifacts: Mapping[str, bytes], out_dir: Path, prune: bool, quiet: bool,
+                    verbose: bool) -> PublishReport:
+    report = PublishReport()
+    previous = read_manifest(out_dir)
+    if previous is None:
+        # Without a manifest we cannot tell our files from the user's: prune nothing.
+        click.echo(f"warning: {display_path(out_dir / MANIFEST)} is unreadable; removing "
+                   "nothing this time, it will be rewritten", err=True)
+        previous = {}
+    # Only safe relative paths are ours: a tampered manifest must not delete outside the root.
+    owned = {p for p in set(previous) | _read_journal(out_dir) if _is_safe(p)}
+    targets = {path: out_dir / path for path in artifacts}
+    _remove_stale_temps(out_dir, {t.parent for t in targets.values()})
+
+    changed: dict[str, bytes] = {}
+    for path in sorted(artifacts):
+        if _current_bytes(targets[path]) == artifacts[path]:
+            report.unchanged.append(path)  # same bytes: not rewritten, mtime and ETag kept
+        else:
+            changed[path] = artifacts[path]
+    gone = sorted(p for p in owned - set(artifacts) if prune and (out_dir / p).is_file()
+                  and not (out_dir / p).is_symlink())
+    entries = [manifest_entry(path, data) for path, data in artifacts.items()]
+    if not prune:  # merge: keep what earlier runs published and is still there
+        entries += [entry for path, entry in previous.items()
+                    if path not in artifacts and (out_dir / path).is_file()]
+    manifest = manifest_bytes(entries)
+    manifest_changed = _current_bytes(out_dir / MANIFEST) != manifest
+
+    staged = _stage_all(out_dir, changed, quiet)
+    if changed or gone:
+        # Journal before the first rename: should we die below, the next run knows which
+        # paths are ours (to prune) and which ones may differ from the manifest.
+        try:
+            write_atomically(out_dir / JOURNAL, json.dumps(
+                {"paths": sorted({*changed, *owned})}, indent=1).encode() + b"\n")
+        except BaseException:
+            for temp in staged.values():
+                temp.unlink(missing_ok=True)
+            raise
+    _commit(out_dir, staged, gone, quiet, report)
+    if manifest_changed:
+        write_atomically(out_dir / MANIFEST, manifest, _file_mode())
+    if (out_dir / JOURNAL).exists():  # this run's, or one an interrupted run left behind
+        (out_dir / JOURNAL).unlink()
+        _fsync_dir(out_dir)
+    return report
+
+
+def _stage_all(out_dir: Path, changed: dict[str, bytes], quiet: bool) -> dict[str, Path]:
+    """Write every changed file under a temp name; on failure undo it all (nothing shows)."""
+    mode = _file_mode()
+    progress = Progress(len(changed), enabled=not quiet)
+    staged: dict[str, Path] = {}
+    created: list[Path] = []
+    try:
+        for done, (path, data) in enumerate(changed.items(), 1):
+            target = out_dir / path
+            missing = [f for f in (target.parent, *target.parent.parents) if not f.exists()]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            created += reversed(missing)
+            staged[path] = _stage(target, data, mode)
+            progress.step(done)
+    except BaseException:
+        for temp in staged.values():
+            temp.unlink(missing_ok=True)
+        for folder in reversed(created):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+    finally:
+        progress.close()
+    return staged
+
+
+def _commit(out_dir: Path, staged: dict[str, Path], gone: list[str], quiet: bool,
+            report: PublishReport) -> None:
+    """Rename every staged file into place, then prune; fsync the folders touched."""
+    folders: set[Path] = set()
+    try:
+        for path, temp in staged.items():
+            os.replace(temp, out_dir / path)
+            folders.add((out_dir / path).parent)
+            report.written.append(path)
+    except BaseException:
+        for path, temp in staged.items():
+            if path not in report.written:
+                temp.unlink(missing_ok=True)
+        raise
+    for path in gone:
+        target = out_dir / path
+        target.unlink(missing_ok=True)
+        report.removed.append(path)
+        folders.add(target.parent)
+        _remove_empty_folders(out_dir, target.parent)
+    for folder in folders:
+        if folder.is_dir():
+            _fsync_dir(folder)
+
+
+def _remove_empty_folders(out_dir: Path, folder: Path) -> None:
+    """Remove `folder` and its parents below the root once pruning emptied them."""
+    root = out_dir.resolve()
+    while folder.resolve() != root and folder.resolve().is_relative_to(root):
+        with contextlib.suppress(OSError):  # not empty (user files) or already gone
+            folder.rmdir()
+        if folder.exists():
+            return
+        folder = folder.parent
