@@ -308,5 +308,5 @@ def test_empty_timezone_on_a_timed_event_is_reported(in_tmp, check_problems):
 def test_empty_image_alt_is_reported(in_tmp, check_problems):
     # `alt:` with no value dropped the image silently instead of asking for a description.
     _write(in_tmp, {"events/a.yaml": VALID + "image:\n  src: photo.jpg\n  alt:\n"})
-    assert check_problems() == ["events/a.yaml:4: an image needs 'alt': describe what it shows for "
+    assert check_problems() == ["events/a.yaml:5: an image needs 'alt': describe what it shows for "
                                 "people who cannot see it"]
