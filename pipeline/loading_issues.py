@@ -46,14 +46,15 @@ def load_issue(path: Path, settings: Settings, problems: list[Problem]) -> Issue
     before = len(problems)
     f = Fields(data, shown, problems)
     f.reject_unknown(ISSUE_KEYS)
-    issue_id = f.slug("id") if "id" in data else path.stem
-    if "id" not in data and not SLUG.match(path.stem):
+    # `id:` left empty (YAML null) means the default, as a missing key does.
+    issue_id = f.slug("id") if data.get("id") is not None else path.stem
+    if data.get("id") is None and not SLUG.match(path.stem):
         f.error(None, f"the file name '{path.stem}' is not a slug; rename the file or add "
                 "an 'id:'", line=1)
     title = f.text("title", required=True, one_line=True)
     date = f.date("date", required=True)
     period = f.mapping("period")
-    if period is None and "period" not in data:
+    if period is None and data.get("period") is None:
         f.error(None, "missing required key 'period' ({from: YYYY-MM-DD, to: YYYY-MM-DD})")
     start = end = None
     if period is not None:
