@@ -171,7 +171,8 @@ def _feeds(fields: Fields, kinds: tuple[str, ...]) -> tuple[FeedSpec, ...]:
                                     f"kind '{k}' is not known; add it to 'kinds' or use one "
                                     f"of: {', '.join(kinds)}")
         tags = feed.text_list("tags", lambda t, _: _slug_problem("tags", t))
-        if not feed_kinds and not tags and "kinds" not in item and "tags" not in item:
+        # Empty `kinds:`/`tags:` would select every event; rejected items were reported already.
+        if not item.get("kinds") and not item.get("tags"):
             feed.error(None, "a feed needs 'kinds' or 'tags' to select its events")
         if feed_id in RESERVED_FEEDS:
             feed.error("id", f"feed id '{feed_id}' is reserved; choose another")
