@@ -91,6 +91,7 @@ _LineLoader.add_implicit_resolver(
 def read_mapping(path: Path, what: str) -> Mapping:
     """Read one YAML file whose top level must be a mapping; raise YamlProblem otherwise."""
     a_what = f"an {what}" if what[0] in "aeiou" else f"a {what}"
+    first_key = "'site_name:'" if what == "settings" else "'title:'"  # a key this file has
     # File-level problems are reported at line 1: editors and CI annotations need `path:line:`.
     try:
         size = path.stat().st_size
@@ -108,7 +109,7 @@ def read_mapping(path: Path, what: str) -> Mapping:
     if not text.strip() or all(not ln.strip() or ln.lstrip().startswith("#")
                                for ln in text.splitlines()):
         raise YamlProblem(1, f"the file is empty; {a_what} file is a YAML mapping of keys "
-                          "such as 'title:'")
+                          f"such as {first_key}")
     loader = _LineLoader(text)
     try:
         data = loader.get_single_data()
@@ -126,7 +127,8 @@ def read_mapping(path: Path, what: str) -> Mapping:
     finally:
         loader.dispose()
     if not isinstance(data, Mapping):
-        kind = "a list" if isinstance(data, list) else f"a single value ({type(data).__name__})"
+        kind = ("a list" if isinstance(data, list) else "no value" if data is None
+                else f"the single value {data!r}")
         raise YamlProblem(1, f"the file holds {kind}; {a_what} file must be a mapping of keys "
-                          "such as 'title:'")
+                          f"such as {first_key}")
     return data
