@@ -97,8 +97,11 @@ BAD_EVENTS = [
      ["events/a.yaml:1: the file holds a list; an event file must be a mapping of keys such as "
       "'title:'"]),
     ("a-single-value", {"events/a.yaml": "just text\n"},
-     ["events/a.yaml:1: the file holds a single value (str); an event file must be a mapping of "
-      "keys such as 'title:'"]),
+     ["events/a.yaml:1: the file holds the single value 'just text'; an event file must be a "
+      "mapping of keys such as 'title:'"]),
+    ("only-a-document-marker", {"events/a.yaml": "---\n"},
+     ["events/a.yaml:1: the file holds no value; an event file must be a mapping of keys such as "
+      "'title:'"]),
     ("python-tag", {"events/a.yaml": "title: !!python/object/apply:os.system ['echo hi']\n"
                     "kind: meetup\nstart: 2024-11-30\n"},
      ["events/a.yaml:1: invalid YAML: tag 'tag:yaml.org,2002:python/object/apply:os.system' is not "
