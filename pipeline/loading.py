@@ -323,6 +323,12 @@ def _recurrence(f: Fields, start: Any, zone: zoneinfo.ZoneInfo | None) -> Recurr
                       "remove it or fix the date", line)
             continue
         exceptions.append(value)
+    skipped = {dt.datetime.combine(v, dt.time()) if all_day else v for v in exceptions}
+    # Stops at the first kept occurrence: at most len(except) + 1 steps, even for endless rules.
+    if exceptions and next((o for o in parsed if o not in skipped), None) is None:
+        rec.error("except", "'except' skips every occurrence of the series; remove the event "
+                  "instead (a series with no occurrence cannot be published)")
+        return None
     return Recurrence(rule, tuple(sorted(set(exceptions))))
 
 
