@@ -313,3 +313,13 @@ def test_empty_image_alt_is_reported(in_tmp, check_problems):
     _write(in_tmp, {"events/a.yaml": VALID + "image:\n  src: photo.jpg\n  alt:\n"})
     assert check_problems() == ["events/a.yaml:5: an image needs 'alt': describe what it shows for "
                                 "people who cannot see it"]
+
+
+def test_except_skipping_every_occurrence_is_reported(in_tmp, check_problems):
+    # A series with no occurrence left had has_ended() False but no next occurrence, which
+    # crashed "looking ahead" (None.start).
+    _write(in_tmp, {"events/a.yaml": VALID + "recurrence:\n  rule: FREQ=WEEKLY;COUNT=2\n"
+                    "  except: [2024-11-30, 2024-12-07]\n"})
+    assert check_problems() == ["events/a.yaml:6: 'except' skips every occurrence of the series; "
+                                "remove the event instead (a series with no occurrence cannot be "
+                                "published)"]
