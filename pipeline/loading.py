@@ -13,10 +13,10 @@ from dateutil.rrule import rrulestr
 from icalendar.prop import vRecur
 
 from pipeline.errors import InvalidInput, Problem, display_path
-from pipeline.fields import SLUG, Fields, parse_wall_clock, suggest, url_problem
+from pipeline.fields import SLUG, Fields, parse_wall_clock, suggest, type_name, url_problem
 from pipeline.model import Event, Image, Link, Location, Recurrence, Status
 from pipeline.settings import Settings, parse_duration
-from pipeline.yamlsource import Mapping, YamlProblem, read_mapping
+from pipeline.yamlsource import Mapping, Sequence, YamlProblem, read_mapping
 
 EVENT_KEYS = ("id", "title", "kind", "start", "end", "duration", "timezone", "status",
               "location", "url", "summary", "description", "image", "highlights", "links",
@@ -217,6 +217,10 @@ def _paragraph(text: str | None) -> str | None:
 def _location(f: Fields) -> Location | None:
     value = f.data.get("location")
     if value is None:
+        return None
+    if isinstance(value, Sequence | bool):  # f.text would say "must be text", hiding the mapping form
+        f.error("location", f"'location' must be text or a mapping of {', '.join(LOCATION_KEYS)}, "
+                f"not {type_name(value)}")
         return None
     if not isinstance(value, Mapping):
         name = f.text("location", one_line=True)
