@@ -35,6 +35,9 @@ BAD_EVENTS = [
      ["events/a.yaml:4: 'tags' must be a list, not text"]),
     ("wrong-type-online", {"events/a.yaml": VALID + "location:\n  name: Zoom\n  online: yes\n"},
      ["events/a.yaml:6: 'location.online' must be true or false, not text"]),
+    ("wrong-type-location", {"events/a.yaml": VALID + "location: [Paris, France]\n"},
+     ["events/a.yaml:4: 'location' must be text or a mapping of name, address, city, country, "
+      "url, online, not a list"]),
     ("wrong-type-image", {"events/a.yaml": VALID + "image: photo.jpg\n"},
      ["events/a.yaml:4: 'image' must be a mapping, not text"]),
     ("bad-start", {"events/a.yaml": "title: A\nkind: meetup\nstart: 30/11/2024\n"},
