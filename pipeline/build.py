@@ -51,19 +51,22 @@ def render_site(events: tuple[Event, ...], issues: tuple[Issue, ...], settings: 
 
 
 def build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.datetime,
-               config: Path | None, quiet: bool = False, verbose: bool = False) -> None:
+               config: Path | None, quiet: bool = False, verbose: bool = False,
+               lock_timeout: float | None = None) -> None:
     """`pipeline build`: nothing under `out_dir` changes unless everything rendered."""
     from pipeline.publish import publish
 
     events, issues, settings = load_inputs(events_dir, newsletters_dir, config)
     artifacts = render_site(events, issues, settings, now)
-    publish(artifacts, out_dir, summary=f"{len(events)} events, {len(issues)} issues",
-            quiet=quiet, verbose=verbose)
+    feeds = sum(1 for path in artifacts if path.startswith("calendar/") and path.count("/") == 1)
+    publish(artifacts, out_dir, summary=f"{len(events)} events, {feeds} feeds, {len(issues)} issues",
+            quiet=quiet, verbose=verbose, lock_timeout=lock_timeout)
 
 
 def build_adhoc_issue(start: dt.date, end: dt.date, title: str | None, events_dir: Path,
                       out_dir: Path, now: dt.datetime, config: Path | None,
-                      quiet: bool = False, verbose: bool = False) -> None:
+                      quiet: bool = False, verbose: bool = False,
+                      lock_timeout: float | None = None) -> None:
     """`pipeline newsletter`: one issue of the events between two dates, dated `now`."""
     from pipeline.newsletter import render_issue_files
     from pipeline.publish import publish
@@ -75,4 +78,4 @@ def build_adhoc_issue(start: dt.date, end: dt.date, title: str | None, events_di
     artifacts = render_issue_files(events, issue, settings, now)
     # An ad-hoc issue is added beside what `build` published; it removes nothing.
     publish(artifacts, out_dir, summary=f"issue {issue.id}", prune=False, quiet=quiet,
-            verbose=verbose)
+            verbose=verbose, lock_timeout=lock_timeout)

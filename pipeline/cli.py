@@ -80,6 +80,13 @@ def config_option(f):
                         default=None, help=CONFIG_HELP)(f)
 
 
+def lock_option(f):
+    return click.option("--lock-timeout", type=click.FloatRange(min=0), default=None,
+                        metavar="SECONDS", help="How long to wait for another build writing to "
+                        "--out before giving up with exit status 75. Default: "
+                        "$PIPELINE_LOCK_TIMEOUT, else 60.")(f)
+
+
 def verbosity_options(f):
     f = click.option("--quiet", "-q", is_flag=True, help="Print nothing on success (for cron).")(f)
     return click.option("--verbose", "-v", is_flag=True, help="List every file written.")(f)
@@ -102,13 +109,14 @@ def cli() -> None:
 @now_option
 @config_option
 @verbosity_options
+@lock_option
 def build(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.datetime | None,
-          config: Path | None, quiet: bool, verbose: bool) -> None:
+          config: Path | None, quiet: bool, verbose: bool, lock_timeout: float | None) -> None:
     """Validate everything, render feeds and issues, then publish them to --out."""
     from pipeline.build import build_site
 
     build_site(events_dir, newsletters_dir, out_dir, now or current_time(), config,
-               quiet=quiet, verbose=verbose)
+               quiet=quiet, verbose=verbose, lock_timeout=lock_timeout)
 
 
 @cli.command()
@@ -132,16 +140,17 @@ def check(events_dir: Path, newsletters_dir: Path, config: Path | None) -> None:
 @now_option
 @config_option
 @verbosity_options
+@lock_option
 def newsletter(start: dt.date, end: dt.date, title: str | None, events_dir: Path,
                out_dir: Path, now: dt.datetime | None, config: Path | None, quiet: bool,
-               verbose: bool) -> None:
+               verbose: bool, lock_timeout: float | None) -> None:
     """Render an ad-hoc issue of the events between --from and --to (e.g. last month)."""
     from pipeline.build import build_adhoc_issue
 
     if end < start:
         raise click.BadParameter("--to is before --from", param_hint="--to")
     build_adhoc_issue(start, end, title, events_dir, out_dir, now or current_time(), config,
-                      quiet=quiet, verbose=verbose)
+                      quiet=quiet, verbose=verbose, lock_timeout=lock_timeout)
 
 
 def main() -> None:
