@@ -24,7 +24,8 @@ class Problem:
 def display_path(path: Path) -> str:
     """The path as the user would type it: relative to the working directory when inside it."""
     try:
-        return os.path.relpath(path) if not os.path.relpath(path).startswith("..") else str(path)
+        relative = os.path.relpath(path)
+        return relative if not relative.startswith("..") else str(path)
     except ValueError:  # another drive on Windows
         return str(path)
 

@@ -16,6 +16,10 @@ T = TypeVar("T")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 DATETIME = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?$")
+# Regexes instead of per-character Python loops: text checks ran for every value of every file.
+LINE_BREAK = re.compile("[\r\n\u2028\u2029\x85\x0b\x0c]")
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f]")
+NOT_IN_URL = re.compile(r'[\s\x00-\x1f<>"`]')
 
 
 def suggest(value: str, choices: Iterable[str]) -> str:
@@ -82,11 +86,11 @@ class Fields:
         if not value:
             self.error(key, f"'{self.name(key)}' is empty; give it a value or remove the key")
             return None
-        if one_line and any(c in value for c in "\r\n\u2028\u2029\x85\x0b\x0c"):
+        if one_line and LINE_BREAK.search(value):
             self.error(key, f"'{self.name(key)}' must be one line; remove the line break "
                        "(use 'summary' or 'description' for longer text)")
             return None
-        if any(ord(c) < 32 and c not in "\n\t" for c in value):
+        if CONTROL.search(value):
             self.error(key, f"'{self.name(key)}' contains a control character; remove it")
             return None
         return value
@@ -205,7 +209,7 @@ def parse_wall_clock(value: str) -> dt.date | dt.datetime | None:
 
 def url_problem(value: str) -> str | None:
     """Why `value` is not an absolute http(s) URL we can put in a feed or an e-mail."""
-    if any(c.isspace() or ord(c) < 32 or c in '<>"`' for c in value):
+    if NOT_IN_URL.search(value):
         return f"{value!r} is not a URL: it contains spaces, quotes or angle brackets"
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https"):
