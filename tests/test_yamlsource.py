@@ -1,0 +1,106 @@
+"""Safe YAML reading: lines of keys and items, strict scalars, hostile files refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.yamlsource import MAX_FILE_BYTES, YamlProblem, read_mapping
+
+
+def problem(write_yaml, text: str | bytes) -> tuple[int, str]:
+    path = write_yaml("a.yaml", "")
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    with pytest.raises(YamlProblem) as caught:
+        read_mapping(path, "event")
+    return caught.value.line, caught.value.message
+
+
+def test_lines_of_keys_and_items(write_yaml):
+    data = read_mapping(write_yaml("a.yaml", """\
+        # comment
+        title: A
+        links:
+          - title: x
+            url: https://x.org
+
+          - title: y
+            url: https://y.org
+        """), "event")
+    assert data.line == 2 and data.key_lines == {"title": 2, "links": 3}
+    assert data["links"].item_lines == [4, 7]
+    assert data["links"][1].key_lines == {"title": 7, "url": 8}
+
+
+def test_dates_stay_text_and_only_true_false_are_booleans(write_yaml):
+    data = read_mapping(write_yaml("a.yaml", """\
+        start: 2024-05-23
+        when: 2024-05-23 14:00
+        country: no
+        online: true
+        off: False
+        answer: yes
+        count: 3
+        """), "event")
+    assert data == {"start": "2024-05-23", "when": "2024-05-23 14:00", "country": "no",
+                    "online": True, "off": False, "answer": "yes", "count": 3}
+
+
+def test_utf8_with_bom_and_unicode_text(write_yaml):
+    path = write_yaml("a.yaml", "")
+    path.write_bytes("\ufefftitle: Café 서울\n".encode())
+    assert read_mapping(path, "event") == {"title": "Café 서울"}
+
+
+def test_not_utf8_names_the_line(write_yaml):
+    assert problem(write_yaml, b"title: A\nsummary: caf\xe9\n") == (
+        2, "the file is not UTF-8 text; save it as UTF-8")
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "# only a comment\n  # and another\n"])
+def test_empty_files(write_yaml, text):
+    assert problem(write_yaml, text) == (
+        1, "the file is empty; an event file is a YAML mapping of keys such as 'title:'")
+
+
+def test_duplicate_key_in_a_nested_mapping(write_yaml):
+    assert problem(write_yaml, "location:\n  city: Paris\n  city: Lyon\n") == (
+        3, "duplicate key 'city' (first at line 2)")
+
+
+def test_non_text_key(write_yaml):
+    assert problem(write_yaml, "title: A\n2024: B\n") == (2, "key 2024 must be text")
+
+
+def test_scalar_alias_is_refused(write_yaml):
+    assert problem(write_yaml, "title: &t A\nsummary: *t\n") == (
+        1, "YAML anchors and aliases (&name, *name) are not allowed; write the value out")
+
+
+@pytest.mark.parametrize("tag", ["!!python/object/apply:os.system ['id']", "!!python/name:os.system",
+                                 "!custom x"])
+def test_tags_outside_plain_yaml_are_refused(write_yaml, tag):
+    line, message = problem(write_yaml, f"title: {tag}\n")
+    assert line == 1
+    assert message.startswith("invalid YAML: tag '") and message.endswith(
+        "is not allowed; only plain YAML values")
+
+
+def test_two_documents_are_refused(write_yaml):
+    assert problem(write_yaml, "title: A\n---\ntitle: B\n") == (
+        2, "invalid YAML: but found another document")
+
+
+def test_file_over_the_limit_is_refused(write_yaml):
+    size = MAX_FILE_BYTES + 1
+    assert problem(write_yaml, "#" * (size - 1) + "\n") == (
+        1, f"the file is {size:,} bytes; event files must be under {MAX_FILE_BYTES:,} bytes")
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(YamlProblem) as caught:
+        read_mapping(tmp_path / "nope.yaml", "event")
+    assert (caught.value.line, caught.value.message) == (
+        0, "cannot read the file: No such file or directory")
