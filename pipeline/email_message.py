@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 from email import policy
 from email.message import EmailMessage
-from email.utils import format_datetime
+from email.utils import format_datetime, quote
 
 from pipeline.model import Issue
 from pipeline.newsletter_content import UNSUBSCRIBE_PLACEHOLDER
@@ -33,7 +33,7 @@ def build_message(issue: Issue, settings: Settings, html: str, text: str) -> byt
     message["From"] = settings.sender
     message["Date"] = format_datetime(issue_datetime(issue))
     message["Message-ID"] = message_id(issue, settings)
-    message["List-Id"] = f"{settings.site_name} newsletter <{settings.list_identifier}>"
+    message["List-Id"] = f"{_phrase(settings.site_name + ' newsletter')} <{settings.list_identifier}>"
     # The send step replaces the placeholder per recipient (RFC 8058 one-click unsubscribe).
     message["List-Unsubscribe"] = f"<{UNSUBSCRIBE_PLACEHOLDER}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
@@ -44,3 +44,10 @@ def build_message(issue: Issue, settings: Settings, html: str, text: str) -> byt
     digest = hashlib.sha256((text + html).encode("utf-8")).hexdigest()[:32]
     message.set_boundary(f"=_alternative_{digest}")
     return message.as_bytes(policy=EML_POLICY)
+
+
+def _phrase(text: str) -> str:
+    """The List-Id's description as an RFC 5322 phrase: quoted when it holds specials."""
+    if any(c in text for c in '()<>[]:;@\\,."'):
+        return f'"{quote(text)}"'
+    return text
