@@ -87,6 +87,68 @@ _LineLoader.yaml_implicit_resolvers = {
 _LineLoader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
+STR_TAG, SEQ_TAG, MAP_TAG = "tag:yaml.org,2002:str", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
+MERGE_TAG = "tag:yaml.org,2002:merge"
+_IMPLICIT = {first: tuple(resolvers) for first, resolvers in _LineLoader.yaml_implicit_resolvers.items()}
+
+
+class _FastLineLoader(_LineLoader):
+    """The same rules, ~2x faster: a direct walk of the C-composed nodes for text, lists, maps.
+
+    PyYAML's generic constructor machinery cost as much as parsing itself; every other
+    tag (numbers, booleans, null, explicit tags, merge keys) still goes through _LineLoader.
+    """
+
+    def resolve(self, kind: type, value: Any, implicit: Any) -> str:
+        # Resolver.resolve without path resolvers (we register none): called for every node.
+        if kind is yaml.ScalarNode:
+            if implicit[0]:
+                for tag, regexp in _IMPLICIT.get(value[:1], ()):
+                    if regexp.match(value):
+                        return tag
+            return STR_TAG
+        return SEQ_TAG if kind is yaml.SequenceNode else MAP_TAG
+
+    def walk(self, node: yaml.Node) -> Any:
+        """The Python value of `node`, as _LineLoader would construct it."""
+        constructed = self.constructed_objects
+        if node in constructed:
+            # An alias: refused so that a 'billion laughs' file cannot blow up later walks.
+            raise YamlProblem(node.start_mark.line + 1, "YAML anchors and aliases (&name, *name) "
+                              "are not allowed; write the value out")
+        tag, kind = node.tag, type(node)
+        if tag == STR_TAG and kind is yaml.ScalarNode:
+            value: Any = node.value
+        elif tag == MAP_TAG and kind is yaml.MappingNode and not any(
+                k.tag == MERGE_TAG for k, _ in node.value):
+            value = Mapping()
+            constructed[node] = value
+            value.line = node.start_mark.line + 1
+            value.key_lines = key_lines = {}
+            for key_node, value_node in node.value:
+                key = self.walk(key_node)
+                line = key_node.start_mark.line + 1
+                if not isinstance(key, str):
+                    raise YamlProblem(line, f"key {key!r} must be text")
+                if key in value:
+                    raise YamlProblem(line, f"duplicate key '{key}' (first at line {key_lines[key]})")
+                key_lines[key] = line
+                value[key] = self.walk(value_node)
+        elif tag == SEQ_TAG and kind is yaml.SequenceNode:
+            value = Sequence()
+            constructed[node] = value
+            value.line = node.start_mark.line + 1
+            value.item_lines = [child.start_mark.line + 1 for child in node.value]
+            value.extend([self.walk(child) for child in node.value])
+        elif tag == SEQ_TAG or (tag == MAP_TAG and kind is not yaml.MappingNode):
+            # `!!map x` or `!!seq x` on the wrong kind of value would crash the constructor.
+            raise YamlProblem(node.start_mark.line + 1, f"tag !!{tag.rsplit(':', 1)[-1]} does "
+                              "not fit this value; remove the tag")
+        else:
+            return self.construct_object(node)
+        constructed[node] = value
+        return value
+
 
 def read_mapping(path: Path, what: str) -> Mapping:
     """Read one YAML file whose top level must be a mapping; raise YamlProblem otherwise."""
@@ -110,9 +172,10 @@ def read_mapping(path: Path, what: str) -> Mapping:
                                for ln in text.splitlines()):
         raise YamlProblem(1, f"the file is empty; {a_what} file is a YAML mapping of keys "
                           f"such as {first_key}")
-    loader = _LineLoader(text)
+    loader = _FastLineLoader(text)
     try:
-        data = loader.get_single_data()
+        node = loader.get_single_node()
+        data = None if node is None else loader.walk(node)
     except YamlProblem:
         raise
     except yaml.MarkedYAMLError as error:

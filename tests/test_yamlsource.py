@@ -104,3 +104,50 @@ def test_missing_file(tmp_path):
         read_mapping(tmp_path / "nope.yaml", "event")
     assert (caught.value.line, caught.value.message) == (
         0, "cannot read the file: No such file or directory")
+
+
+EQUIVALENCE_CASES = [
+    "title: A\ncount: 3\nratio: 1.5\nhex: 0x1f\nnothing: null\ntilde: ~\nempty:\nflag: FALSE\n",
+    "title: !!str 12\nn: !!int '7'\nf: !!float '2'\n",
+    "base: &b {x: 1}\n",  # an anchor alone is fine; only its use is refused
+    "m:\n  <<: {a: 1, b: 2}\n  c: 3\n",  # merge keys go through the reference constructor
+    "list: [a, 'b', \"c\", 4, [5, {six: 6}]]\nblock: |\n  line one\n  line two\nfolded: >-\n  x\n  y\n",
+    "tags:\n  - a\n  -\n  - 'true'\n  - true\nnested:\n  - k: v\n    l:\n      - 1\n",
+    "set: !!set {a, b}\n",
+    "omap: !!omap [a: 1, b: 2]\n",
+]
+
+
+@pytest.mark.parametrize("text", EQUIVALENCE_CASES)
+def test_fast_walk_builds_what_the_reference_constructor_builds(write_yaml, text):
+    # The fast path skips PyYAML's constructor for text, lists and maps; values and lines must
+    # be exactly what the reference _LineLoader constructs.
+    from pipeline.yamlsource import _LineLoader
+
+    reference_loader = _LineLoader(text)
+    reference = reference_loader.get_single_data()
+    reference_loader.dispose()
+    fast = read_mapping(write_yaml("a.yaml", text), "event")
+
+    def shape(value):
+        if isinstance(value, dict):
+            return ("map", getattr(value, "line", None), getattr(value, "key_lines", None),
+                    {k: shape(v) for k, v in value.items()})
+        if isinstance(value, list):
+            return ("seq", getattr(value, "line", None), getattr(value, "item_lines", None),
+                    [shape(v) for v in value])
+        return (type(value).__name__, value)
+
+    assert shape(fast) == shape(reference)
+
+
+@pytest.mark.parametrize("text", ["a: !!map x\n", "a: !!seq x\n", "a: !!seq {x: 1}\n",
+                                  "a: !!map [x]\n"])
+def test_a_collection_tag_on_the_wrong_value_is_a_problem_not_a_crash(write_yaml, text):
+    line, message = problem(write_yaml, text)
+    assert line == 1 and "does not fit this value; remove the tag" in message
+
+
+def test_alias_inside_a_list_is_refused(write_yaml):
+    assert problem(write_yaml, "tags:\n  - &t a\n  - *t\n") == (
+        2, "YAML anchors and aliases (&name, *name) are not allowed; write the value out")
