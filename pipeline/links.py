@@ -32,9 +32,17 @@ class FeedLinks:
     google: str
 
 
+UPCOMING_PATH = "calendar/upcoming.ics"  # every upcoming event
+
+
 def event_ics_path(event: Event) -> str:
     """The event's file under the publish root."""
     return f"calendar/events/{event.id}.ics"
+
+
+def feed_ics_path(feed_id: str) -> str:
+    """A configured feed's file under the publish root (settings' `feeds`)."""
+    return f"calendar/{feed_id}.ics"
 
 
 def event_links(event: Event, settings: Settings) -> EventLinks:
