@@ -1,0 +1,201 @@
+"""The iCalendar feeds: upcoming.ics, one feed per configured selection, one file per event."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from icalendar import Calendar, vDuration, vText
+from icalendar import Event as VEvent
+from icalendar.prop import vRecur
+
+from pipeline.links import UPCOMING_PATH, event_ics_path, feed_ics_path
+from pipeline.loading import sort_events
+from pipeline.model import Event
+from pipeline.selection import matches, upcoming_events
+from pipeline.settings import Settings
+from pipeline.vtimezone import vtimezone
+
+UTC = dt.UTC
+PRODID = "-//pipeline//Community events calendar//EN"
+# DTSTAMP and LAST-MODIFIED of every event: see docs/calendar.md. A pure build cannot know when
+# content was first published, and any value taken from `now` would rewrite every feed on
+# every run; clients key updates on UID (and SEQUENCE), never on these two.
+STAMP = dt.datetime(1970, 1, 1, tzinfo=UTC)
+END_CALENDAR = b"END:VCALENDAR\r\n"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedInfo:
+    """What a subscriber's calendar app shows about one feed."""
+
+    path: str
+    name: str
+    description: str
+
+
+def render_calendars(events: tuple[Event, ...], settings: Settings, now: dt.datetime,
+                     ) -> dict[str, bytes]:
+    """Every .ics under calendar/, by path: upcoming, the configured feeds, one per event."""
+    ordered = sort_events(events)  # input order never changes the bytes
+    stamp = min(now.astimezone(UTC), STAMP)
+    vevents = {event.id: _vevent(event, settings, stamp) for event in ordered}
+    zones = _vtimezones(ordered)
+    upcoming = upcoming_events(ordered, now)
+    feeds = [(FeedInfo(UPCOMING_PATH, settings.feed_name, settings.feed_description), upcoming)]
+    for spec in settings.feeds:
+        description = spec.description or f"{spec.name}: upcoming events of {settings.site_name}"
+        feeds.append((FeedInfo(feed_ics_path(spec.id), spec.name, description),
+                      tuple(e for e in upcoming if matches(e, spec.kinds, spec.tags))))
+    files = {feed.path: _assemble(_feed_head(feed, settings), chosen, vevents, zones)
+             for feed, chosen in feeds}
+    head = _head()
+    for event in ordered:
+        files[event_ics_path(event)] = _assemble(head, (event,), vevents, zones)
+    return files
+
+
+def _assemble(head: bytes, chosen: tuple[Event, ...], vevents: dict[str, bytes],
+              zones: dict[str, bytes]) -> bytes:
+    """icalendar's calendar head, then its serialized VTIMEZONEs and VEVENTs, then END."""
+    used = sorted({e.timezone for e in chosen if e.timezone and not e.all_day})
+    assert head.endswith(END_CALENDAR)
+    return b"".join([head[: -len(END_CALENDAR)], *(zones[name] for name in used),
+                     *(vevents[e.id] for e in chosen), END_CALENDAR])
+
+
+def _head() -> bytes:
+    calendar = Calendar()
+    calendar.add("VERSION", "2.0")
+    calendar.add("PRODID", PRODID)
+    calendar.add("CALSCALE", "GREGORIAN")
+    # PUBLISH: a copy to keep, not an invitation (REQUEST would make clients send replies).
+    calendar.add("METHOD", "PUBLISH")
+    return mend_folds(calendar.to_ical())
+
+
+def _feed_head(feed: FeedInfo, settings: Settings) -> bytes:
+    """A subscribable feed's head: its name, description, refresh interval and addresses."""
+    calendar = Calendar()
+    calendar.add("VERSION", "2.0")
+    calendar.add("PRODID", PRODID)
+    calendar.add("CALSCALE", "GREGORIAN")
+    calendar.add("METHOD", "PUBLISH")
+    # icalendar 7.3 writes NAME and the X-WR-* names unescaped unless given as vText: a comma
+    # or a newline in a calendar's name would break the line or add a property.
+    for key, value in (("NAME", feed.name), ("X-WR-CALNAME", feed.name),
+                       ("DESCRIPTION", feed.description), ("X-WR-CALDESC", feed.description)):
+        calendar.add(key, vText(value))
+    # RFC 7986 wants VALUE=DURATION on REFRESH-INTERVAL; icalendar 7.3 leaves it out.
+    calendar.add("REFRESH-INTERVAL", vDuration(settings.refresh_interval),
+                 parameters={"VALUE": "DURATION"})
+    calendar.add("X-PUBLISHED-TTL", vDuration(settings.refresh_interval))
+    if settings.calendar_color:
+        calendar.add("COLOR", vText(settings.calendar_color))
+    calendar.add("URL", settings.base_url, parameters={"VALUE": "URI"})
+    calendar.add("SOURCE", settings.absolute_url(feed.path), parameters={"VALUE": "URI"})
+    return mend_folds(calendar.to_ical())
+
+
+def _vtimezones(events: tuple[Event, ...]) -> dict[str, bytes]:
+    """One serialized VTIMEZONE per zone, covering every occurrence of every event in it."""
+    spans: dict[str, tuple[dt.datetime, dt.datetime | None]] = {}
+    for event in events:
+        if event.all_day or not event.timezone:
+            continue  # all-day events are dates: no TZID, no VTIMEZONE
+        first = event.instant(event.start).astimezone(UTC)
+        last = event.ends_at.astimezone(UTC) if event.ends_at else None
+        if event.timezone in spans:
+            known_first, known_last = spans[event.timezone]
+            first = min(first, known_first)
+            last = None if last is None or known_last is None else max(last, known_last)
+        spans[event.timezone] = (first, last)
+    return {name: mend_folds(vtimezone(name, first, last).to_ical())
+            for name, (first, last) in sorted(spans.items())}
+
+
+def _vevent(event: Event, settings: Settings, stamp: dt.datetime) -> bytes:
+    """One event's VEVENT, serialized once and reused by every feed that holds it."""
+    vevent = VEvent()
+    vevent.add("UID", f"{event.id}@{settings.uid_host}")
+    vevent.add("DTSTAMP", stamp)
+    vevent.add("LAST-MODIFIED", stamp)
+    # All-day: dates (VALUE=DATE) with the day after the last as DTEND; timed: TZID wall clock.
+    vevent.add("DTSTART", event.start)
+    vevent.add("DTEND", event.exclusive_end)
+    if event.recurrence:
+        vevent.add("RRULE", vRecur.from_ical(event.recurrence.rule))
+        # One EXDATE per line: some parsers read only the first of a comma-separated list.
+        for skipped in event.recurrence.exceptions:
+            vevent.add("EXDATE", skipped)
+    vevent.add("STATUS", event.status.value.upper())
+    vevent.add("SUMMARY", event.title)
+    join = event.location.url if event.location else None
+    description = "\n\n".join(part for part in (
+        event.summary, event.url and f"Event page: {event.url}",
+        join and f"Join online: {join}") if part)
+    if description:
+        vevent.add("DESCRIPTION", description)
+    if event.location and event.location.label:
+        vevent.add("LOCATION", event.location.label)
+    if event.url:
+        vevent.add("URL", event.url, parameters={"VALUE": "URI"})
+    vevent.add("CATEGORIES", list(dict.fromkeys((event.kind, *event.tags))))
+    if join:
+        vevent.add("CONFERENCE", join, parameters={"VALUE": "URI", "FEATURE": "VIDEO",
+                                                   "LABEL": "Join online"})
+    if event.image:
+        src = event.image.src
+        absolute = src if "://" in src else settings.absolute_url(src)
+        vevent.add("IMAGE", absolute, parameters={"VALUE": "URI", "DISPLAY": "BADGE"})
+    return mend_folds(vevent.to_ical())
+
+
+def mend_folds(block: bytes) -> bytes:
+    r"""Re-fold the lines where icalendar 7.3 split an escape (`\\`) across a fold.
+
+    icalendar moves a trailing backslash to the next line to keep `\n` whole, but when that
+    backslash is the second of `\\` it splits that escape instead. Unfolding still restores the
+    value, yet parsers that unescape per physical line misread it; only such lines change.
+    """
+    lines = block.split(b"\r\n")
+    groups: list[list[bytes]] = []  # each content line as its folded pieces, spaces removed
+    for line in lines[:-1]:  # the block ends with CRLF: the last item is empty
+        if line.startswith(b" ") and groups:
+            groups[-1].append(line[1:])
+        else:
+            groups.append([line])
+    mended = [_refold(pieces) if _splits_escape(pieces) else pieces for pieces in groups]
+    return b"".join(b"\r\n ".join(pieces) + b"\r\n" for pieces in mended)
+
+
+def _splits_escape(pieces: list[bytes]) -> bool:
+    """True when a fold falls between a backslash and the character it escapes."""
+    backslashes = 0
+    for piece in pieces[:-1]:
+        run = len(piece) - len(piece.rstrip(b"\\"))
+        backslashes = backslashes + run if run == len(piece) else run
+        if backslashes % 2:
+            return True
+    return False
+
+
+def _refold(pieces: list[bytes]) -> list[bytes]:
+    """Fold one content line at 75 octets, never inside a UTF-8 character or an escape."""
+    text = b"".join(pieces).decode("utf-8")
+    units: list[str] = []
+    index = 0
+    while index < len(text):
+        size = 2 if text[index] == "\\" and index + 1 < len(text) else 1
+        units.append(text[index:index + size])
+        index += size
+    folded: list[bytes] = []
+    current = b""
+    for unit in units:
+        encoded = unit.encode("utf-8")
+        limit = 74 if folded else 75  # a continuation line starts with a space
+        if current and len(current) + len(encoded) > limit:
+            folded.append(current)
+            current = b""
+        current += encoded
+    return [*folded, current]
