@@ -1,0 +1,150 @@
+"""Every issue in a real browser (Debian's Chromium): no sideways scroll at 375/600 px, alt text.
+
+Screenshots land in tests/artifacts/ (git-ignored) for a person to look at.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import struct
+import zlib
+from collections.abc import Iterator
+from contextlib import chdir
+from email import policy
+from pathlib import Path
+
+import pytest
+from conftest import PINNED_NOW, ROOT, require_executable
+
+from pipeline.build import load_inputs
+from pipeline.model import Event, Image, Issue, Link, Section
+from pipeline.newsletter import render_newsletters
+
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+WIDTHS = (375, 600)
+LONG_WORD = "Supercalifragilistic" * 6  # no break opportunity: the classic sideways scroll
+
+
+def png(width: int, height: int) -> bytes:
+    """A solid PNG, wider than any phone, standing in for every remote image (no network)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+    rows = b"".join(b"\x00" + b"\x8a\x9b\xb0" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
+            + chunk(b"IEND", b""))
+
+
+def stress_issue() -> tuple[tuple[Event, ...], Issue]:
+    """An issue of long words, long URLs and a wide image: what breaks narrow layouts."""
+    url = "https://example.org/" + "very-long-path-segment/" * 8 + "?" + "q=1&" * 20
+    day = dt.date(2024, 6, 1)
+    wide = Event(id="wide", title=f"A title with {LONG_WORD} in it", kind="meetup", start=day,
+                 end=day, summary=f"Summary with {LONG_WORD} and {url}",
+                 description=f"Text with a bare URL {url} and [a link]({url}).",
+                 image=Image("https://example.org/wide.png", "A very wide test picture"),
+                 highlights=(f"Highlight {LONG_WORD}",), links=(Link(url, url),),
+                 url=url, source="events/wide.yaml")
+    soon = Event(id="soon", title="Soon", kind="meetup", start=dt.date(2025, 2, 1),
+                 end=dt.date(2025, 2, 1), source="events/soon.yaml")
+    issue = Issue(id="stress", title=f"Stress {LONG_WORD}", date=dt.date(2025, 1, 6),
+                  period_start=dt.date(2024, 1, 1), period_end=dt.date(2024, 12, 31),
+                  intro=f"Intro {url}", sections=(Section(LONG_WORD, url, (Link(url, url),)),),
+                  source="newsletters/stress.yaml")
+    return (wide, soon), issue
+
+
+def pages() -> Iterator[tuple[str, str]]:
+    """(name, HTML) of every issue's web page and e-mail HTML, bundled and stress issues."""
+    with chdir(ROOT):
+        events, issues, settings = load_inputs(Path("events"), Path("newsletters"),
+                                               Path("pipeline.yaml"))
+        stress_events, stress = stress_issue()
+        files = render_newsletters(events, issues, settings, PINNED_NOW)
+        files |= render_newsletters(stress_events, (stress,), settings, PINNED_NOW)
+        # The archive of both, as a site with a long-titled issue would have it.
+        archive = render_newsletters((), (*issues, stress), settings, PINNED_NOW)
+    for issue in (*issues, stress):
+        folder = f"newsletter/{issue.id}/"
+        yield f"{issue.id}-web", files[folder + "index.html"].decode()
+        message = email.message_from_bytes(files[folder + "message.eml"], policy=policy.default)
+        yield f"{issue.id}-email", message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    yield "archive", archive["newsletter/index.html"].decode()
+
+
+PAGES = dict(pages())
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = require_executable("chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def open_page(browser, html: str, width: int, scheme: str):
+    page = browser.new_page(viewport={"width": width, "height": 900}, color_scheme=scheme)
+    picture = png(1600, 900)
+
+    def answer(route) -> None:
+        # Nothing leaves the machine: images get the local picture, anything else fails.
+        if route.request.resource_type == "image":
+            route.fulfill(status=200, content_type="image/png", body=picture)
+        else:
+            route.abort()
+
+    page.route("**/*", answer)
+    page.set_content(html, wait_until="load")
+    return page
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("name", sorted(PAGES))
+def test_page_fits_the_screen_and_every_image_has_alt(browser, name: str, width: int) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = open_page(browser, PAGES[name], width, "light")
+    try:
+        scroll_width = page.evaluate("document.documentElement.scrollWidth")
+        assert scroll_width <= width, f"{name} scrolls sideways at {width}px ({scroll_width}px)"
+        images = page.evaluate("[...document.images].map(i => [i.alt, i.naturalWidth, "
+                               "i.getBoundingClientRect().right])")
+        assert all(alt.strip() for alt, _, _ in images), f"{name}: an image has no alt"
+        assert all(loaded > 0 and right <= width for _, loaded, right in images)
+        page.screenshot(path=ARTIFACTS / f"{name}-{width}.png", full_page=True)
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("name", [n for n in sorted(PAGES) if n.endswith(("web", "email"))])
+def test_dark_mode_turns_the_background_dark_and_the_text_light(browser, name: str) -> None:
+    page = open_page(browser, PAGES[name], 375, "dark")
+    try:
+        # The title's colour and the card behind it, as the reader sees them.
+        colours = page.evaluate("""() => {
+            const h1 = document.querySelector('h1');
+            let node = h1, background = 'rgba(0, 0, 0, 0)';
+            while (node && background === 'rgba(0, 0, 0, 0)') {
+                background = getComputedStyle(node).backgroundColor; node = node.parentElement;
+            }
+            return [getComputedStyle(h1).color, background];
+        }""")
+        text, background = (luminance(c) for c in colours)
+        assert text > 0.6 and background < 0.2, f"{name} in dark mode: {colours}"
+        page.screenshot(path=ARTIFACTS / f"{name}-375-dark.png", full_page=True)
+    finally:
+        page.close()
+
+
+def luminance(css_colour: str) -> float:
+    """0 (black) to 1 (white) for `rgb(r, g, b)`."""
+    red, green, blue = (int(part) for part in
+                        css_colour[css_colour.index("(") + 1:-1].split(",")[:3])
+    return (0.2126 * red + 0.7152 * green + 0.0722 * blue) / 255
