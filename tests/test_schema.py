@@ -1,0 +1,129 @@
+"""The editor schema agrees with the loader: same keys, same refusals, bundled events valid."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from pipeline.loading import EVENT_KEYS, LOCATION_KEYS, load_event, yaml_files
+from pipeline.schema import event_schema, main, render_schema
+from pipeline.settings import BUILTIN_KINDS, Settings
+from pipeline.yamlsource import read_mapping
+
+ROOT = Path(__file__).resolve().parent.parent
+COMMITTED = ROOT / "schemas" / "event.schema.json"
+VALIDATOR = Draft202012Validator(event_schema())
+
+VALID = "title: Seoul meetup\nkind: meetup\nstart: 2024-11-30\n"
+TIMED = "title: SIG\nkind: meeting\nstart: 2024-12-04 14:00\ntimezone: Asia/Seoul\n"
+
+# Files the loader refuses for a key, type, enum or pattern reason: the schema must refuse them.
+REFUSED = {
+    "unknown-key": VALID + "titel: typo\n",
+    "unknown-location-key": VALID + "location:\n  citty: Paris\n",
+    "unknown-image-key": VALID + "image:\n  src: a.jpg\n  alt: A\n  width: 3\n",
+    "unknown-link-key": VALID + "links:\n  - {title: a, url: 'https://a.org', kind: x}\n",
+    "unknown-recurrence-key": VALID + "recurrence:\n  rule: FREQ=WEEKLY\n  until: 2025-01-01\n",
+    "missing-title": "kind: meetup\nstart: 2024-11-30\n",
+    "missing-kind": "title: A\nstart: 2024-11-30\n",
+    "missing-start": "title: A\nkind: meetup\n",
+    "title-list": "title: [a]\nkind: meetup\nstart: 2024-11-30\n",
+    "title-blank": "title: '  '\nkind: meetup\nstart: 2024-11-30\n",
+    "title-newline": 'title: "a\\nb"\nkind: meetup\nstart: 2024-11-30\n',
+    "title-control-char": 'title: "a\\u0007b"\nkind: meetup\nstart: 2024-11-30\n',
+    "tags-text": VALID + "tags: korea\n",
+    "tag-not-slug": VALID + "tags: [Korea]\n",
+    "online-yes": VALID + "location:\n  name: Zoom\n  online: yes\n",
+    "location-list": VALID + "location: [a]\n",
+    "location-empty": VALID + "location:\n  online: false\n",
+    "image-text": VALID + "image: a.jpg\n",
+    "image-without-alt": VALID + "image:\n  src: a.jpg\n",
+    "unknown-kind": "title: A\nkind: meetp\nstart: 2024-11-30\n",
+    "unknown-status": VALID + "status: canceled\n",
+    "start-format": "title: A\nkind: meetup\nstart: 30/11/2024\n",
+    "start-number": "title: A\nkind: meetup\nstart: 20241130\n",
+    "end-format": VALID + "end: tomorrow\n",
+    "id-not-slug": "id: Seoul Meetup\n" + VALID,
+    "url-ftp": VALID + "url: ftp://example.org/\n",
+    "url-no-host": VALID + "url: https:///path\n",
+    "url-space": VALID + "url: https://example.org/a b\n",
+    "link-javascript": VALID + "links:\n  - {title: x, url: 'javascript:alert(1)'}\n",
+    "link-without-url": VALID + "links:\n  - {title: x}\n",
+    "duration-on-all-day": VALID + "duration: 2h\n",
+    "duration-number": TIMED + "duration: 90\n",
+    "duration-words": TIMED + "duration: two hours\n",
+    "timed-without-zone": "title: A\nkind: meetup\nstart: 2024-12-04 14:00\nduration: 1h\n",
+    "timed-without-end": TIMED,
+    "timed-end-and-duration": TIMED + "end: 2024-12-04 15:00\nduration: 1h\n",
+    "timezone-number": "title: A\nkind: meetup\nstart: 2024-11-30\ntimezone: 9\n",
+    "rule-without-freq": VALID + "recurrence:\n  rule: BYDAY=SA\n",
+    "rule-with-dtstart": VALID + "recurrence:\n  rule: 'DTSTART:20241130'\n",
+    "recurrence-without-rule": VALID + "recurrence:\n  except: [2024-12-07]\n",
+    "except-not-a-date": VALID + "recurrence:\n  rule: FREQ=WEEKLY\n  except: [next week]\n",
+    "highlights-mapping": VALID + "highlights:\n  - {a: b}\n",
+}
+
+
+def test_committed_schema_is_the_generated_one():
+    assert COMMITTED.read_bytes() == render_schema(), (
+        "schemas/event.schema.json is stale; run: python -m pipeline.schema")
+
+
+def test_schema_is_a_valid_draft_2020_12_schema():
+    Draft202012Validator.check_schema(json.loads(COMMITTED.read_text()))
+    assert json.loads(COMMITTED.read_text())["$schema"] == (
+        "https://json-schema.org/draft/2020-12/schema")
+
+
+def test_schema_keys_are_the_loaders_keys():
+    schema = event_schema()
+    assert tuple(schema["properties"]) == EVENT_KEYS
+    place = schema["properties"]["location"]["oneOf"][1]
+    assert tuple(place["properties"]) == LOCATION_KEYS
+    assert schema["properties"]["kind"]["enum"] == list(BUILTIN_KINDS)
+    assert schema["additionalProperties"] is False
+
+
+def test_settings_kinds_go_into_the_schema():
+    assert event_schema((*BUILTIN_KINDS, "sprint"))["properties"]["kind"]["enum"][-1] == "sprint"
+
+
+@pytest.mark.parametrize("path", yaml_files(ROOT / "events"), ids=lambda p: p.name)
+def test_bundled_events_validate(path):
+    errors = [e.message for e in VALIDATOR.iter_errors(read_mapping(path, "event"))]
+    assert errors == []
+
+
+@pytest.mark.parametrize("text", [
+    VALID, TIMED + "duration: 1h30m\n", TIMED + "end: 2024-12-04T15:30:00\n",
+    VALID + "location: Meta, Bellevue\nstatus: cancelled\nid: x-1\n",
+    VALID + "location:\n  online: true\n", "title: |\n  Trailing newline only\nkind: social\n"
+    "start: 2024-11-30\n", "title: 2024\nkind: meetup\nstart: 2024-11-30\nurl: HTTPS://A.ORG\n",
+    TIMED + "duration: 1h\nrecurrence:\n  rule: freq=weekly;byday=we\n  except: [2024-12-11]\n",
+], ids=["all-day", "duration", "end", "text-location", "online", "block-title", "number-title",
+        "lowercase-rule"])
+def test_files_the_loader_accepts_validate(tmp_path, text):
+    path = tmp_path / "ok.yaml"
+    path.write_text(text, encoding="utf-8")
+    problems: list = []
+    assert load_event(path, Settings(), problems) is not None, problems
+    assert [e.message for e in VALIDATOR.iter_errors(read_mapping(path, "event"))] == []
+
+
+@pytest.mark.parametrize("text", REFUSED.values(), ids=REFUSED.keys())
+def test_files_the_loader_refuses_the_schema_refuses(tmp_path, text):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text, encoding="utf-8")
+    problems: list = []
+    assert load_event(path, Settings(), problems) is None and problems
+    assert list(VALIDATOR.iter_errors(read_mapping(path, "event"))), (
+        f"the loader says {problems[0]} but the schema accepts the file")
+
+
+def test_main_writes_the_schema(in_tmp, capsys):
+    assert main(["out/event.schema.json"]) == 0
+    assert (in_tmp / "out/event.schema.json").read_bytes() == render_schema()
+    assert capsys.readouterr().out == "wrote out/event.schema.json\n"
