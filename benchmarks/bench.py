@@ -1,0 +1,354 @@
+"""Benchmark the pipeline at 1k/10k/100k synthetic events against its floor; print a table.
+
+The floor is what the build cannot avoid: reading every file with PyYAML's C loader and
+serializing every event once with icalendar. Each stage runs in a fresh interpreter so
+that its peak RSS is its own. Times are medians of --runs runs (wall clock).
+
+    python benchmarks/bench.py                 # 1k, 10k and 100k (minutes on 2 cores)
+    python benchmarks/bench.py --quick         # 1k only
+    python benchmarks/bench.py --sizes 1000,10000 --runs 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from synthetic import BENCH_NOW, generate  # noqa: E402
+
+CACHE_DIR = ".pipeline-cache"  # the build's cache, beside events/; removed for a cold build
+STAGES = ("floor", "load", "feeds", "newsletter", "build", "noop", "version")
+LABELS = {"floor": "floor: C YAML + icalendar (wall)", "floor_yaml": "  floor: C YAML load",
+          "floor_ical": "  floor: icalendar to_ical", "load": "load+validate",
+          "feeds": "feeds render", "newsletter": "newsletter render",
+          "build": "full build (wall)", "noop": "no-op rebuild (wall)",
+          "version": "pipeline --version (wall)"}
+
+RATIO_TO = {"load": "floor_yaml", "feeds": "floor_ical", "build": "seconds", "noop": "seconds"}
+
+
+# ---- stages, run inside a fresh interpreter (`bench.py --stage NAME --root DIR`) ----
+
+def _load(root: Path):
+    from pipeline.build import load_inputs
+    return load_inputs(root / "events", root / "newsletters", root / "pipeline.yaml")
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.fromisoformat(BENCH_NOW.replace("Z", "+00:00"))
+
+
+def stage_load(root: Path) -> dict:
+    """Seconds to read and validate settings, events and issues."""
+    start = time.perf_counter()
+    events, _, _ = _load(root)
+    return {"seconds": time.perf_counter() - start, "events": len(events)}
+
+
+def stage_feeds(root: Path) -> dict:
+    """Seconds to render every calendar file from loaded events."""
+    from pipeline.calendar import render_calendars
+    events, _, settings = _load(root)
+    start = time.perf_counter()
+    files = render_calendars(events, settings, _now())
+    return {"seconds": time.perf_counter() - start, "files": len(files),
+            "bytes": sum(map(len, files.values()))}
+
+
+def stage_newsletter(root: Path) -> dict:
+    """Seconds to render every newsletter issue from loaded events."""
+    from pipeline.newsletter import render_newsletters
+    events, issues, settings = _load(root)
+    start = time.perf_counter()
+    files = render_newsletters(events, issues, settings, _now())
+    return {"seconds": time.perf_counter() - start, "files": len(files)}
+
+
+def stage_floor(root: Path) -> dict:
+    """The floor: C-loader YAML of every file, then one icalendar serialization of them all."""
+    import zoneinfo
+
+    import icalendar
+    import yaml
+
+    start = time.perf_counter()
+    paths = sorted((root / "events").rglob("*.yaml"))
+    data = [yaml.load(path.read_bytes(), Loader=yaml.CSafeLoader) for path in paths]
+    loaded = time.perf_counter()
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", "-//bench//floor//EN")
+    calendar.add("version", "2.0")
+    stamp = _now()
+    for path, item in zip(paths, data, strict=True):
+        calendar.add_component(_floor_vevent(icalendar, zoneinfo, path.stem, item, stamp))
+    size = len(calendar.to_ical())
+    done = time.perf_counter()
+    return {"seconds": done - start, "floor_yaml": loaded - start, "floor_ical": done - loaded,
+            "bytes": size}
+
+
+def _floor_vevent(icalendar, zoneinfo, uid: str, item: dict, stamp: dt.datetime):
+    """A VEVENT with the properties a feed carries, built straight from the YAML values."""
+    event = icalendar.Event()
+    event.add("uid", f"{item.get('id', uid)}@events.example.org")
+    event.add("dtstamp", stamp)
+    event.add("summary", item["title"])
+    start = dt.datetime.fromisoformat(str(item["start"]))
+    if len(str(item["start"])) == 10:
+        event.add("dtstart", start.date())
+        last = dt.date.fromisoformat(str(item.get("end", item["start"])))
+        event.add("dtend", last + dt.timedelta(days=1))
+    else:
+        zone = zoneinfo.ZoneInfo(item["timezone"])
+        event.add("dtstart", start.replace(tzinfo=zone))
+        if "end" in item:
+            event.add("dtend", dt.datetime.fromisoformat(str(item["end"])).replace(tzinfo=zone))
+        else:
+            event.add("duration", dt.timedelta(hours=1))
+    if "recurrence" in item:
+        event.add("rrule", icalendar.vRecur.from_ical(item["recurrence"]["rule"]))
+    event.add("status", str(item.get("status", "confirmed")).upper())
+    location = item.get("location")
+    if location:
+        event.add("location", location if isinstance(location, str) else ", ".join(
+            str(v) for k, v in location.items() if k in ("name", "address", "city", "country")))
+    if "url" in item:
+        event.add("url", item["url"])
+    event.add("description", " ".join(str(item.get("summary", "")).split()))
+    event.add("categories", [item["kind"]])
+    return event
+
+
+def run_stage_in_process(name: str, root: Path) -> None:
+    """`--stage`: run one stage here and print its result as JSON."""
+    result = {"floor": stage_floor, "load": stage_load, "feeds": stage_feeds,
+              "newsletter": stage_newsletter}[name](root)
+    print(json.dumps(result))
+
+
+# ---- the driver ----
+
+def child_env() -> dict[str, str]:
+    """The environment of every measured process: bytecode caching on, as an installed package has."""
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def measure(argv: list[str], cwd: Path) -> tuple[float, float, str]:
+    """Run argv; its wall seconds, its own peak RSS in MB (wait4), and its stdout."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        process = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=err, env=child_env())
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(), err.read().decode()
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} exited {process.returncode}:\n{stderr[-2000:]}")
+    return wall, usage.ru_maxrss / 1024, stdout
+
+
+def pipeline_argv(*args: str) -> list[str]:
+    return [sys.executable, "-m", "pipeline", *args]
+
+
+def build_argv(root: Path) -> list[str]:
+    return pipeline_argv("build", "--events", "events", "--newsletters", "newsletters",
+                         "--out", "output", "--config", "pipeline.yaml", "--now", BENCH_NOW,
+                         "--quiet")
+
+
+def version_argv() -> list[str]:
+    script = Path(sys.executable).with_name("pipeline")
+    return [str(script), "--version"] if script.exists() else pipeline_argv("--version")
+
+
+def cold(root: Path) -> None:
+    """Remove the publish root and the cache: the next build starts from nothing."""
+    shutil.rmtree(root / "output", ignore_errors=True)
+    shutil.rmtree(root / CACHE_DIR, ignore_errors=True)
+
+
+def run_once(stage: str, root: Path) -> dict:
+    """One measurement of `stage`: seconds, peak RSS (MB) and stage details."""
+    if stage in ("build", "noop"):
+        cold(root)
+        wall, rss, _ = measure(build_argv(root), root)
+        if stage == "noop":
+            wall, rss, _ = measure(build_argv(root), root)
+        return {"seconds": wall, "rss": rss}
+    if stage == "version":
+        wall, rss, _ = measure(version_argv(), root)
+        return {"seconds": wall, "rss": rss}
+    wall, rss, stdout = measure([sys.executable, str(Path(__file__).resolve()), "--stage", stage,
+                                 "--root", str(root)], root)
+    result = json.loads(stdout)
+    if stage == "floor":  # compared with wall-clock builds, so the floor includes start-up too
+        result["seconds"] = wall
+    return {**result, "rss": rss}
+
+
+def bench_size(count: int, runs: int, work: Path, log) -> dict:
+    """Generate `count` events and measure every stage `runs` times; medians per stage."""
+    root = work / f"n{count}"
+    shutil.rmtree(root, ignore_errors=True)
+    started = time.perf_counter()
+    generate(root, count)
+    log(f"[{count:,}] generated in {time.perf_counter() - started:.1f} s; measuring...")
+    results: dict = {}
+    for stage in STAGES:
+        samples = []
+        for _ in range(runs):
+            try:
+                samples.append(run_once(stage, root))
+            except (RuntimeError, json.JSONDecodeError) as error:
+                log(f"[{count:,}] {stage}: not measured: {str(error).splitlines()[-1]}")
+                break
+        if not samples:
+            continue
+        merged = {"seconds": statistics.median(s["seconds"] for s in samples),
+                  "rss": max(s["rss"] for s in samples), "runs": len(samples)}
+        for key in ("floor_yaml", "floor_ical"):
+            if key in samples[0]:
+                merged[key] = statistics.median(s[key] for s in samples)
+        results[stage] = merged
+        log(f"[{count:,}] {stage}: {merged['seconds']:.3f} s, {merged['rss']:.0f} MB")
+    cold(root)
+    return results
+
+
+def machine() -> str:
+    """nproc, CPU model and RAM, for the report."""
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text()
+                   .splitlines() if line.startswith("model name"))
+        kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                  if line.startswith("MemTotal"))
+        ram = f"{kb / 1024 / 1024:.0f} GB RAM"
+    except (OSError, StopIteration):
+        ram = "RAM unknown"
+    return (f"{os.cpu_count()} CPUs ({cpu}), {ram}, Python {platform.python_version()}, "
+            f"{platform.system()} {platform.release()}")
+
+
+def table(results: dict[int, dict]) -> str:
+    """Seconds (and ratio to the floor) per stage and size, then peak RSS."""
+    sizes = sorted(results)
+    rows = [["stage", *(f"N={n:,}" for n in sizes)]]
+    for key in ("floor", "floor_yaml", "floor_ical", "load", "feeds", "newsletter", "build",
+                "noop", "version"):
+        row = [LABELS[key]]
+        for n in sizes:
+            stages, floor = results[n], results[n].get("floor", {})
+            value = (stages.get(key, {}).get("seconds") if not key.startswith("floor_")
+                     else floor.get(key))
+            # In-process stages compare with their in-process part of the floor.
+            reference = floor.get(RATIO_TO.get(key, ""))
+            if value is None:
+                row.append("n/a")
+            elif reference:
+                row.append(f"{value:.3f} s ({value / reference:.2f}x)")
+            else:
+                row.append(f"{value:.3f} s")
+        rows.append(row)
+    for key in ("floor", "build"):
+        rows.append([f"peak RSS: {LABELS[key].split(' (')[0]}",
+                     *(f"{results[n][key]['rss']:.0f} MB" if key in results[n] else "n/a"
+                       for n in sizes)])
+    return _format(rows)
+
+
+def targets(results: dict[int, dict]) -> list[tuple[str, str, str, str]]:
+    """The issue's targets: (target, measured, limit, PASS/FAIL/skipped)."""
+
+    def get(n: int, stage: str, key: str = "seconds") -> float | None:
+        return results.get(n, {}).get(stage, {}).get(key)
+
+    checks = []
+    floor10 = get(10_000, "floor")
+    for stage, limit, name in (("build", 1.5, "full build 10k <= 1.5x floor"),
+                               ("noop", 0.5, "no-op rebuild 10k <= 0.5x floor")):
+        value = get(10_000, stage)
+        ratio = value / floor10 if value is not None and floor10 else None
+        checks.append((name, ratio, limit, "x"))
+    big, small = get(100_000, "build"), get(10_000, "build")
+    checks.append(("full build 100k / 10k <= 12x", big / small if big and small else None, 12, "x"))
+    rss = get(100_000, "build", "rss")
+    checks.append(("peak RSS of the 100k build <= 1 GB", rss, 1024, " MB"))
+    version = [get(n, "version") for n in sorted(results) if get(n, "version") is not None]
+    checks.append(("pipeline --version <= 0.3 s", statistics.median(version) if version else None,
+                   0.3, " s"))
+    return [(name, "n/a" if value is None else f"{value:.2f}{unit}", f"{limit}{unit}",
+             "skipped" if value is None else ("PASS" if value <= limit else "FAIL"))
+            for name, value, limit, unit in checks]
+
+
+def _format(rows: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+                     for row in rows)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    """Parse arguments, run the benchmark, print the table and the targets."""
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="1000,10000,100000",
+                        help="comma-separated event counts (default: %(default)s)")
+    parser.add_argument("--quick", action="store_true", help="1,000 events only")
+    parser.add_argument("--runs", type=int, default=None,
+                        help="runs per stage; default 3, and 1 from 100k events")
+    parser.add_argument("--work", type=Path, default=None,
+                        help="folder for generated data (default: a temporary folder)")
+    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    parser.add_argument("--stage", choices=("floor", "load", "feeds", "newsletter"),
+                        help=argparse.SUPPRESS)
+    parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.stage:
+        run_stage_in_process(args.stage, args.root)
+        return {}
+    sizes = [1000] if args.quick else [int(s.replace("_", "")) for s in args.sizes.split(",")]
+
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    log(f"machine: {machine()}")
+    # Warm-up: compile bytecode once so that no measured process pays for it.
+    measure(version_argv(), HERE)
+    results: dict[int, dict] = {}
+    with tempfile.TemporaryDirectory(prefix="pipeline-bench-") as temporary:
+        work = args.work or Path(temporary)
+        for count in sizes:
+            runs = args.runs or (3 if count < 100_000 else 1)
+            results[count] = bench_size(count, runs, work, log)
+    print(f"\nmachine: {machine()}\nnow pinned to {BENCH_NOW}; times are medians (wall clock); "
+          "ratios are to the floor of the same N\n")
+    print(table(results))
+    print()
+    print(_format([["target", "measured", "limit", "result"],
+                   *[list(check) for check in targets(results)]]))
+    if args.json:
+        args.json.write_text(json.dumps({"machine": machine(), "results": results,
+                                         "targets": targets(results)}, indent=2))
+    return results
+
+
+if __name__ == "__main__":
+    main()
