@@ -1,4 +1,4 @@
-"""The `pipeline` command line: build, check, newsletter (heavy imports are lazy)."""
+"""The `pipeline` command line: build, check, newsletter, send, serve (imports are lazy)."""
 
 from __future__ import annotations
 
@@ -151,6 +151,65 @@ def newsletter(start: dt.date, end: dt.date, title: str | None, events_dir: Path
         raise click.BadParameter("--to is before --from", param_hint="--to")
     build_adhoc_issue(start, end, title, events_dir, out_dir, now or current_time(), config,
                       quiet=quiet, verbose=verbose, lock_timeout=lock_timeout)
+
+
+@cli.command()
+@click.argument("issue")
+@click.option("--smtp", metavar="HOST:PORT", help="SMTP server (relay or submission port). "
+              "Required unless --dry-run.")
+@click.option("--to", multiple=True, metavar="ADDR", help="A recipient; repeat for more.")
+@click.option("--list", "list_file", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="File of recipients, one address per line; # starts a comment.")
+@click.option("--starttls", is_flag=True, help="Upgrade the connection with STARTTLS (port 587).")
+@click.option("--ssl", "implicit_tls", is_flag=True, help="Connect with TLS from the start (465).")
+@click.option("--unsubscribe-url", envvar="PIPELINE_UNSUBSCRIBE_URL", metavar="TEMPLATE",
+              help="Each recipient's unsubscribe link: {email} (URL-encoded address), {token} "
+              "(HMAC of the address with $PIPELINE_UNSUBSCRIBE_SECRET), {issue}. "
+              "Default: $PIPELINE_UNSUBSCRIBE_URL.")
+@click.option("--envelope-from", metavar="ADDR", help="Bounce address. Default: the From address.")
+@click.option("--rate", type=click.FloatRange(min=0), default=5.0, show_default=True,
+              help="At most this many messages per second (0: no pause).")
+@click.option("--retries", type=click.IntRange(min=0), default=3, show_default=True,
+              help="Retries of a transient failure (4xx reply, dropped connection), with backoff.")
+@click.option("--ledger", "ledger_dir", type=click.Path(path_type=Path, file_okay=False),
+              envvar="PIPELINE_SEND_LEDGER", default=Path(".send-ledger"), show_default=True,
+              help="Folder of send ledgers (keep it: it is what prevents a second mailing).")
+@click.option("--resend-in-doubt", is_flag=True, help="Also mail addresses an interrupted run "
+              "may or may not have reached (they may get the issue twice).")
+@click.option("--dry-run", is_flag=True, help="Send nothing; print what would be sent.")
+@out_option
+@verbosity_options
+def send(issue: str, smtp: str | None, to: tuple[str, ...], list_file: Path | None,
+         starttls: bool, implicit_tls: bool, unsubscribe_url: str | None,
+         envelope_from: str | None, rate: float, retries: int, ledger_dir: Path,
+         resend_in_doubt: bool, dry_run: bool, out_dir: Path, quiet: bool, verbose: bool) -> None:
+    """Mail the published issue ISSUE to each recipient once (credentials: $PIPELINE_SMTP_USER,
+    $PIPELINE_SMTP_PASSWORD)."""
+    from pipeline.send import SendRequest, parse_smtp_address, read_recipients, send_issue
+
+    if not to and list_file is None:
+        raise click.UsageError("give recipients with --to ADDR or --list FILE")
+    if smtp is None and not dry_run:
+        raise click.UsageError("give the SMTP server with --smtp HOST:PORT (or use --dry-run)")
+    host, port = parse_smtp_address(smtp) if smtp else ("", 0)
+    send_issue(SendRequest(
+        issue_id=issue, out_dir=out_dir, recipients=read_recipients(to, list_file),
+        smtp_host=host, smtp_port=port, starttls=starttls, implicit_tls=implicit_tls,
+        unsubscribe_template=unsubscribe_url, envelope_from=envelope_from, rate=rate,
+        retries=retries, ledger_dir=ledger_dir, resend_in_doubt=resend_in_doubt,
+        dry_run=dry_run, quiet=quiet, verbose=verbose))
+
+
+@cli.command()
+@out_option
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="TCP port (0: any free port; the first line says which).")
+@click.option("--bind", default="127.0.0.1", show_default=True, help="Address to listen on.")
+def serve(out_dir: Path, port: int, bind: str) -> None:
+    """Preview the publish root over HTTP with production content types and cache headers."""
+    from pipeline.serve import serve as serve_forever
+
+    serve_forever(out_dir, bind, port)
 
 
 def main() -> None:
