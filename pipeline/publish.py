@@ -3,8 +3,9 @@
 What "consistent" means, also after a crash (power loss, kill -9) at any point:
 
 1. Every file under the publish root is whole: byte for byte either its previous or its
-   new version (each is written to a temp file in the same folder, fsynced, then renamed
-   over the old one with os.replace).
+   new version (each is written to a temp file in the same folder, made durable, then
+   renamed over the old one with os.replace). A batch of staged files is made durable with
+   one os.sync() before the first rename instead of one fsync each: 10k fsyncs took 4-26 s.
 2. manifest.json is always a whole JSON document and is written last: it describes the
    last publish that finished. If a run dies midway, the only files that may differ from
    it are those listed in the journal `.publish-journal.json`, which the run wrote (and
@@ -160,15 +161,16 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def _stage(target: Path, data: bytes, mode: int) -> Path:
-    """Write `data` to a fsynced temp dot-file beside `target`; return the temp path."""
+def _stage(target: Path, data: bytes, mode: int, sync: bool = True) -> Path:
+    """Write `data` to a temp dot-file beside `target` (fsynced if `sync`); return its path."""
     fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=TEMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fchmod(handle.fileno(), mode)  # mkstemp makes 0600; web servers must read it
-            os.fsync(handle.fileno())
+            if sync:
+                os.fsync(handle.fileno())
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
@@ -295,17 +297,23 @@ def _publish_locked(artifacts: Mapping[str, bytes], out_dir: Path, prune: bool, 
 def _stage_all(out_dir: Path, changed: dict[str, bytes], quiet: bool) -> dict[str, Path]:
     """Write every changed file under a temp name; on failure undo it all (nothing shows)."""
     mode = _file_mode()
+    batch = len(changed) > 1 and hasattr(os, "sync")
     progress = Progress(len(changed), enabled=not quiet)
     staged: dict[str, Path] = {}
     created: list[Path] = []
+    ready: set[Path] = set()
     try:
         for done, (path, data) in enumerate(changed.items(), 1):
             target = out_dir / path
-            missing = [f for f in (target.parent, *target.parent.parents) if not f.exists()]
-            target.parent.mkdir(parents=True, exist_ok=True)
-            created += reversed(missing)
-            staged[path] = _stage(target, data, mode)
+            if target.parent not in ready:  # 10k files share a few folders: stat each once
+                missing = [f for f in (target.parent, *target.parent.parents) if not f.exists()]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                created += reversed(missing)
+                ready.add(target.parent)
+            staged[path] = _stage(target, data, mode, sync=not batch)
             progress.step(done)
+        if batch:
+            os.sync()  # every staged file is on disk before the first rename
     except BaseException:
         for temp in staged.values():
             temp.unlink(missing_ok=True)

@@ -271,11 +271,11 @@ def test_failure_while_staging_changes_nothing(tmp_path: Path, monkeypatch) -> N
     import pipeline.publish as module
     real_stage, calls = module._stage, []
 
-    def stage_then_fail(target, data, mode):
+    def stage_then_fail(target, data, mode, **options):
         if len(calls) == 2:
             raise OSError(28, "No space left on device")
         calls.append(target)
-        return real_stage(target, data, mode)
+        return real_stage(target, data, mode, **options)
 
     monkeypatch.setattr(module, "_stage", stage_then_fail)
     with pytest.raises(OSError):
@@ -321,3 +321,22 @@ def test_build_that_fails_on_a_bad_event_leaves_output_untouched(tmp_path: Path)
     assert result.exit_code == 1
     assert "broken.yaml:3" in result.output
     assert snapshot(out) == before
+
+
+def test_a_batch_is_made_durable_once_before_the_first_rename(tmp_path: Path, monkeypatch) -> None:
+    # One fsync per file made a 10k-event cold build spend 4-26 s in fsync; one os.sync()
+    # before any rename gives the same guarantee: no renamed file can be empty after a crash.
+    import pipeline.publish as module
+    calls: list[str] = []
+    real_replace, real_fsync = os.replace, os.fsync
+    monkeypatch.setattr(module.os, "sync", lambda: calls.append("sync"))
+    monkeypatch.setattr(module.os, "fsync", lambda fd: (calls.append("fsync"), real_fsync(fd)))
+    monkeypatch.setattr(module.os, "replace",
+                        lambda a, b: (calls.append(f"replace {Path(b).name}"), real_replace(a, b)))
+    publish(NEW, tmp_path, quiet=True)
+    first_rename = next(i for i, call in enumerate(calls)
+                        if call.startswith("replace") and JOURNAL not in call)
+    # Staging fsyncs nothing; then one sync; then the journal (file and folder fsynced).
+    assert calls[:first_rename] == ["sync", "fsync", f"replace {JOURNAL}", "fsync"]
+    assert {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("[!.]*") if p.is_file()} == {
+        *NEW, MANIFEST}
