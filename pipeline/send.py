@@ -6,6 +6,7 @@ PIPELINE_SMTP_USER and PIPELINE_SMTP_PASSWORD (login only when the user is set).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import html
@@ -253,7 +254,10 @@ def send_issue(request: SendRequest) -> SendReport:
     lock = request.ledger_dir / f".{request.issue_id}.lock"
     report = SendReport()
     started = time.perf_counter()
-    with hold_lock(lock, lock_timeout(None), f"another send of '{request.issue_id}'"):
+    # A dry run only reads the ledger: it takes no lock and creates no folder.
+    guard = (contextlib.nullcontext() if request.dry_run else
+             hold_lock(lock, lock_timeout(None), f"another send of '{request.issue_id}'"))
+    with guard:
         state = ledger.read()
         todo = []
         for recipient in request.recipients:

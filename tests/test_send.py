@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -211,7 +212,7 @@ def test_dry_run_sends_nothing_and_shows_each_recipient(mailbox, out) -> None:
                                       "--unsubscribe-url", TEMPLATE, *to_all(ADDRESSES[:2])])
     assert result.exit_code == 0, result.output
     assert mailbox.messages == []
-    assert not (out.parent / "ledger" / f"{ISSUE}.jsonl").exists()
+    assert not (out.parent / "ledger").exists()
     for address in ADDRESSES[:2]:
         assert f"would send {ISSUE} to {address} (unsubscribe: {own_url(address)})" in result.output
     assert "nothing was sent" in result.output
@@ -336,3 +337,11 @@ def test_parse_address_keeps_display_name() -> None:
     assert recipient is not None
     assert (recipient.address, recipient.key) == ("Ada@Example.org", "ada@example.org")
     assert recipient.header == "Ada Lovelace <Ada@Example.org>"
+
+
+def test_send_options_in_the_deployment_guide_exist() -> None:
+    guide = (ROOT / "docs" / "deployment.md").read_text()
+    usage = guide.split("pipeline send ISSUE", 1)[1].split("```", 1)[0]
+    documented = set(re.findall(r"--[a-z-]+", usage))
+    options = {opt for param in cli.commands["send"].params for opt in param.opts}
+    assert documented and documented <= options, documented - options
