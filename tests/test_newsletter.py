@@ -302,3 +302,46 @@ def test_archive_lists_issues_newest_first(templates_here, settings) -> None:
     assert set(files) == {"newsletter/index.html", "newsletter/feed.xml",
                           *(f"newsletter/{i}/{n}" for i in "ab" for n in
                             ("index.html", "index.txt", "message.eml", "message.json"))}
+
+
+# --- through the command line ------------------------------------------------------------
+
+EVENT_YAML = """
+title: Autumn meetup
+kind: meetup
+start: 2024-11-14
+summary: Talks & pizza.
+"""
+
+
+def test_cli_newsletter_renders_an_adhoc_issue(templates_here: Path, write_yaml) -> None:
+    from click.testing import CliRunner
+
+    from pipeline.cli import cli
+
+    write_yaml("events/autumn.yaml", EVENT_YAML)
+    result = CliRunner().invoke(cli, ["newsletter", "--from", "2024-11-01", "--to",
+                                      "2024-11-30", "--now", "2024-12-02T08:00:00Z", "-q"])
+    assert (result.exit_code, result.output) == (0, "")
+    folder = templates_here / "output/newsletter/events-2024-11-01-to-2024-11-30"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "index.html", "index.txt", "message.eml", "message.json"]
+    text = (folder / "index.txt").read_text()
+    assert "EVENTS FROM 1 NOVEMBER 2024 TO 30 NOVEMBER 2024" in text
+    assert "Autumn meetup\n-------------\n14 November 2024" in text
+    assert "Talks & pizza." in text
+
+
+def test_cli_build_without_templates_fails_and_writes_nothing(in_tmp: Path, write_yaml) -> None:
+    from click.testing import CliRunner
+
+    from pipeline.cli import cli
+
+    write_yaml("events/autumn.yaml", EVENT_YAML)
+    write_yaml("newsletters/2024-11.yaml", "title: November\ndate: 2024-12-02\n"
+               "period: {from: 2024-11-01, to: 2024-11-30}\n")
+    result = CliRunner().invoke(cli, ["build", "--now", "2024-12-02"])
+    assert result.exit_code == 1
+    assert "templates/email/issue.mjml.j2 not found" in result.output
+    assert "Traceback" not in result.output
+    assert not (in_tmp / "output").exists()
