@@ -6,6 +6,7 @@ import datetime as dt
 import zoneinfo
 from collections.abc import Iterable
 from functools import cache
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,8 @@ EVENT_KEYS = ("id", "title", "kind", "start", "end", "duration", "timezone", "st
               "location", "url", "summary", "description", "image", "highlights", "links",
               "hosts", "tags", "recurrence")
 LOCATION_KEYS = ("name", "address", "city", "country", "url", "online")
+# A bounded series may have this many occurrences; 'except' items must be among the first ones.
+MAX_OCCURRENCES = 10_000
 
 
 def yaml_files(folder: Path) -> list[Path]:
@@ -307,6 +310,15 @@ def _recurrence(f: Fields, start: Any, zone: zoneinfo.ZoneInfo | None) -> Recurr
                   "disagree on such series: move 'start' to the first occurrence"
                   + (f" ({shown})" if first else ""))
         return None
+    bounded = Recurrence(rule).bounded
+    # Walks of the series are linear in its length: bound it, and look for 'except' items
+    # among its first occurrences only (an unbounded rule would be walked forever).
+    window = (frozenset(islice(parsed, MAX_OCCURRENCES + 1))
+              if bounded or rec.data.get("except") else frozenset())
+    if bounded and len(window) > MAX_OCCURRENCES:
+        rec.error("rule", f"rule {rule!r} has more than {MAX_OCCURRENCES:,} occurrences; use a "
+                  "nearer UNTIL or a smaller COUNT, or leave the series open-ended")
+        return None
     exceptions = []
     for item, line in rec.items("except"):
         value = parse_wall_clock(str(item)) if isinstance(item, str) else None
@@ -322,9 +334,12 @@ def _recurrence(f: Fields, start: Any, zone: zoneinfo.ZoneInfo | None) -> Recurr
                 value, start.time())
             value = naive.replace(tzinfo=zone)
         probe = value if not all_day else dt.datetime.combine(value, dt.time())
-        if probe not in parsed:
-            rec.error("except", f"'except' item {item!r} is not an occurrence of the series; "
-                      "remove it or fix the date", line)
+        if probe not in window:
+            beyond = not bounded and probe > max(window)
+            rec.error("except", f"'except' item {item!r} is " + (
+                f"beyond the series' first {MAX_OCCURRENCES:,} occurrences; end the series "
+                "before it (UNTIL)" if beyond else
+                "not an occurrence of the series; remove it or fix the date"), line)
             continue
         exceptions.append(value)
     skipped = {dt.datetime.combine(v, dt.time()) if all_day else v for v in exceptions}
@@ -351,6 +366,11 @@ def rrule_problem(rule: str, all_day: bool) -> str | None:
         if not all_day and not until.endswith("Z"):
             return (f"UNTIL={until} must be a UTC date-time in a timed series (RFC 5545); "
                     f"write e.g. UNTIL={until[:8]}T235959Z")
+    # Sub-daily rules make every walk of a series (has it ended? what is next?) millions of
+    # steps long; a community calendar repeats events at most daily.
+    if parts["FREQ"] in ("SECONDLY", "MINUTELY", "HOURLY") or {"BYMINUTE", "BYSECOND"} & set(parts):
+        return (f"rule {rule!r} repeats within the hour or the day; events repeat at most daily "
+                "(FREQ=DAILY, WEEKLY, MONTHLY or YEARLY): write one event per time of day")
     for name in ("COUNT", "INTERVAL"):
         # INTERVAL=0 makes dateutil repeat 'start' forever: every later walk would hang.
         if name in parts and not (parts[name].isdigit() and int(parts[name]) >= 1):
