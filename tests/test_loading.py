@@ -326,3 +326,28 @@ def test_except_skipping_every_occurrence_is_reported(in_tmp, check_problems):
     assert check_problems() == ["events/a.yaml:6: 'except' skips every occurrence of the series; "
                                 "remove the event instead (a series with no occurrence cannot be "
                                 "published)"]
+
+
+def test_sub_daily_rule_is_refused(in_tmp, check_problems):
+    # FREQ=MINUTELY with a far 'except' walked millions of occurrences: 'pipeline check' hung.
+    _write(in_tmp, {"events/a.yaml": "title: A\nkind: meetup\nstart: 2024-11-30 10:00\n"
+                    "duration: 1m\ntimezone: Asia/Seoul\nrecurrence:\n  rule: FREQ=MINUTELY\n"
+                    "  except: [2090-01-01 10:00]\n"})
+    assert check_problems() == ["events/a.yaml:7: rule 'FREQ=MINUTELY' repeats within the hour or "
+                                "the day; events repeat at most daily (FREQ=DAILY, WEEKLY, MONTHLY "
+                                "or YEARLY): write one event per time of day"]
+
+
+def test_series_with_too_many_occurrences_is_refused(in_tmp, check_problems):
+    # A daily series until 9999 took ~20 s for every "has it ended?" of the build.
+    _write(in_tmp, {"events/a.yaml": VALID + "recurrence:\n  rule: FREQ=DAILY;UNTIL=99991231\n"})
+    assert check_problems() == ["events/a.yaml:5: rule 'FREQ=DAILY;UNTIL=99991231' has more than "
+                                "10,000 occurrences; use a nearer UNTIL or a smaller COUNT, or "
+                                "leave the series open-ended"]
+
+
+def test_except_far_beyond_the_start_of_an_open_series_is_refused(in_tmp, check_problems):
+    _write(in_tmp, {"events/a.yaml": VALID + "recurrence:\n  rule: FREQ=DAILY\n"
+                    "  except: [2024-12-01, 9000-01-01]\n"})
+    assert check_problems() == ["events/a.yaml:6: 'except' item '9000-01-01' is beyond the "
+                                "series' first 10,000 occurrences; end the series before it (UNTIL)"]
