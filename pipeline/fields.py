@@ -67,7 +67,9 @@ class Fields:
     def get(self, key: str, kinds: tuple[type, ...], expected: str, required: bool = False) -> Any:
         """The value of `key` if it has one of `kinds`; records missing/wrong-typed keys."""
         if key not in self.data or self.data[key] is None:
-            if required:
+            if required and key in self.data:  # `title:` with no value: point at that line
+                self.error(key, f"'{self.name(key)}' is empty; give it a value")
+            elif required:
                 self.error(None, f"missing required key '{self.name(key)}'")
             return None
         value = self.data[key]
