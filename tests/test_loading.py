@@ -351,3 +351,9 @@ def test_except_far_beyond_the_start_of_an_open_series_is_refused(in_tmp, check_
                     "  except: [2024-12-01, 9000-01-01]\n"})
     assert check_problems() == ["events/a.yaml:6: 'except' item '9000-01-01' is beyond the "
                                 "series' first 10,000 occurrences; end the series before it (UNTIL)"]
+
+
+def test_required_key_with_no_value_is_reported_at_its_line(in_tmp, check_problems):
+    # `kind:` left empty was reported as "missing required key 'kind'" at line 1.
+    _write(in_tmp, {"events/a.yaml": "title: A\nstart: 2024-11-30\nkind:\n"})
+    assert check_problems() == ["events/a.yaml:3: 'kind' is empty; give it a value"]
