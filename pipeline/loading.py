@@ -115,7 +115,9 @@ def _event_from(f: Fields, stem: str, settings: Settings) -> Event | None:
 
 @cache
 def _zone_names() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
+    # Not places: `localtime` is whatever the build machine is set to (output would depend on
+    # the server), `Factory`/`posixrules` are tzdata internals no calendar app knows.
+    return frozenset(zoneinfo.available_timezones() - {"localtime", "posixrules", "Factory"})
 
 
 def _zone(f: Fields) -> zoneinfo.ZoneInfo | None:
