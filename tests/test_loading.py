@@ -357,3 +357,11 @@ def test_required_key_with_no_value_is_reported_at_its_line(in_tmp, check_proble
     # `kind:` left empty was reported as "missing required key 'kind'" at line 1.
     _write(in_tmp, {"events/a.yaml": "title: A\nstart: 2024-11-30\nkind:\n"})
     assert check_problems() == ["events/a.yaml:3: 'kind' is empty; give it a value"]
+
+
+def test_machine_dependent_localtime_is_not_a_time_zone(in_tmp, check_problems):
+    # 'localtime' passed as an IANA zone: the event's time depended on the build server.
+    _write(in_tmp, {"events/a.yaml": "title: A\nkind: meetup\nstart: 2024-11-30 10:00\n"
+                    "duration: 1h\ntimezone: localtime\n"})
+    assert check_problems() == ["events/a.yaml:5: timezone 'localtime' is not an IANA time zone; "
+                                "use a name such as 'Europe/Paris' (see the tz database)"]
