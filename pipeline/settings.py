@@ -113,7 +113,11 @@ def _settings_from(fields: Fields) -> Settings:
         if value is not None:
             values[key] = value
     base_url = fields.url("base_url")
-    if base_url is not None:
+    if base_url is not None and (urlsplit(base_url).query or urlsplit(base_url).fragment):
+        # Paths are appended to base_url: 'https://x.org/?v=1' would give '?v=1/calendar/...'.
+        fields.error("base_url", f"'base_url' {base_url!r} must not have a query (?...) or a "
+                     "fragment (#...); give the folder where output/ is served")
+    elif base_url is not None:
         values["base_url"] = base_url if base_url.endswith("/") else base_url + "/"
     domain = fields.text("uid_domain", one_line=True)
     if domain is not None:
