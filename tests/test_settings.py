@@ -129,3 +129,12 @@ def test_empty_feed_kinds_is_reported(write_yaml, check_problems):
     write_yaml("pipeline.yaml", "feeds:\n  - id: f\n    name: F\n    kinds:\n")
     assert check_problems() == ["pipeline.yaml:2: a feed needs 'kinds' or 'tags' to select its "
                                 "events"]
+
+
+def test_base_url_with_a_query_is_reported(write_yaml, check_problems):
+    # Paths were appended after the query: https://x.org/?v=1/calendar/upcoming.ics.
+    write_yaml("events/a.yaml", EVENT)
+    write_yaml("pipeline.yaml", "base_url: https://x.org/?v=1\n")
+    assert check_problems() == ["pipeline.yaml:1: 'base_url' 'https://x.org/?v=1' must not have a "
+                                "query (?...) or a fragment (#...); give the folder where output/ "
+                                "is served"]
