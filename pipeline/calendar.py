@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from icalendar import Calendar, vDuration, vText
@@ -35,11 +36,17 @@ class FeedInfo:
 
 
 def render_calendars(events: tuple[Event, ...], settings: Settings, now: dt.datetime,
-                     ) -> dict[str, bytes]:
-    """Every .ics under calendar/, by path: upcoming, the configured feeds, one per event."""
+                     vevents: Mapping[str, bytes] | None = None) -> dict[str, bytes]:
+    """Every .ics under calendar/, by path: upcoming, the configured feeds, one per event.
+
+    `vevents` (event id -> `vevent_bytes(event, settings, now)`), when given, are reused:
+    the build's cache keeps them so that an unchanged event is never serialized again.
+    """
     ordered = sort_events(events)  # input order never changes the bytes
-    stamp = min(now.astimezone(UTC), STAMP)
-    vevents = {event.id: _vevent(event, settings, stamp) for event in ordered}
+    stamp = _stamp(now)
+    known = vevents or {}
+    vevents = {event.id: known.get(event.id) or _vevent(event, settings, stamp)
+               for event in ordered}
     zones = _vtimezones(ordered)
     upcoming = upcoming_events(ordered, now)
     feeds = [(FeedInfo(UPCOMING_PATH, settings.feed_name, settings.feed_description), upcoming)]
@@ -53,6 +60,15 @@ def render_calendars(events: tuple[Event, ...], settings: Settings, now: dt.date
     for event in ordered:
         files[event_ics_path(event)] = _assemble(head, (event,), vevents, zones)
     return files
+
+
+def vevent_bytes(event: Event, settings: Settings, now: dt.datetime) -> bytes:
+    """The VEVENT of `event` exactly as render_calendars writes it into every file."""
+    return _vevent(event, settings, _stamp(now))
+
+
+def _stamp(now: dt.datetime) -> dt.datetime:
+    return min(now.astimezone(UTC), STAMP)
 
 
 def _assemble(head: bytes, chosen: tuple[Event, ...], vevents: dict[str, bytes],
@@ -147,7 +163,7 @@ def _vevent(event: Event, settings: Settings, stamp: dt.datetime) -> bytes:
     if event.image:
         src = event.image.src
         absolute = src if "://" in src else settings.absolute_url(src)
-        vevent.add("IMAGE", absolute, parameters={"VALUE": "URI", "DISPLAY": "BADGE"})
+        vevent.add("IMAGE", absolute, parameters={"VALUE": "URI"})
     return mend_folds(vevent.to_ical())
 
 
