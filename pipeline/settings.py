@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from email.utils import parseaddr
+from email.utils import getaddresses
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -136,7 +136,9 @@ def _settings_from(fields: Fields) -> Settings:
             values["refresh_interval"] = delta
     sender = fields.text("sender", one_line=True)
     if sender is not None:
-        if "@" not in parseaddr(sender)[1]:
+        # parseaddr() reads only the first of "a@x.org, b@y.org": From must hold one address.
+        addresses = getaddresses([sender])
+        if len(addresses) != 1 or "@" not in addresses[0][1]:
             fields.error("sender", f"'sender' {sender!r} is not an e-mail address; write "
                          "e.g. PyTorch Foundation <newsletter@pytorch.org>")
         else:
