@@ -138,3 +138,12 @@ def test_base_url_with_a_query_is_reported(write_yaml, check_problems):
     assert check_problems() == ["pipeline.yaml:1: 'base_url' 'https://x.org/?v=1' must not have a "
                                 "query (?...) or a fragment (#...); give the folder where output/ "
                                 "is served"]
+
+
+def test_sender_with_two_addresses_is_reported(write_yaml, check_problems):
+    # Only the first address was checked, so a From header with two mailboxes passed.
+    write_yaml("events/a.yaml", EVENT)
+    write_yaml("pipeline.yaml", "sender: News <news@example.org>, other@example.org\n")
+    assert check_problems() == ["pipeline.yaml:1: 'sender' 'News <news@example.org>, "
+                                "other@example.org' is not an e-mail address; write e.g. PyTorch "
+                                "Foundation <newsletter@pytorch.org>"]
