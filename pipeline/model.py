@@ -144,9 +144,14 @@ class Event:
     def occurrences(self, after: dt.datetime | None = None,
                     before: dt.datetime | None = None) -> Iterator[Occurrence]:
         """Occurrences that overlap [after, before), in order; wall-clock time kept across DST."""
-        length = self.exclusive_end - self.start  # exact duration for timed, days for all-day
+        # All-day: whole days. Timed: the exact elapsed time, as RFC 5545 gives every instance of
+        # a series with DTEND (subtracting two datetimes of one zone would give wall-clock time).
+        length = (self.exclusive_end - self.start if self.all_day else
+                  self.exclusive_end.astimezone(UTC) - self.start.astimezone(UTC))  # type: ignore[union-attr]
         for start in self._starts():
-            occurrence = Occurrence(start, start + length)
+            end = (start + length if self.all_day
+                   else (start.astimezone(UTC) + length).astimezone(start.tzinfo))
+            occurrence = Occurrence(start, end)
             if before is not None and self.instant(occurrence.start) >= before:
                 return
             if after is None or self.instant(occurrence.end) > after:
