@@ -154,3 +154,14 @@ def test_issue_subject_defaults_to_title():
                   period_start=dt.date(2024, 1, 1), period_end=dt.date(2024, 12, 31))
     assert issue.email_subject == "Recap"
     assert dataclasses.replace(issue, subject="Hi").email_subject == "Hi"
+
+
+def test_series_instances_last_the_exact_duration_of_the_first():
+    # The first night spans the spring-forward change (22:00 -> 06:00 is 7 hours). Every
+    # instance lasts 7 hours (RFC 5545: "the same exact duration"); subtracting datetimes of
+    # one zone gave 8 wall-clock hours to the later ones, ending an hour after calendar apps.
+    night = weekly_paris(dt.datetime(2024, 3, 30, 22, 0, tzinfo=PARIS), "FREQ=WEEKLY;COUNT=2")
+    night = dataclasses.replace(night, end=dt.datetime(2024, 3, 31, 6, 0, tzinfo=PARIS))
+    second = list(night.occurrences())[1]
+    assert second.end == dt.datetime(2024, 4, 7, 5, 0, tzinfo=PARIS)
+    assert second.end - second.start == dt.timedelta(hours=7)
