@@ -158,8 +158,7 @@ def _vevent(event: Event, settings: Settings, stamp: dt.datetime) -> bytes:
         vevent.add("URL", event.url, parameters={"VALUE": "URI"})
     vevent.add("CATEGORIES", list(dict.fromkeys((event.kind, *event.tags))))
     if join:
-        vevent.add("CONFERENCE", join, parameters={"VALUE": "URI", "FEATURE": "VIDEO",
-                                                   "LABEL": "Join online"})
+        vevent.add("CONFERENCE", join, parameters={"VALUE": "URI", "LABEL": "Join online"})
     if event.image:
         src = event.image.src
         absolute = src if "://" in src else settings.absolute_url(src)
