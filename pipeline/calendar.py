@@ -47,18 +47,20 @@ def render_calendars(events: tuple[Event, ...], settings: Settings, now: dt.date
     known = vevents or {}
     vevents = {event.id: known.get(event.id) or _vevent(event, settings, stamp)
                for event in ordered}
-    zones = _vtimezones(ordered)
+    # Zones as icalendar wrote them: UTC-like zones become `Z` times and need no VTIMEZONE.
+    tzids = {e.id: e.timezone for e in ordered if e.timezone and b";TZID=" in vevents[e.id]}
+    zones = _vtimezones(tuple(e for e in ordered if e.id in tzids))
     upcoming = upcoming_events(ordered, now)
     feeds = [(FeedInfo(UPCOMING_PATH, settings.feed_name, settings.feed_description), upcoming)]
     for spec in settings.feeds:
         description = spec.description or f"{spec.name}: upcoming events of {settings.site_name}"
         feeds.append((FeedInfo(feed_ics_path(spec.id), spec.name, description),
                       tuple(e for e in upcoming if matches(e, spec.kinds, spec.tags))))
-    files = {feed.path: _assemble(_feed_head(feed, settings), chosen, vevents, zones)
+    files = {feed.path: _assemble(_feed_head(feed, settings), chosen, vevents, zones, tzids)
              for feed, chosen in feeds}
     head = _head()
     for event in ordered:
-        files[event_ics_path(event)] = _assemble(head, (event,), vevents, zones)
+        files[event_ics_path(event)] = _assemble(head, (event,), vevents, zones, tzids)
     return files
 
 
@@ -72,9 +74,9 @@ def _stamp(now: dt.datetime) -> dt.datetime:
 
 
 def _assemble(head: bytes, chosen: tuple[Event, ...], vevents: dict[str, bytes],
-              zones: dict[str, bytes]) -> bytes:
+              zones: dict[str, bytes], tzids: dict[str, str]) -> bytes:
     """icalendar's calendar head, then its serialized VTIMEZONEs and VEVENTs, then END."""
-    used = sorted({e.timezone for e in chosen if e.timezone and not e.all_day})
+    used = sorted({tzids[e.id] for e in chosen if e.id in tzids})
     assert head.endswith(END_CALENDAR)
     return b"".join([head[: -len(END_CALENDAR)], *(zones[name] for name in used),
                      *(vevents[e.id] for e in chosen), END_CALENDAR])
@@ -114,11 +116,10 @@ def _feed_head(feed: FeedInfo, settings: Settings) -> bytes:
 
 
 def _vtimezones(events: tuple[Event, ...]) -> dict[str, bytes]:
-    """One serialized VTIMEZONE per zone, covering every occurrence of every event in it."""
+    """One serialized VTIMEZONE per zone, covering every occurrence of every (timed) event in it."""
     spans: dict[str, tuple[dt.datetime, dt.datetime | None]] = {}
     for event in events:
-        if event.all_day or not event.timezone:
-            continue  # all-day events are dates: no TZID, no VTIMEZONE
+        assert event.timezone is not None
         first = event.instant(event.start).astimezone(UTC)
         last = event.ends_at.astimezone(UTC) if event.ends_at else None
         if event.timezone in spans:
