@@ -16,6 +16,9 @@ import icalendar
 import pytest
 import recurring_ical_events
 from conftest import PINNED_NOW, ROOT
+from hypothesis import given
+from hypothesis import settings as settings_profile
+from hypothesis import strategies as st
 
 from pipeline.calendar import mend_folds, render_calendars
 from pipeline.loading import load_events
@@ -314,3 +317,26 @@ def test_bundled_feeds_match_their_golden_files(golden) -> None:
     events = load_events(ROOT / "events", settings)
     for path, data in sorted(render_calendars(events, settings, PINNED_NOW).items()):
         golden(path, data)
+
+
+TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\x7f",
+                             codec="utf-8").filter(lambda c: c == "\n" or c.isprintable()),
+               min_size=1, max_size=200)
+
+
+@settings_profile(max_examples=150, deadline=None)
+@given(title=TEXT, summary=TEXT, place=TEXT, name=TEXT)
+def test_any_text_reads_back_the_same_and_stays_one_event(title, summary, place, name) -> None:
+    site = Settings(base_url="https://events.example.org/", calendar_name=name)
+    event = dataclasses.replace(_hostile_event(), title=title, summary=summary,
+                                location=Location(name=place))
+    data = render_calendars((event,), site, BEFORE_ALL)["calendar/upcoming.ics"]
+    lines = data.split(b"\r\n")
+    assert lines.count(b"BEGIN:VEVENT") == 1 and lines[-2:] == [b"END:VCALENDAR", b""]
+    assert all(len(line) <= 75 for line in lines)
+    parsed = _parse(data)
+    vevent = parsed.walk("VEVENT")[0]
+    assert str(vevent["SUMMARY"]) == title
+    assert str(vevent["LOCATION"]) == place
+    assert str(vevent["DESCRIPTION"]) == f"{summary}\n\nEvent page: https://example.org/a,b;c"
+    assert _unescape(parsed["X-WR-CALNAME"].to_ical().decode()) == name
