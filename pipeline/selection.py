@@ -37,9 +37,13 @@ def looking_ahead(events: Iterable[Event], issue: Issue) -> tuple[Event, ...]:
     """Events still to come as of the issue's date, soonest next occurrence first."""
     if issue.looking_ahead == 0:
         return ()
+    events = tuple(events)  # walked twice below
     as_of = start_of_day(issue.date)
+    # An event that ends during the issue's day is recapped as past: never list it twice.
+    recapped = set(past_events(events, issue))
     pending = [(event.next_occurrence(as_of), event) for event in events
-               if not event.has_ended(as_of) and matches(event, issue.kinds, issue.tags)]
+               if not event.has_ended(as_of) and matches(event, issue.kinds, issue.tags)
+               and event not in recapped]
     pending.sort(key=lambda pair: (pair[1].instant(pair[0].start), pair[1].id))
     chosen = tuple(event for _, event in pending)
     return chosen if issue.looking_ahead is None else chosen[: issue.looking_ahead]
