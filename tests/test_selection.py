@@ -96,3 +96,13 @@ def test_matches_needs_a_kind_and_one_of_the_tags():
     assert matches(event, kinds=("meetup",), tags=("online", "usa"))
     assert not matches(event, kinds=("conference",))
     assert not matches(event, tags=("usa",))
+
+
+def test_an_event_recapped_as_past_is_not_also_looked_ahead_to():
+    # An event on the issue's own day was over by the end of it (past) but not at its start
+    # (looking ahead), so the issue listed it in both sections.
+    issue = dataclasses.replace(ISSUE, period_end=dt.date(2025, 1, 6))
+    morning = timed("morning", dt.datetime(2025, 1, 6, 10, 0, tzinfo=SEOUL))
+    later = timed("later", dt.datetime(2025, 1, 20, 10, 0, tzinfo=SEOUL))
+    assert past_events([morning, later], issue) == (morning,)
+    assert looking_ahead(iter([morning, later]), issue) == (later,)
