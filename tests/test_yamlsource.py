@@ -113,9 +113,7 @@ EQUIVALENCE_CASES = [
     "m:\n  <<: {a: 1, b: 2}\n  c: 3\n",  # merge keys go through the reference constructor
     "list: [a, 'b', \"c\", 4, [5, {six: 6}]]\nblock: |\n  line one\n  line two\nfolded: >-\n  x\n  y\n",
     "tags:\n  - a\n  -\n  - 'true'\n  - true\nnested:\n  - k: v\n    l:\n      - 1\n",
-    "set: !!set {a, b}\n",
-    "omap: !!omap [a: 1, b: 2]\n",
-]
+]  # !!set and !!omap are refused: test_explicit_tags_of_non_json_values_are_refused
 
 
 @pytest.mark.parametrize("text", EQUIVALENCE_CASES)
@@ -151,3 +149,11 @@ def test_a_collection_tag_on_the_wrong_value_is_a_problem_not_a_crash(write_yaml
 def test_alias_inside_a_list_is_refused(write_yaml):
     assert problem(write_yaml, "tags:\n  - &t a\n  - *t\n") == (
         2, "YAML anchors and aliases (&name, *name) are not allowed; write the value out")
+
+
+@pytest.mark.parametrize("tag", ["binary", "timestamp", "set", "omap", "pairs"])
+def test_explicit_tags_of_non_json_values_are_refused(write_yaml, tag):
+    # `hosts: !!omap [a: 1]` read as a plain list and was reported as "must be a list, not list".
+    value = {"binary": "aGVsbG8=", "timestamp": "2024-01-01", "set": "{a}"}.get(tag, "[a: 1]")
+    assert problem(write_yaml, f"title: A\nhosts: !!{tag} {value}\n") == (
+        2, f"invalid YAML: tag 'tag:yaml.org,2002:{tag}' is not allowed; only plain YAML values")
