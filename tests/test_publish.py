@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -340,3 +341,111 @@ def test_a_batch_is_made_durable_once_before_the_first_rename(tmp_path: Path, mo
     assert calls[:first_rename] == ["sync", "fsync", f"replace {JOURNAL}", "fsync"]
     assert {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("[!.]*") if p.is_file()} == {
         *NEW, MANIFEST}
+
+
+# Through the real `pipeline build`: generators, publish and the CLI together.
+SITE = {
+    "pipeline.yaml": """
+        site_name: Test Community
+        base_url: https://events.example.org/
+        sender: News <news@example.org>
+        feeds:
+          - {id: meetups, name: Meetups, kinds: [meetup]}
+    """,
+    "events/seoul-meetup.yaml": """
+        title: Seoul meetup
+        kind: meetup
+        start: 2025-03-05 19:00
+        duration: 2h
+        timezone: Asia/Seoul
+    """,
+    "events/sprint.yaml": """
+        title: Docs sprint
+        kind: docathon
+        start: 2025-02-10
+        end: 2025-02-11
+    """,
+    "events/old-conf.yaml": """
+        title: Old conference
+        kind: conference
+        start: 2024-09-18
+        end: 2024-09-19
+    """,
+    "newsletters/2024-recap.yaml": """
+        title: 2024 recap
+        date: 2025-01-06
+        period: {from: 2024-01-01, to: 2024-12-31}
+    """,
+}
+
+
+@pytest.fixture
+def site(write_yaml, in_tmp: Path) -> Path:
+    for relative, text in SITE.items():
+        write_yaml(relative, text)
+    shutil.copytree(ROOT / "templates", in_tmp / "templates")  # issues need their templates
+    return in_tmp
+
+
+def build(*extra: str):
+    return CliRunner().invoke(cli, ["build", "--now", "2025-01-06T09:00:00Z", *extra])
+
+
+def test_two_real_builds_leave_every_file_as_it_was(site: Path) -> None:
+    first = build()
+    assert first.exit_code == 0, first.output
+    before = snapshot(site / "output")
+    assert {"calendar/upcoming.ics", "calendar/meetups.ics", "calendar/events/sprint.ics",
+            "newsletter/2024-recap/message.eml", MANIFEST} <= set(before)
+    second = build()
+    assert second.exit_code == 0, second.output
+    assert snapshot(site / "output") == before
+    assert second.output.startswith("built: 3 events, 2 feeds, 1 issues; ")
+    assert " 0 written, " in second.output and second.output.count("\n") == 1
+    assert_manifest_describes(site / "output", published(site / "output"))
+
+
+def test_deleted_event_file_disappears_and_manifest_follows(site: Path) -> None:
+    assert build("--quiet").exit_code == 0
+    assert (site / "output/calendar/events/sprint.ics").exists()
+    (site / "events/sprint.yaml").unlink()
+    result = build("--verbose")
+    assert result.exit_code == 0, result.output
+    assert "removed   calendar/events/sprint.ics" in result.output
+    assert not (site / "output/calendar/events/sprint.ics").exists()
+    assert "calendar/events/sprint.ics" not in manifest(site / "output")
+    assert b"Docs sprint" not in (site / "output/calendar/upcoming.ics").read_bytes()
+    assert_manifest_describes(site / "output", published(site / "output"))
+
+
+def test_real_build_with_a_bad_event_leaves_the_previous_output(site: Path) -> None:
+    assert build("--quiet").exit_code == 0
+    before = snapshot(site / "output")
+    (site / "events/broken.yaml").write_text(BAD_EVENT)
+    (site / "events/seoul-meetup.yaml").write_text(SITE["events/seoul-meetup.yaml"].replace(
+        "Seoul meetup", "Renamed meetup"))  # a good change must not leak out either
+    result = build()
+    assert result.exit_code == 1
+    assert "broken.yaml:3" in result.output and "Traceback" not in result.output
+    assert snapshot(site / "output") == before
+
+
+def test_quiet_build_prints_nothing(site: Path) -> None:
+    result = build("--quiet")
+    assert result.exit_code == 0 and result.output == ""
+
+
+def test_three_concurrent_real_builds_end_consistent(site: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PIPELINE_LOCK_TIMEOUT": "60"}
+    command = [sys.executable, "-m", "pipeline", "build", "--now", "2025-01-06T09:00:00Z"]
+    runs = [subprocess.Popen(command, cwd=site, env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    results = [(*run.communicate(timeout=180), run.returncode) for run in runs]
+    for _, stderr, code in results:
+        assert code in (0, 75) and "Traceback" not in stderr, stderr
+    assert 0 in [code for _, _, code in results]
+    # Together they wrote every file once; the others found them unchanged.
+    assert sum(int(out.split(" written")[0].rsplit(" ", 1)[1]) for out, _, code in results
+               if code == 0) == len(published(site / "output"))
+    assert_manifest_describes(site / "output", published(site / "output"))
+    assert not (site / "output" / JOURNAL).exists()
