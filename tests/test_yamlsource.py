@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.yamlsource import MAX_FILE_BYTES, YamlProblem, read_mapping
 
@@ -157,3 +160,35 @@ def test_explicit_tags_of_non_json_values_are_refused(write_yaml, tag):
     value = {"binary": "aGVsbG8=", "timestamp": "2024-01-01", "set": "{a}"}.get(tag, "[a: 1]")
     assert problem(write_yaml, f"title: A\nhosts: !!{tag} {value}\n") == (
         2, f"invalid YAML: tag 'tag:yaml.org,2002:{tag}' is not allowed; only plain YAML values")
+
+
+_SCALARS = (st.text(max_size=12) | st.integers() | st.floats(allow_nan=False) | st.booleans()
+            | st.none())
+_TREES = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=4)
+                      | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=20)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.dictionaries(st.text(max_size=8), _TREES, min_size=1, max_size=5),
+       st.sampled_from([False, True, None]), st.booleans())
+def test_fast_walk_equals_the_reference_constructor_on_any_dumped_tree(tmp_path_factory, data,
+                                                                       flow, unicode):
+    from pipeline.yamlsource import _LineLoader
+
+    text = yaml.safe_dump(data, default_flow_style=flow, allow_unicode=unicode)
+    path = tmp_path_factory.mktemp("walk") / "a.yaml"
+    path.write_text(text, encoding="utf-8")
+    reference_loader = _LineLoader(text)
+    try:
+        reference = reference_loader.get_single_data()
+    finally:
+        reference_loader.dispose()
+    assert _shape(read_mapping(path, "event")) == _shape(reference)
+
+
+def _shape(value):
+    if isinstance(value, dict):
+        return ("map", value.line, value.key_lines, {k: _shape(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return ("seq", value.line, value.item_lines, [_shape(v) for v in value])
+    return (type(value).__name__, value)
