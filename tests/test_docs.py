@@ -102,3 +102,22 @@ def test_vscode_maps_the_schema_to_event_files():
     mapping = json.loads((ROOT / ".vscode" / "settings.json").read_text())["yaml.schemas"]
     assert mapping == {"./schemas/event.schema.json": ["events/**/*.yaml", "events/**/*.yml"]}
     assert (ROOT / "schemas/event.schema.json").is_file()
+
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("example", re.findall(r"```yaml\n(.*?)```", README, flags=re.S),
+                         ids=lambda e: e.splitlines()[0][:30])
+def test_readme_event_examples_load(tmp_path, example):
+    path = tmp_path / "events" / "example.yaml"
+    path.parent.mkdir()
+    path.write_text(example, encoding="utf-8")
+    problems: list = []
+    assert load_event(path, Settings(), problems) is not None
+    assert [str(p) for p in problems] == []
+
+
+def test_readme_lists_the_built_in_kinds():
+    (kinds,) = re.findall(r"^kind: \w+ +# (.*)$", README, flags=re.M)
+    assert tuple(kinds.split(", ")) == Settings().kinds
