@@ -319,8 +319,9 @@ def _report(request: SendRequest, report: SendReport, todo: int, seconds: float)
                    f"{len(report.already_sent)} already sent, {len(report.in_doubt)} in doubt, "
                    f"{len(report.failed)} failed in {seconds:.2f}s")
     if report.in_doubt:
-        click.echo(f"warning: not sent again, in doubt (a run stopped between handing over the "
-                   f"message and recording the server's answer): {', '.join(report.in_doubt)}; "
+        click.echo(f"warning: not sent again, in doubt (the message was handed over but the "
+                   "server's answer never got recorded: the run or the connection stopped): "
+                   f"{', '.join(report.in_doubt)}; "
                    "check the mail server's log, and pass --resend-in-doubt to mail them anyway",
                    err=True)
     if report.failed:

@@ -52,6 +52,7 @@ class Mailbox:
         self.logins: list[str] = []
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        self.server = server  # hooks may drop the connection: server.transport.close()
         reply = self.on_rcpt(address) if self.on_rcpt else None
         if reply:
             return reply
@@ -59,6 +60,7 @@ class Mailbox:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        self.server = server
         with self.lock:
             reply = self.on_data(len(self.messages), envelope) if self.on_data else None
             if reply:
@@ -236,6 +238,47 @@ def test_transient_refusals_are_retried_and_delivered_once(mailbox, out) -> None
                                     ledger_dir=out.parent / "ledger", quiet=True))
     assert report.sent == ADDRESSES[:2] and not report.failed
     assert mailbox.received() == Counter(ADDRESSES[:2])
+
+
+def test_connection_dropped_before_the_data_is_retried(mailbox, out) -> None:
+    drops = []
+
+    def drop_once(address):
+        if not drops:
+            drops.append(address)
+            mailbox.server.transport.close()
+            return "421 closing"  # never arrives: the connection is gone
+        return None
+
+    mailbox.on_rcpt = drop_once
+    result = CliRunner().invoke(cli, send_args(mailbox, out, *to_all(ADDRESSES[:3])))
+    assert result.exit_code == 0, result.output
+    assert drops == [ADDRESSES[0]]
+    assert mailbox.received() == Counter(ADDRESSES[:3])
+
+
+def test_connection_dropped_during_data_is_in_doubt_until_resend_is_asked(mailbox, out) -> None:
+    def drop_during_data(count, envelope):
+        if envelope.rcpt_tos == [ADDRESSES[1]]:
+            mailbox.server.transport.close()  # did the server keep it? the sender cannot know
+            return "451 lost"
+        return None
+
+    mailbox.on_data = drop_during_data
+    runner = CliRunner()
+    result = runner.invoke(cli, send_args(mailbox, out, *to_all(ADDRESSES[:3])))
+    assert result.exit_code == 0, result.output
+    assert "2 sent, 0 already sent, 1 in doubt, 0 failed" in result.output
+    assert "in doubt (the message was handed over" in result.output
+    assert ADDRESSES[1] in result.output.split("in doubt (")[1]
+    mailbox.on_data = None
+    again = runner.invoke(cli, send_args(mailbox, out, *to_all(ADDRESSES[:3])))
+    assert "0 sent, 2 already sent, 1 in doubt" in again.output
+    assert mailbox.received() == Counter([ADDRESSES[0], ADDRESSES[2]])  # not mailed blindly
+    forced = runner.invoke(cli, send_args(mailbox, out, "--resend-in-doubt",
+                                          *to_all(ADDRESSES[:3])))
+    assert forced.exit_code == 0 and "1 sent, 2 already sent, 0 in doubt" in forced.output
+    assert mailbox.received() == Counter(ADDRESSES[:3])
 
 
 def test_permanent_refusal_fails_that_address_only(mailbox, out) -> None:
