@@ -156,3 +156,44 @@ def test_icaljs_thunderbird(produced: dict) -> None:
         "Join online: https://meet.example.org/la-office-hours?pwd=a,b;c")
     assert events["paris-weekly@pytorch.org"]["location"] == "Station F, Paris, France"
     assert events["paris-weekly@pytorch.org"]["status"] == "TENTATIVE"
+
+
+TRICKY_ZONES = ("Europe/Dublin", "Australia/Lord_Howe", "Africa/Casablanca", "Asia/Jerusalem",
+                "America/Santiago", "Pacific/Chatham", "America/St_Johns", "Asia/Tehran",
+                "America/Sao_Paulo", "Europe/Moscow")
+
+
+def test_icaljs_reads_tricky_zones_day_by_day(write_yaml, tmp_path: Path) -> None:
+    # Negative DST (Dublin), 30- and 45-minute offsets, Ramadan breaks (Casablanca), a Friday
+    # rule (Jerusalem), the southern hemisphere, zones that dropped DST: a daily 10:00 for
+    # three years in each, as Thunderbird reads our VTIMEZONEs.
+    node = require_executable("node")
+    require((ROOT / "node_modules" / "ical.js").is_dir(),
+            "node_modules/ical.js is missing; run `npm ci` at the repository root")
+    for zone in TRICKY_ZONES:
+        write_yaml(f"events/{zone.lower().replace('/', '-').replace('_', '-')}.yaml", f"""
+            title: Daily in {zone}
+            kind: meeting
+            start: "2024-01-03 10:00"
+            duration: 1h
+            timezone: {zone}
+            recurrence:
+              rule: FREQ=DAILY;COUNT=1100
+            """)
+    events = load_events(tmp_path / "events", SETTINGS)
+    paths = []
+    for path, data in render_calendars(events, SETTINGS, PINNED_NOW).items():
+        if path.startswith("calendar/events/"):
+            paths.append(tmp_path / path)
+            paths[-1].parent.mkdir(parents=True, exist_ok=True)
+            paths[-1].write_bytes(data)
+    run = subprocess.run([node, str(Path(__file__).parent / "interop" / "occurrences.mjs"),
+                          "2030-01-01", *map(str, paths)],
+                         capture_output=True, text=True, cwd=ROOT, check=False)
+    assert run.returncode == 0, run.stderr
+    parsed = json.loads(run.stdout)
+    for event in events:
+        read = parsed[str(tmp_path / f"calendar/events/{event.id}.ics")]["events"]
+        occurrences = read[f"{event.id}@{SETTINGS.uid_host}"]["occurrences"]
+        expected = [[_show(o.start), _show(o.end)] for o in event.occurrences()]
+        assert len(expected) == 1100 and occurrences == expected, event.timezone
