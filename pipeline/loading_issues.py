@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.errors import InvalidInput, Problem, display_path
-from pipeline.fields import SLUG, Fields
+from pipeline.fields import SLUG, Fields, suggest
 from pipeline.loading import read_links, yaml_files
 from pipeline.model import Issue, Section
 from pipeline.settings import Settings
@@ -68,8 +68,12 @@ def load_issue(path: Path, settings: Settings, problems: list[Problem]) -> Issue
     if select is not None:
         select.reject_unknown(("kinds", "tags"))
         kinds = select.text_list("kinds", lambda k, _: None if k in settings.kinds else
-                                 f"kind '{k}' is not known; use one of: {', '.join(settings.kinds)}")
-        tags = select.text_list("tags")
+                                 f"kind '{k}' is not known"
+                                 + (suggest(k, settings.kinds)
+                                    or f"; use one of: {', '.join(settings.kinds)}"))
+        # Event tags are slugs, so 'Korea' would silently select nothing.
+        tags = select.text_list("tags", lambda t, _: None if SLUG.match(t) else
+                                f"tag {t!r} is not a slug; use lowercase letters, digits and '-'")
     looking_ahead = _looking_ahead(f)
     issue = Issue(
         id=issue_id or "", title=title or "", date=date or start or end,  # type: ignore[arg-type]
