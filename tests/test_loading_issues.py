@@ -30,7 +30,9 @@ BAD_ISSUES = [
      "  to: 2024-01-01\n",
      ["newsletters/recap.yaml:5: 'period.to' 2024-01-01 is before 'period.from' 2024-12-31"]),
     ("unknown-select-kind", ISSUE + "select:\n  kinds: [meetups]\n",
-     ["newsletters/recap.yaml:7: kind 'meetups' is not known; use one of: conference, meetup, "
+     ["newsletters/recap.yaml:7: kind 'meetups' is not known; did you mean 'meetup'?"]),
+    ("unknown-select-kind-lists-kinds", ISSUE + "select:\n  kinds: [party]\n",
+     ["newsletters/recap.yaml:7: kind 'party' is not known; use one of: conference, meetup, "
       "hackathon, docathon, webinar, social, meeting"]),
     ("bad-looking-ahead", ISSUE + "looking_ahead: -1\n",
      ["newsletters/recap.yaml:6: 'looking_ahead' must be true, false or a number of events, not -1"]),
@@ -137,3 +139,11 @@ def test_empty_issue_id_means_the_file_stem(write_yaml, tmp_path):
     write_yaml("newsletters/recap.yaml", "id:\n" + ISSUE)
     (issue,) = load_issues(tmp_path / "newsletters", Settings())
     assert issue.id == "recap"
+
+
+def test_select_tag_that_is_not_a_slug_is_reported(write_yaml, check_problems):
+    # Event tags are slugs, so `tags: [Korea]` selected nothing and nobody was told.
+    write_yaml("events/a.yaml", EVENT)
+    write_yaml("newsletters/recap.yaml", ISSUE + "select:\n  tags: [Korea]\n")
+    assert check_problems() == ["newsletters/recap.yaml:7: tag 'Korea' is not a slug; use "
+                                "lowercase letters, digits and '-'"]
