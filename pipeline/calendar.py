@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 
 from icalendar import Calendar, vDuration, vText
@@ -36,11 +36,13 @@ class FeedInfo:
 
 
 def render_calendars(events: tuple[Event, ...], settings: Settings, now: dt.datetime,
-                     vevents: Mapping[str, bytes] | None = None) -> dict[str, bytes]:
+                     vevents: Mapping[str, bytes] | None = None,
+                     zone_memo: MutableMapping[tuple, bytes] | None = None) -> dict[str, bytes]:
     """Every .ics under calendar/, by path: upcoming, the configured feeds, one per event.
 
     `vevents` (event id -> `vevent_bytes(event, settings, now)`), when given, are reused:
     the build's cache keeps them so that an unchanged event is never serialized again.
+    `zone_memo` keeps serialized VTIMEZONEs by (zone, span) across builds the same way.
     """
     ordered = sort_events(events)  # input order never changes the bytes
     stamp = _stamp(now)
@@ -49,7 +51,7 @@ def render_calendars(events: tuple[Event, ...], settings: Settings, now: dt.date
                for event in ordered}
     # Zones as icalendar wrote them: UTC-like zones become `Z` times and need no VTIMEZONE.
     tzids = {e.id: e.timezone for e in ordered if e.timezone and b";TZID=" in vevents[e.id]}
-    zones = _vtimezones(tuple(e for e in ordered if e.id in tzids))
+    zones = _vtimezones(tuple(e for e in ordered if e.id in tzids), zone_memo)
     upcoming = upcoming_events(ordered, now)
     feeds = [(FeedInfo(UPCOMING_PATH, settings.feed_name, settings.feed_description), upcoming)]
     for spec in settings.feeds:
@@ -115,7 +117,8 @@ def _feed_head(feed: FeedInfo, settings: Settings) -> bytes:
     return mend_folds(calendar.to_ical())
 
 
-def _vtimezones(events: tuple[Event, ...]) -> dict[str, bytes]:
+def _vtimezones(events: tuple[Event, ...], memo: MutableMapping[tuple, bytes] | None = None,
+                ) -> dict[str, bytes]:
     """One serialized VTIMEZONE per zone, covering every occurrence of every (timed) event in it."""
     spans: dict[str, tuple[dt.datetime, dt.datetime | None]] = {}
     for event in events:
@@ -127,8 +130,11 @@ def _vtimezones(events: tuple[Event, ...]) -> dict[str, bytes]:
             first = min(first, known_first)
             last = None if last is None or known_last is None else max(last, known_last)
         spans[event.timezone] = (first, last)
-    return {name: mend_folds(vtimezone(name, first, last).to_ical())
-            for name, (first, last) in sorted(spans.items())}
+    memo = {} if memo is None else memo
+    for name, (first, last) in spans.items():
+        if (name, first, last) not in memo:  # scanning tzdata costs ~30 ms a zone
+            memo[name, first, last] = mend_folds(vtimezone(name, first, last).to_ical())
+    return {name: memo[name, first, last] for name, (first, last) in sorted(spans.items())}
 
 
 def _vevent(event: Event, settings: Settings, stamp: dt.datetime) -> bytes:
