@@ -449,3 +449,40 @@ def test_three_concurrent_real_builds_end_consistent(site: Path) -> None:
                if code == 0) == len(published(site / "output"))
     assert_manifest_describes(site / "output", published(site / "output"))
     assert not (site / "output" / JOURNAL).exists()
+
+
+PROGRESS_RUN = textwrap.dedent("""
+    import sys
+    from pathlib import Path
+    from pipeline.publish import publish
+    publish({f"calendar/events/e{i}.ics": b"x" for i in range(20)}, Path(sys.argv[1]))
+""")
+
+
+def test_progress_shows_on_a_terminal_and_never_in_cron_logs(tmp_path: Path) -> None:
+    import pty
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    primary, secondary = pty.openpty()
+    try:
+        on_terminal = subprocess.run([sys.executable, "-c", PROGRESS_RUN, str(tmp_path / "tty")],
+                                     env=env, stdout=subprocess.PIPE, stderr=secondary,
+                                     timeout=60)
+        os.close(secondary)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(primary, 4096)
+            except OSError:  # EIO: the terminal's other end is closed and drained
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(primary)
+    assert on_terminal.returncode == 0
+    assert b"publishing 20/20" in shown
+    in_cron = subprocess.run([sys.executable, "-c", PROGRESS_RUN, str(tmp_path / "cron")],
+                             env=env, capture_output=True, text=True, timeout=60)
+    assert in_cron.returncode == 0 and in_cron.stderr == ""
+    assert in_cron.stdout.startswith("published 20 files: 20 written")
