@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -21,6 +22,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from click.testing import CliRunner
+from conftest import require_executable
 
 from pipeline.cli import cli
 from pipeline.lock import hold_lock
@@ -28,7 +30,14 @@ from pipeline.model import Issue
 from pipeline.newsletter import render_issue_files
 from pipeline.newsletter_content import UNSUBSCRIBE_PLACEHOLDER
 from pipeline.publish import publish
-from pipeline.send import Pacer, SendRequest, parse_address, read_recipients, send_issue
+from pipeline.send import (
+    Pacer,
+    SendRequest,
+    parse_address,
+    read_recipients,
+    send_issue,
+    smtp_login_allowed,
+)
 from pipeline.send_ledger import SendLedger
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -388,3 +397,49 @@ def test_send_options_in_the_deployment_guide_exist() -> None:
     documented = set(re.findall(r"--[a-z-]+", usage))
     options = {opt for param in cli.commands["send"].params for opt in param.opts}
     assert documented and documented <= options, documented - options
+
+
+@pytest.fixture
+def tls_mailbox(tmp_path: Path, monkeypatch):
+    """An SMTP server on loopback that requires STARTTLS before mail and login."""
+    openssl = require_executable("openssl")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-keyout", str(key), "-out", str(cert), "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost"], check=True, capture_output=True)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the client trusts this test's own CA
+    box = Mailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=free_port(), tls_context=context,
+                            require_starttls=True, authenticator=accept_login,
+                            auth_require_tls=True)
+    controller.start()
+    box.address = f"localhost:{controller.port}"
+    yield box
+    controller.stop()
+
+
+def test_starttls_with_login_over_the_encrypted_connection(tls_mailbox, out, monkeypatch) -> None:
+    monkeypatch.setenv("PIPELINE_SMTP_USER", "mailer")
+    monkeypatch.setenv("PIPELINE_SMTP_PASSWORD", "s3cret")
+    result = CliRunner().invoke(cli, send_args(tls_mailbox, out, "--starttls", "--to",
+                                               ADDRESSES[0]))
+    assert result.exit_code == 0, result.output
+    assert tls_mailbox.logins == ["mailer"]
+    assert tls_mailbox.received() == Counter([ADDRESSES[0]])
+
+
+def test_server_that_requires_tls_stops_a_plain_run_cleanly(tls_mailbox, out) -> None:
+    result = CliRunner().invoke(cli, send_args(tls_mailbox, out, "--to", ADDRESSES[0]))
+    assert result.exit_code == 1
+    assert "refused to take mail" in result.output and "STARTTLS" in result.output
+    assert "Traceback" not in result.output and tls_mailbox.messages == []
+
+
+def test_password_only_over_tls_or_to_this_machine() -> None:
+    plain = SendRequest(ISSUE, Path("output"), [], smtp_host="smtp.example.org")
+    assert not smtp_login_allowed(plain)
+    assert smtp_login_allowed(SendRequest(ISSUE, Path("o"), [], smtp_host="smtp.example.org",
+                                          starttls=True))
+    assert smtp_login_allowed(SendRequest(ISSUE, Path("o"), [], smtp_host="127.0.0.1"))
