@@ -58,17 +58,33 @@ DOCS = {
 }
 
 
+# Editors built on vscode-json-languageservice (yaml-language-server too) show these instead
+# of the raw regular expression; other validators ignore the unknown keyword.
+HINTS = {
+    ONE_LINE: "One line of text, not blank, without control characters.",
+    MULTI_LINE: "Text, not blank, without control characters.",
+    WALL_CLOCK: "Write YYYY-MM-DD (all-day) or YYYY-MM-DD HH:MM (timed).",
+    DURATION: "Write a duration such as 90m, 2h or 1h30m.",
+    HTTP_URL: "Write a full http:// or https:// URL without spaces.",
+    RRULE: "Write RRULE parts such as FREQ=WEEKLY;BYDAY=WE.",
+    ZONE_NAME: "Write an IANA time zone such as Europe/Paris.",
+    SLUG.pattern: "A slug: lowercase letters, digits and '-', e.g. pytorch-conference-2025.",
+}
+
+
 def _text(one_line: bool = True, description: str | None = None) -> dict[str, Any]:
     """Text as Fields.text reads it: a string (or a number, read as text)."""
-    schema: dict[str, Any] = {"type": ["string", "number"],
-                              "pattern": ONE_LINE if one_line else MULTI_LINE}
+    pattern = ONE_LINE if one_line else MULTI_LINE
+    schema: dict[str, Any] = {"type": ["string", "number"], "pattern": pattern,
+                              "patternErrorMessage": HINTS[pattern]}
     if description:
         schema["description"] = description
     return schema
 
 
 def _string(pattern: str, description: str | None = None, **extra: Any) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "string", "pattern": pattern, **extra}
+    schema: dict[str, Any] = {"type": "string", "pattern": pattern,
+                              "patternErrorMessage": HINTS[pattern], **extra}
     if description:
         schema["description"] = description
     return schema

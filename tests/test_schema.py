@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import require, require_executable
 from jsonschema import Draft202012Validator
 
 from pipeline.loading import EVENT_KEYS, LOCATION_KEYS, load_event, yaml_files
@@ -129,3 +132,38 @@ def test_main_writes_the_schema(in_tmp, capsys):
     assert main(["out/event.schema.json"]) == 0
     assert (in_tmp / "out/event.schema.json").read_bytes() == render_schema()
     assert capsys.readouterr().out == "wrote out/event.schema.json\n"
+
+
+def test_yaml_language_server_reports_what_the_schema_refuses(tmp_path):
+    # The editor side for real: yaml-language-server (VS Code's YAML extension, Neovim, Helix)
+    # with .vscode/settings.json's mapping and with the documented modeline.
+    node = require_executable("node")
+    found = subprocess.run([node, "-e", "require.resolve('yaml-language-server/package.json')"],
+                           cwd=ROOT, capture_output=True, check=False)
+    require(found.returncode == 0, "yaml-language-server is missing; run `npm ci` at the root")
+    shutil.copytree(ROOT / "schemas", tmp_path / "schemas")
+    shutil.copytree(ROOT / ".vscode", tmp_path / ".vscode")
+    events = tmp_path / "events" / "2024"
+    events.mkdir(parents=True)
+    shutil.copy(ROOT / "events" / "2024" / "pytorch-coresig.yaml", events / "good.yaml")
+    (events / "bad.yaml").write_text(
+        "title: A\nkind: meetp\nstart: 2024-11-30 10:00\ntitel: x\nurl: ftp://x\n")
+    elsewhere = tmp_path / "drafts"  # outside events/: only the modeline names the schema
+    elsewhere.mkdir()
+    (elsewhere / "draft.yaml").write_text(
+        "# yaml-language-server: $schema=../schemas/event.schema.json\ntitle: A\nkind: party\n"
+        "start: 2024-11-30\n")
+    result = subprocess.run(
+        [node, str(ROOT / "tests" / "interop" / "yaml_language_server.js"), str(tmp_path),
+         str(events / "good.yaml"), str(events / "bad.yaml"), str(elsewhere / "draft.yaml")],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    diagnostics = json.loads(result.stdout)
+    assert diagnostics["good.yaml"] == []
+    assert sorted(diagnostics["bad.yaml"]) == [
+        '1: Missing property "end".', '1: Missing property "timezone".',
+        '2: Value is not accepted. Valid values: "conference", "meetup", "hackathon", "docathon", '
+        '"webinar", "social", "meeting".',
+        "4: Property titel is not allowed.",
+        "5: Write a full http:// or https:// URL without spaces."]
+    assert [d.split(":")[0] for d in diagnostics["draft.yaml"]] == ["3"]
