@@ -7,6 +7,7 @@ committed file, the loader and this module in agreement.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from collections.abc import Iterable
@@ -164,8 +165,13 @@ def main(argv: list[str] | None = None) -> int:
     from pipeline.errors import PipelineError
     from pipeline.settings import load_settings
 
-    args = sys.argv[1:] if argv is None else argv
-    target = Path(args[0]) if args else SCHEMA_FILE
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline.schema",
+        description="Write the JSON Schema of event files (built-in kinds plus those of "
+                    "./pipeline.yaml), for editors that use yaml-language-server.")
+    parser.add_argument("file", nargs="?", type=Path, default=SCHEMA_FILE,
+                        help=f"where to write it (default: {SCHEMA_FILE})")
+    target = parser.parse_args(argv).file
     try:
         kinds = load_settings(None).kinds  # ./pipeline.yaml's extra kinds, when it has some
     except PipelineError as error:

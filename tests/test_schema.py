@@ -167,3 +167,11 @@ def test_yaml_language_server_reports_what_the_schema_refuses(tmp_path):
         "4: Property titel is not allowed.",
         "5: Write a full http:// or https:// URL without spaces."]
     assert [d.split(":")[0] for d in diagnostics["draft.yaml"]] == ["3"]
+
+
+def test_main_help_does_not_write_a_file(in_tmp, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["--help"])
+    assert exited.value.code == 0
+    assert "JSON Schema of event files" in capsys.readouterr().out
+    assert list(in_tmp.iterdir()) == []
