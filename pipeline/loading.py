@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cache
 from itertools import islice
 from pathlib import Path
@@ -25,6 +25,7 @@ EVENT_KEYS = ("id", "title", "kind", "start", "end", "duration", "timezone", "st
 LOCATION_KEYS = ("name", "address", "city", "country", "url", "online")
 # A bounded series may have this many occurrences; 'except' items must be among the first ones.
 MAX_OCCURRENCES = 10_000
+LoadFiles = Callable[[list[Path], Settings, list[Problem]], list[Event | None]]
 
 
 def yaml_files(folder: Path) -> list[Path]:
@@ -34,7 +35,14 @@ def yaml_files(folder: Path) -> list[Path]:
     return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
 
 
-def load_events(folder: Path, settings: Settings) -> tuple[Event, ...]:
+def load_files(paths: list[Path], settings: Settings, problems: list[Problem],
+               ) -> list[Event | None]:
+    """`load_event` of each path, in order (the build's cache swaps in a cached version)."""
+    return [load_event(path, settings, problems) for path in paths]
+
+
+def load_events(folder: Path, settings: Settings, load: LoadFiles = load_files,
+                ) -> tuple[Event, ...]:
     """Load and validate every event file; raise InvalidInput listing every problem of every file."""
     if not folder.is_dir():
         raise InvalidInput([Problem(display_path(folder), 0, "events folder not found; create "
@@ -42,8 +50,7 @@ def load_events(folder: Path, settings: Settings) -> tuple[Event, ...]:
     problems: list[Problem] = []
     events: list[Event] = []
     first_file: dict[str, tuple[str, int]] = {}
-    for path in yaml_files(folder):
-        event = load_event(path, settings, problems)
+    for event in load(yaml_files(folder), settings, problems):
         if event is None:
             continue
         if event.id in first_file:
