@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, MutableMapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline.model import Event, Issue
 from pipeline.settings import Settings
+
+if TYPE_CHECKING:  # loading imports dateutil and icalendar: not for `pipeline --version`
+    from pipeline.loading import LoadFiles
 
 Artifacts = dict[str, bytes]  # path under the publish root -> bytes
 
 
 def load_inputs(events_dir: Path, newsletters_dir: Path | None, config: Path | None,
+                load: LoadFiles | None = None,
                 ) -> tuple[tuple[Event, ...], tuple[Issue, ...], Settings]:
-    """Settings, events and issues, validated; raises InvalidInput listing every problem."""
+    """Settings, events and issues, validated; raises InvalidInput listing every problem.
+
+    `load` reads a list of event files (default: loading.load_files; the build's cache).
+    """
     from pipeline.errors import InvalidInput
-    from pipeline.loading import load_events
+    from pipeline.loading import load_events, load_files
     from pipeline.loading_issues import load_issues
     from pipeline.settings import load_settings
 
@@ -25,7 +34,7 @@ def load_inputs(events_dir: Path, newsletters_dir: Path | None, config: Path | N
     issues: tuple[Issue, ...] = ()
     # Both folders are checked even when the first has problems: report everything at once.
     try:
-        events = load_events(events_dir, settings)
+        events = load_events(events_dir, settings, load or load_files)
     except InvalidInput as error:
         problems += error.problems
     if newsletters_dir is not None:
@@ -39,13 +48,14 @@ def load_inputs(events_dir: Path, newsletters_dir: Path | None, config: Path | N
 
 
 def render_site(events: tuple[Event, ...], issues: tuple[Issue, ...], settings: Settings,
-                now: dt.datetime) -> Artifacts:
-    """Every artifact of the publish root except the manifest, as bytes."""
+                now: dt.datetime, vevents: Mapping[str, bytes] | None = None,
+                zone_memo: MutableMapping[tuple, bytes] | None = None) -> Artifacts:
+    """Every artifact of the publish root except the manifest, as bytes (the rest: cached)."""
     from pipeline.calendar import render_calendars
     from pipeline.newsletter import render_newsletters
 
     artifacts: Artifacts = {}
-    artifacts.update(render_calendars(events, settings, now))
+    artifacts.update(render_calendars(events, settings, now, vevents, zone_memo))
     artifacts.update(render_newsletters(events, issues, settings, now))
     return artifacts
 
@@ -54,10 +64,14 @@ def build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.d
                config: Path | None, quiet: bool = False, verbose: bool = False,
                lock_timeout: float | None = None) -> None:
     """`pipeline build`: nothing under `out_dir` changes unless everything rendered."""
+    from pipeline.cache import EventCache, cache_dir_for
     from pipeline.publish import publish
 
-    events, issues, settings = load_inputs(events_dir, newsletters_dir, config)
-    artifacts = render_site(events, issues, settings, now)
+    # Unchanged event files are neither parsed nor serialized again (see pipeline/cache.py).
+    cache = EventCache(cache_dir_for(out_dir), now)
+    events, issues, settings = load_inputs(events_dir, newsletters_dir, config, cache.load)
+    artifacts = render_site(events, issues, settings, now, cache.vevents, cache.zones)
+    cache.save()
     feeds = sum(1 for path in artifacts if path.startswith("calendar/") and path.count("/") == 1)
     publish(artifacts, out_dir, summary=f"{len(events)} events, {feeds} feeds, {len(issues)} issues",
             quiet=quiet, verbose=verbose, lock_timeout=lock_timeout)
