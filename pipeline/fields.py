@@ -156,13 +156,16 @@ class Fields:
         """A list of one-line texts, each optionally checked (the check returns an error)."""
         result = []
         for item, line in self.items(key):
-            if not isinstance(item, str | int | float) or isinstance(item, bool) or not str(item).strip():
-                self.error(key, f"each item of '{self.name(key)}' must be non-empty text, "
-                           f"not {type_name(item)}", line)
+            if not isinstance(item, str | int | float) or isinstance(item, bool):
+                self.error(key, f"each item of '{self.name(key)}' must be text, not "
+                           f"{type_name(item)}", line)
                 continue
             item = str(item).strip()
-            if "\n" in item:
-                self.error(key, f"each item of '{self.name(key)}' must be one line", line)
+            # The same rules as a one-line `text`: items go into feeds and e-mail headers too.
+            if not item or LINE_BREAK.search(item) or CONTROL.search(item):
+                self.error(key, f"each item of '{self.name(key)}' must be one line of text "
+                           "without control characters" if item else
+                           f"an item of '{self.name(key)}' is empty; remove it", line)
                 continue
             problem = check(item, line) if check else None
             if problem:
