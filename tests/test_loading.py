@@ -374,3 +374,17 @@ def test_a_flood_of_unknown_keys_is_summarised(in_tmp, check_problems):
     assert len(problems) == 21
     assert problems[0].startswith("events/a.yaml:4: unknown key 'k0'; allowed keys: id, title")
     assert problems[-1] == "events/a.yaml:24: and 59,980 more unknown keys from here on"
+
+
+@pytest.mark.parametrize(("item", "message"), [
+    ('"Meta\\u2028Microsoft"', "each item of 'hosts' must be one line of text without control "
+                               "characters"),
+    ('"Meta\\u0007"', "each item of 'hosts' must be one line of text without control characters"),
+    ("''", "an item of 'hosts' is empty; remove it"),
+    ("[a]", "each item of 'hosts' must be text, not a list"),
+])
+def test_list_items_follow_the_one_line_text_rules(in_tmp, check_problems, item, message):
+    # Items were only checked for "\n": U+2028 and control characters reached feeds and
+    # e-mail, and an empty item read "must be non-empty text, not text".
+    _write(in_tmp, {"events/a.yaml": VALID + f"hosts:\n  - {item}\n"})
+    assert check_problems() == [f"events/a.yaml:5: {message}"]
