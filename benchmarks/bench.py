@@ -147,8 +147,12 @@ def child_env() -> dict[str, str]:
     return env
 
 
-def measure(argv: list[str], cwd: Path) -> tuple[float, float, str]:
-    """Run argv; its wall seconds, its own peak RSS in MB (wait4), and its stdout."""
+def measure(argv: list[str], cwd: Path) -> tuple[float, float, str, float]:
+    """Run argv; its wall seconds, peak RSS in MB and stdout, and CPU seconds (wait4).
+
+    wait4's usage covers the process and the children it waited for (the build's workers);
+    the peak RSS is that of the largest single process.
+    """
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         process = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=err, env=child_env())
@@ -160,7 +164,7 @@ def measure(argv: list[str], cwd: Path) -> tuple[float, float, str]:
         stdout, stderr = out.read().decode(), err.read().decode()
     if process.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} exited {process.returncode}:\n{stderr[-2000:]}")
-    return wall, usage.ru_maxrss / 1024, stdout
+    return wall, usage.ru_maxrss / 1024, stdout, usage.ru_utime + usage.ru_stime
 
 
 def pipeline_argv(*args: str) -> list[str]:
@@ -188,19 +192,19 @@ def run_once(stage: str, root: Path) -> dict:
     """One measurement of `stage`: seconds, peak RSS (MB) and stage details."""
     if stage in ("build", "noop"):
         cold(root)
-        wall, rss, _ = measure(build_argv(root), root)
+        wall, rss, _, cpu = measure(build_argv(root), root)
         if stage == "noop":
-            wall, rss, _ = measure(build_argv(root), root)
-        return {"seconds": wall, "rss": rss}
+            wall, rss, _, cpu = measure(build_argv(root), root)
+        return {"seconds": wall, "rss": rss, "cpu": cpu}
     if stage == "version":
-        wall, rss, _ = measure(version_argv(), root)
-        return {"seconds": wall, "rss": rss}
-    wall, rss, stdout = measure([sys.executable, str(Path(__file__).resolve()), "--stage", stage,
-                                 "--root", str(root)], root)
+        wall, rss, _, cpu = measure(version_argv(), root)
+        return {"seconds": wall, "rss": rss, "cpu": cpu}
+    wall, rss, stdout, cpu = measure([sys.executable, str(Path(__file__).resolve()), "--stage",
+                                      stage, "--root", str(root)], root)
     result = json.loads(stdout)
     if stage == "floor":  # compared with wall-clock builds, so the floor includes start-up too
         result["seconds"] = wall
-    return {**result, "rss": rss}
+    return {**result, "rss": rss, "cpu": cpu}
 
 
 def bench_size(count: int, runs: int, work: Path, log) -> dict:
@@ -222,12 +226,14 @@ def bench_size(count: int, runs: int, work: Path, log) -> dict:
         if not samples:
             continue
         merged = {"seconds": statistics.median(s["seconds"] for s in samples),
+                  "cpu": statistics.median(s["cpu"] for s in samples),
                   "rss": max(s["rss"] for s in samples), "runs": len(samples)}
         for key in ("floor_yaml", "floor_ical"):
             if key in samples[0]:
                 merged[key] = statistics.median(s[key] for s in samples)
         results[stage] = merged
-        log(f"[{count:,}] {stage}: {merged['seconds']:.3f} s, {merged['rss']:.0f} MB")
+        log(f"[{count:,}] {stage}: {merged['seconds']:.3f} s wall, {merged['cpu']:.3f} s CPU, "
+            f"{merged['rss']:.0f} MB")
     cold(root)
     return results
 
@@ -267,6 +273,13 @@ def table(results: dict[int, dict]) -> str:
             else:
                 row.append(f"{value:.3f} s")
         rows.append(row)
+    for key in ("floor", "build", "noop"):
+        row = [f"CPU: {LABELS[key].split(' (')[0]}"]
+        for n in sizes:
+            value, floor = (results[n].get(k, {}).get("cpu") for k in (key, "floor"))
+            row.append("n/a" if value is None else f"{value:.3f} s" + (
+                f" ({value / floor:.2f}x)" if floor and key != "floor" else ""))
+        rows.append(row)
     for key in ("floor", "build"):
         rows.append([f"peak RSS: {LABELS[key].split(' (')[0]}",
                      *(f"{results[n][key]['rss']:.0f} MB" if key in results[n] else "n/a"
@@ -287,6 +300,9 @@ def targets(results: dict[int, dict]) -> list[tuple[str, str, str, str]]:
         value = get(10_000, stage)
         ratio = value / floor10 if value is not None and floor10 else None
         checks.append((name, ratio, limit, "x"))
+        cpu, floor_cpu = get(10_000, stage, "cpu"), get(10_000, "floor", "cpu")
+        checks.append(("  (the same in CPU seconds)", cpu / floor_cpu if cpu and floor_cpu
+                       else None, limit, "x"))
     big, small = get(100_000, "build"), get(10_000, "build")
     checks.append(("full build 100k / 10k <= 12x", big / small if big and small else None, 12, "x"))
     rss = get(100_000, "build", "rss")
@@ -329,7 +345,7 @@ def main(argv: list[str] | None = None) -> dict:
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
-    log(f"machine: {machine()}")
+    log(f"machine: {machine()}; load average {os.getloadavg()[0]:.2f}")
     # Warm-up: compile bytecode once so that no measured process pays for it.
     measure(version_argv(), HERE)
     results: dict[int, dict] = {}
@@ -338,8 +354,9 @@ def main(argv: list[str] | None = None) -> dict:
         for count in sizes:
             runs = args.runs or (3 if count < 100_000 else 1)
             results[count] = bench_size(count, runs, work, log)
-    print(f"\nmachine: {machine()}\nnow pinned to {BENCH_NOW}; times are medians (wall clock); "
-          "ratios are to the floor of the same N\n")
+    print(f"\nmachine: {machine()}; load average {os.getloadavg()[0]:.2f} (1 min)\n"
+          f"now pinned to {BENCH_NOW}; times are medians (wall clock unless CPU); ratios are to "
+          "the floor of the same N\n")
     print(table(results))
     print()
     print(_format([["target", "measured", "limit", "result"],
