@@ -34,6 +34,8 @@ UNSUBSCRIBE_ENV = "PIPELINE_UNSUBSCRIBE_URL"
 SECRET_ENV = "PIPELINE_UNSUBSCRIBE_SECRET"  # HMAC key of {token}
 TEMPLATE_FIELDS = ("{email}", "{token}", "{issue}")
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
+SEND_POLICY = policy.SMTP.clone(max_line_length=998)  # RFC 5322's line limit
+PARSE_POLICY = policy.SMTP.clone(max_line_length=76)  # re-encoded parts: RFC 2045 QP lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +160,9 @@ def check_template(template: str) -> None:
         raise click.BadParameter("the unsubscribe URL must contain {email} or {token}, e.g. "
                                  "https://example.org/unsubscribe?email={email}",
                                  param_hint="--unsubscribe-url")
+    if any(c.isspace() or not c.isprintable() for c in template):
+        raise click.BadParameter("the unsubscribe URL must not contain spaces or control "
+                                 "characters", param_hint="--unsubscribe-url")
     if urlsplit(template).scheme not in ("https", "http", "mailto"):
         raise click.BadParameter("the unsubscribe URL must start with https:, http: or mailto:",
                                  param_hint="--unsubscribe-url")
@@ -169,7 +174,7 @@ def check_template(template: str) -> None:
 def personalize(message: EmailMessage, placeholder: str, recipient: Recipient,
                 url: str | None) -> bytes:
     """A copy of the issue for one recipient: To, Message-ID, unsubscribe link filled in."""
-    copy = BytesParser(policy=policy.SMTP).parsebytes(message.as_bytes(policy=policy.SMTP))
+    copy = BytesParser(policy=PARSE_POLICY).parsebytes(message.as_bytes(policy=policy.SMTP))
     del copy["To"]
     copy["To"] = recipient.header
     original_id = str(copy.get("Message-ID", "")).strip("<> ")
@@ -195,7 +200,9 @@ def personalize(message: EmailMessage, placeholder: str, recipient: Recipient,
                 # MIMEPart's set_content: no stray MIME-Version header on a sub-part.
                 MIMEPart.set_content(part, filled, subtype=subtype, charset="utf-8",
                                      cte="quoted-printable")
-    return copy.as_bytes(policy=policy.SMTP)
+    # Headers unfolded up to 998 octets: folded, a long URL would become an RFC 2047
+    # encoded-word that no mail client reads as a URL. (Bodies keep their 76-char QP lines.)
+    return copy.as_bytes(policy=SEND_POLICY)
 
 
 def load_issue_message(out_dir: Path, issue_id: str) -> tuple[EmailMessage, str]:
@@ -259,11 +266,12 @@ def send_issue(request: SendRequest) -> SendReport:
              hold_lock(lock, lock_timeout(None), f"another send of '{request.issue_id}'"))
     with guard:
         state = ledger.read()
+        sent, in_doubt = state.sent(), state.in_doubt()
         todo = []
         for recipient in request.recipients:
-            if recipient.key in state.sent():
+            if recipient.key in sent:
                 report.already_sent.append(recipient.address)
-            elif recipient.key in state.in_doubt() and not request.resend_in_doubt:
+            elif recipient.key in in_doubt and not request.resend_in_doubt:
                 report.in_doubt.append(recipient.address)
             else:
                 todo.append(recipient)

@@ -134,8 +134,13 @@ def test_every_recipient_gets_one_message_with_own_unsubscribe_url(mailbox, out)
     assert result.output.startswith(f"sent: {ISSUE}: 8 sent, 0 already sent, 0 in doubt, 0 failed")
     assert mailbox.received() == Counter(ADDRESSES)
     message_ids = set()
+    raw = {rcpts[0]: data for rcpts, data in mailbox.messages}
     for address, message in mailbox.parsed().items():
         url = own_url(address)
+        # Verbatim in the header (never an RFC 2047 encoded-word), QP lines within 76.
+        assert f"\r\nList-Unsubscribe: <{url}>\r\n".encode() in raw[address]
+        body = raw[address].split(b"\r\n\r\n", 1)[1]
+        assert max(len(line) for line in body.split(b"\r\n")) <= 76
         assert message["To"] == address
         assert message["List-Unsubscribe"] == f"<{url}>"
         assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
@@ -443,3 +448,32 @@ def test_password_only_over_tls_or_to_this_machine() -> None:
     assert smtp_login_allowed(SendRequest(ISSUE, Path("o"), [], smtp_host="smtp.example.org",
                                           starttls=True))
     assert smtp_login_allowed(SendRequest(ISSUE, Path("o"), [], smtp_host="127.0.0.1"))
+
+
+@pytest.mark.parametrize(("template", "complaint"), [
+    ("https://example.org/unsubscribe", "must contain {email} or {token}"),
+    ("javascript:alert(1)//{email}", "must start with https:, http: or mailto:"),
+    ("https://example.org/u?e={email}\r\nBcc: all@example.org", "spaces or control"),
+    ("https://example.org/u?t={token}", "PIPELINE_UNSUBSCRIBE_SECRET"),
+])
+def test_unsafe_or_useless_unsubscribe_templates_are_refused(mailbox, out, monkeypatch,
+                                                             template, complaint) -> None:
+    monkeypatch.delenv("PIPELINE_UNSUBSCRIBE_SECRET", raising=False)
+    args = send_args(mailbox, out, "--to", ADDRESSES[0])
+    args[args.index(TEMPLATE)] = template
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2 and complaint in result.output
+    assert mailbox.messages == []
+
+
+def test_token_is_an_hmac_of_the_address(mailbox, out, monkeypatch) -> None:
+    import hashlib
+    import hmac
+
+    monkeypatch.setenv("PIPELINE_UNSUBSCRIBE_SECRET", "k3y")
+    args = send_args(mailbox, out, "--to", "Reader@Example.org")
+    args[args.index(TEMPLATE)] = "https://news.example.org/u?t={token}"
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    token = hmac.new(b"k3y", b"reader@example.org", hashlib.sha256).hexdigest()[:32]
+    message = mailbox.parsed()["Reader@Example.org"]
+    assert message["List-Unsubscribe"] == f"<https://news.example.org/u?t={token}>"
