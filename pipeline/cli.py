@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sys
 from pathlib import Path
 
@@ -167,9 +168,9 @@ def newsletter(start: dt.date, end: dt.date, title: str | None, events_dir: Path
               "(HMAC of the address with $PIPELINE_UNSUBSCRIBE_SECRET), {issue}. "
               "Default: $PIPELINE_UNSUBSCRIBE_URL.")
 @click.option("--envelope-from", metavar="ADDR", help="Bounce address. Default: the From address.")
-@click.option("--rate", type=click.FloatRange(min=0), default=5.0, show_default=True,
+@click.option("--rate", type=click.FloatRange(min=0), default=5.0, show_default=True, metavar="N",
               help="At most this many messages per second (0: no pause).")
-@click.option("--retries", type=click.IntRange(min=0), default=3, show_default=True,
+@click.option("--retries", type=click.IntRange(min=0), default=3, show_default=True, metavar="N",
               help="Retries of a transient failure (4xx reply, dropped connection), with backoff.")
 @click.option("--ledger", "ledger_dir", type=click.Path(path_type=Path, file_okay=False),
               envvar="PIPELINE_SEND_LEDGER", default=Path(".send-ledger"), show_default=True,
@@ -177,8 +178,11 @@ def newsletter(start: dt.date, end: dt.date, title: str | None, events_dir: Path
 @click.option("--resend-in-doubt", is_flag=True, help="Also mail addresses an interrupted run "
               "may or may not have reached (they may get the issue twice).")
 @click.option("--dry-run", is_flag=True, help="Send nothing; print what would be sent.")
-@out_option
-@verbosity_options
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
+              default=Path("output"), show_default=True,
+              help="Publish root holding newsletter/ISSUE/message.eml.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
+@click.option("--verbose", "-v", is_flag=True, help="One line per recipient.")
 def send(issue: str, smtp: str | None, to: tuple[str, ...], list_file: Path | None,
          starttls: bool, implicit_tls: bool, unsubscribe_url: str | None,
          envelope_from: str | None, rate: float, retries: int, ledger_dir: Path,
@@ -187,6 +191,9 @@ def send(issue: str, smtp: str | None, to: tuple[str, ...], list_file: Path | No
     $PIPELINE_SMTP_PASSWORD)."""
     from pipeline.send import SendRequest, parse_smtp_address, read_recipients, send_issue
 
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", issue):
+        raise click.BadParameter(f"{issue!r} is not an issue id (a slug such as 2024-recap)",
+                                 param_hint="ISSUE")
     if not to and list_file is None:
         raise click.UsageError("give recipients with --to ADDR or --list FILE")
     if smtp is None and not dry_run:

@@ -477,3 +477,9 @@ def test_token_is_an_hmac_of_the_address(mailbox, out, monkeypatch) -> None:
     token = hmac.new(b"k3y", b"reader@example.org", hashlib.sha256).hexdigest()[:32]
     message = mailbox.parsed()["Reader@Example.org"]
     assert message["List-Unsubscribe"] == f"<https://news.example.org/u?t={token}>"
+
+
+def test_issue_must_be_an_id_not_a_path(mailbox, out) -> None:
+    result = CliRunner().invoke(cli, ["send", "../../etc", "--dry-run", "--out", str(out),
+                                      "--to", ADDRESSES[0]])
+    assert result.exit_code == 2 and "is not an issue id" in result.output
