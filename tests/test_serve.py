@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -92,3 +94,28 @@ def test_dot_files_are_not_served(base_url: str, path: str) -> None:
     with pytest.raises(urllib.error.HTTPError) as answer:
         fetch(base_url + path)
     assert answer.value.code == 404
+
+
+def test_every_artifact_of_a_real_build_is_served_as_its_manifest_says(tmp_path: Path) -> None:
+    out = tmp_path / "output"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    built = subprocess.run([sys.executable, "-m", "pipeline", "build", "--quiet", "--out", str(out),
+                            "--now", "2025-01-06T09:00:00Z"], cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert built.returncode == 0, built.stderr
+    manifest = json.loads((out / "manifest.json").read_bytes())["artifacts"]
+    server = subprocess.Popen([sys.executable, "-m", "pipeline", "serve", "--out", str(out),
+                               "--port", "0"], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True)
+    try:
+        base = server.stdout.readline().split(" at ", 1)[1].split()[0]
+        for entry in manifest:
+            _, headers, body = fetch(base + entry["path"])
+            assert headers["Content-Type"] == entry["content_type"], entry["path"]
+            assert hashlib.sha256(body).hexdigest() == entry["sha256"]
+            assert headers.get("Content-Encoding") is None
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert {e["content_type"] for e in manifest} >= {"text/calendar; charset=utf-8",
+                                                     "text/html; charset=utf-8", "message/rfc822"}
