@@ -51,6 +51,11 @@ class DateType(click.ParamType):
             self.fail(f"{value!r} is not a date; write YYYY-MM-DD", param, ctx)
 
 
+def plural(count: int, noun: str) -> str:
+    """`1 event`, `2 events`."""
+    return f"{count} {noun}{'s' if count != 1 else ''}"
+
+
 def current_time() -> dt.datetime:
     """The only place that reads the clock: `--now`'s default."""
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -129,7 +134,7 @@ def check(events_dir: Path, newsletters_dir: Path, config: Path | None) -> None:
     from pipeline.build import load_inputs
 
     events, issues, _ = load_inputs(events_dir, newsletters_dir, config)
-    click.echo(f"ok: {len(events)} events, {len(issues)} newsletter issues")
+    click.echo(f"ok: {plural(len(events), 'event')}, {plural(len(issues), 'newsletter issue')}")
 
 
 @cli.command()

@@ -20,7 +20,7 @@ def test_check_passes_on_the_bundled_data(monkeypatch):
     monkeypatch.chdir(ROOT)
     result = CliRunner().invoke(cli, ["check"])
     assert result.exit_code == 0, result.output
-    assert result.stdout == "ok: 10 events, 1 newsletter issues\n"
+    assert result.stdout == "ok: 10 events, 1 newsletter issue\n"
 
 
 def test_version():
@@ -102,4 +102,4 @@ def test_build_with_bad_input_exits_1_and_writes_nothing(write_yaml, in_tmp):
 def test_events_option_points_at_another_folder(write_yaml, in_tmp):
     write_yaml("data/ev/a.yaml", "title: A\nkind: meetup\nstart: 2024-11-30\n")
     result = CliRunner().invoke(cli, ["check", "--events", "data/ev", "--newsletters", "none"])
-    assert (result.exit_code, result.stdout) == (0, "ok: 1 events, 0 newsletter issues\n")
+    assert (result.exit_code, result.stdout) == (0, "ok: 1 event, 0 newsletter issues\n")
