@@ -57,6 +57,8 @@ CONTENT_TYPES = {
 }
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 SAFE_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@+-]*$")
+STATE_NAME = re.compile(r"^\.[A-Za-z0-9][A-Za-z0-9_.-]*$")
+RESERVED_STATE = (JOURNAL, ".pipeline.lock")
 
 
 def content_type(path: str) -> str:
@@ -105,6 +107,15 @@ def validate_paths(paths: Iterable[str]) -> None:
             bad.append(f"{path!r} needs a folder where another artifact is a file")
     if bad:
         raise PipelineError("cannot publish: " + "; ".join(bad))
+
+
+def validate_state_names(state: Mapping[str, bytes]) -> None:
+    """State files are plain dot-file names in the root, and not the step's own files."""
+    bad = [name for name in state if not STATE_NAME.match(name) or name in RESERVED_STATE
+           or name.endswith(TEMP_SUFFIX)]
+    if bad:
+        raise PipelineError(f"cannot publish state files {bad}: a state file is a dot-file name "
+                            f"in the publish root, other than {', '.join(RESERVED_STATE)}")
 
 
 def manifest_entry(path: str, data: bytes) -> dict[str, object]:
@@ -221,19 +232,26 @@ class Progress:
 
 def publish(artifacts: Mapping[str, bytes], out_dir: Path, summary: str = "", *,
             quiet: bool = False, verbose: bool = False, prune: bool = True,
-            lock_timeout: float | None = None) -> PublishReport:
+            lock_timeout: float | None = None,
+            state: Mapping[str, bytes] | None = None) -> PublishReport:
     """Write `artifacts` (posix path under the root -> bytes) to `out_dir`; see module doc.
 
     prune=True removes files the previous publish made whose artifact is gone; prune=False
     removes nothing and merges the new artifacts into the manifest (ad-hoc issues).
+    `state` holds dot-files of the root (e.g. `.pipeline-state.json`): written atomically
+    after the manifest when their bytes changed, never listed, never pruned, not counted.
     """
     started = time.perf_counter()
     validate_paths(artifacts)
+    validate_state_names(state or {})
     if out_dir.exists() and not out_dir.is_dir():
         raise PipelineError(f"--out {display_path(out_dir)} is a file, not a folder")
     out_dir.mkdir(parents=True, exist_ok=True)
     with output_lock(out_dir, lock_timeout):
         report = _publish_locked(artifacts, out_dir, prune, quiet, verbose)
+        for name, data in sorted((state or {}).items()):
+            if _current_bytes(out_dir / name) != data:
+                write_atomically(out_dir / name, data, _file_mode())
     report.seconds = time.perf_counter() - started
     if not quiet:
         if verbose:

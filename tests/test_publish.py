@@ -486,3 +486,21 @@ def test_progress_shows_on_a_terminal_and_never_in_cron_logs(tmp_path: Path) -> 
                              env=env, capture_output=True, text=True, timeout=60)
     assert in_cron.returncode == 0 and in_cron.stderr == ""
     assert in_cron.stdout.startswith("published 20 files: 20 written")
+
+
+def test_state_files_are_written_beside_but_never_listed_or_pruned(tmp_path: Path) -> None:
+    publish(OLD, tmp_path, quiet=True, state={".pipeline-state.json": b'{"a": 1}\n'})
+    assert (tmp_path / ".pipeline-state.json").read_bytes() == b'{"a": 1}\n'
+    assert ".pipeline-state.json" not in manifest(tmp_path)
+    before = snapshot(tmp_path)
+    report = publish(OLD, tmp_path, quiet=True, state={".pipeline-state.json": b'{"a": 1}\n'})
+    assert snapshot(tmp_path) == before and report.files == len(OLD)  # unchanged: not rewritten
+    publish(NEW, tmp_path, quiet=True)  # a run without state leaves the state file alone
+    assert (tmp_path / ".pipeline-state.json").read_bytes() == b'{"a": 1}\n'
+
+
+@pytest.mark.parametrize("name", ["state.json", "../.state", ".a/b", JOURNAL, ".pipeline.lock", "."])
+def test_state_file_names_are_checked_before_anything_is_written(tmp_path: Path, name) -> None:
+    with pytest.raises(PipelineError, match="cannot publish state files"):
+        publish(OLD, tmp_path / "out", quiet=True, state={name: b"x"})
+    assert not (tmp_path / "out").exists()
