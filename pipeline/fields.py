@@ -89,7 +89,8 @@ class Fields:
         value = self.get(key, (str, int, float), "text", required)
         if value is None:
             return None
-        value = str(value).strip()
+        # A number is text as written (`id: 0123`, `title: 1.10`), not as Python prints it.
+        value = self.data.number_texts.get(key, str(value)).strip()
         if not value:
             self.error(key, f"'{self.name(key)}' is empty; give it a value or remove the key")
             return None
@@ -149,7 +150,8 @@ class Fields:
         value = self.get(key, (Sequence,), "a list")
         if value is None:
             return []
-        return list(zip(value, value.item_lines, strict=True))
+        items = [value.number_texts.get(i, item) for i, item in enumerate(value)]
+        return list(zip(items, value.item_lines, strict=True))
 
     def text_list(self, key: str, check: Callable[[str, int], str | None] | None = None,
                   ) -> tuple[str, ...]:

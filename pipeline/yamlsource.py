@@ -22,6 +22,8 @@ class Mapping(dict):
 
     line: int
     key_lines: dict[Any, int]
+    # Source text of values YAML read as numbers, so `title: 1.10` stays "1.10" as text.
+    number_texts: dict[Any, str] = {}  # noqa: RUF012 - replaced per instance by the reader
 
 
 class Sequence(list):
@@ -29,6 +31,7 @@ class Sequence(list):
 
     line: int
     item_lines: list[int]
+    number_texts: dict[int, str] = {}  # noqa: RUF012 - index -> source text, as for Mapping
 
 
 class YamlProblem(Exception):
@@ -137,13 +140,17 @@ class _FastLineLoader(_LineLoader):
                 if key in value:
                     raise YamlProblem(line, f"duplicate key '{key}' (first at line {key_lines[key]})")
                 key_lines[key] = line
-                value[key] = self.walk(value_node)
+                value[key] = item = self.walk(value_node)
+                if _is_number(item):
+                    value.number_texts = {**value.number_texts, key: value_node.value}
         elif tag == SEQ_TAG and kind is yaml.SequenceNode:
             value = Sequence()
             constructed[node] = value
             value.line = node.start_mark.line + 1
             value.item_lines = [child.start_mark.line + 1 for child in node.value]
             value.extend([self.walk(child) for child in node.value])
+            value.number_texts = {i: child.value for i, (item, child) in
+                                  enumerate(zip(value, node.value, strict=True)) if _is_number(item)}
         elif tag == SEQ_TAG or (tag == MAP_TAG and kind is not yaml.MappingNode):
             # `!!map x` or `!!seq x` on the wrong kind of value would crash the constructor.
             raise YamlProblem(node.start_mark.line + 1, f"tag !!{tag.rsplit(':', 1)[-1]} does "
@@ -152,6 +159,10 @@ class _FastLineLoader(_LineLoader):
             return self.construct_object(node)
         constructed[node] = value
         return value
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def read_mapping(path: Path, what: str) -> Mapping:

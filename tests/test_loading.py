@@ -388,3 +388,11 @@ def test_list_items_follow_the_one_line_text_rules(in_tmp, check_problems, item,
     # e-mail, and an empty item read "must be non-empty text, not text".
     _write(in_tmp, {"events/a.yaml": VALID + f"hosts:\n  - {item}\n"})
     assert check_problems() == [f"events/a.yaml:5: {message}"]
+
+
+def test_numbers_in_text_fields_keep_their_written_form(in_tmp):
+    # YAML reads `0123` as octal 83 and `1.10` as 1.1; text fields must keep what was typed.
+    (event,) = load(in_tmp, {"events/x.yaml": "id: 0123\ntitle: 1.10\nkind: meetup\n"
+                             "start: 2025-01-01\nhosts: [007, Meta]\ntags: [2024]\n"})
+    assert (event.id, event.title, event.hosts, event.tags) == ("0123", "1.10", ("007", "Meta"),
+                                                                ("2024",))
