@@ -118,10 +118,13 @@ def validate_state_names(state: Mapping[str, bytes]) -> None:
                             f"in the publish root, other than {', '.join(RESERVED_STATE)}")
 
 
-def manifest_entry(path: str, data: bytes) -> dict[str, object]:
-    """One manifest line: path, size, sha256 and content type."""
-    return {"path": path, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
-            "content_type": content_type(path)}
+def manifest_entry(path: str, data: bytes, kept: bool = False) -> dict[str, object]:
+    """One manifest line: path, size, sha256 and content type (`kept`: see publish)."""
+    entry: dict[str, object] = {"path": path, "bytes": len(data), "content_type": content_type(path),
+                                "sha256": hashlib.sha256(data).hexdigest()}
+    if kept:
+        entry["kept"] = True
+    return entry
 
 
 def manifest_bytes(entries: Iterable[dict[str, object]]) -> bytes:
@@ -237,7 +240,8 @@ def publish(artifacts: Mapping[str, bytes], out_dir: Path, summary: str = "", *,
     """Write `artifacts` (posix path under the root -> bytes) to `out_dir`; see module doc.
 
     prune=True removes files the previous publish made whose artifact is gone; prune=False
-    removes nothing and merges the new artifacts into the manifest (ad-hoc issues).
+    removes nothing and merges the new artifacts into the manifest marked `"kept": true`
+    (ad-hoc issues): pruning runs keep those until the user deletes them by hand.
     `state` holds dot-files of the root (e.g. `.pipeline-state.json`): written atomically
     after the manifest when their bytes changed, never listed, never pruned, not counted.
     """
@@ -272,8 +276,11 @@ def _publish_locked(artifacts: Mapping[str, bytes], out_dir: Path, prune: bool, 
         click.echo(f"warning: {display_path(out_dir / MANIFEST)} is unreadable; removing "
                    "nothing this time, it will be rewritten", err=True)
         previous = {}
+    # Kept files (ad-hoc issues) stay until deleted by hand; then their entries go too.
+    kept = {path: entry for path, entry in previous.items() if entry.get("kept") is True
+            and path not in artifacts and _is_safe(path) and (out_dir / path).is_file()}
     # Only safe relative paths are ours: a tampered manifest must not delete outside the root.
-    owned = {p for p in set(previous) | _read_journal(out_dir) if _is_safe(p)}
+    owned = {p for p in set(previous) | _read_journal(out_dir) if _is_safe(p)} - set(kept)
     targets = {path: out_dir / path for path in artifacts}
     _remove_stale_temps(out_dir, {t.parent for t in targets.values()})
 
@@ -285,10 +292,12 @@ def _publish_locked(artifacts: Mapping[str, bytes], out_dir: Path, prune: bool, 
             changed[path] = artifacts[path]
     gone = sorted(p for p in owned - set(artifacts) if prune and (out_dir / p).is_file()
                   and not (out_dir / p).is_symlink())
-    entries = [manifest_entry(path, data) for path, data in artifacts.items()]
-    if not prune:  # merge: keep what earlier runs published and is still there
+    entries = [manifest_entry(path, data, kept=not prune) for path, data in artifacts.items()]
+    if prune:
+        entries += kept.values()
+    else:  # merge: keep what earlier runs published and is still there
         entries += [entry for path, entry in previous.items()
-                    if path not in artifacts and (out_dir / path).is_file()]
+                    if path not in artifacts and _is_safe(path) and (out_dir / path).is_file()]
     manifest = manifest_bytes(entries)
     manifest_changed = _current_bytes(out_dir / MANIFEST) != manifest
 

@@ -53,12 +53,14 @@ def manifest(root: Path) -> dict[str, dict]:
     return {entry["path"]: entry for entry in document["artifacts"]}
 
 
-def assert_manifest_describes(root: Path, artifacts: dict[str, bytes]) -> None:
+def assert_manifest_describes(root: Path, artifacts: dict[str, bytes],
+                              kept: set[str] = frozenset()) -> None:
     listed = manifest(root)
     assert sorted(listed) == sorted(artifacts)
     for path, data in artifacts.items():
         assert listed[path] == {"path": path, "bytes": len(data), "content_type": content_type(path),
-                                "sha256": hashlib.sha256(data).hexdigest()}
+                                "sha256": hashlib.sha256(data).hexdigest(),
+                                **({"kept": True} if path in kept else {})}
 
 
 def test_first_publish_writes_every_artifact_and_a_manifest(tmp_path: Path) -> None:
@@ -149,13 +151,28 @@ def test_unreadable_manifest_prunes_nothing_and_is_rewritten(tmp_path: Path, cap
     assert "manifest.json is unreadable" in capsys.readouterr().err
 
 
+ADHOC = {"newsletter/events-2025-01-01-to-2025-01-31/index.html": b"<html>adhoc</html>",
+         "newsletter/events-2025-01-01-to-2025-01-31/message.eml": b"Subject: adhoc\r\n\r\n"}
+
+
 def test_without_prune_nothing_is_removed_and_manifest_merges(tmp_path: Path) -> None:
     publish(OLD, tmp_path, quiet=True)
-    extra = {"newsletter/events-2025-01-01-to-2025-01-31/index.html": b"<html>adhoc</html>"}
-    report = publish(extra, tmp_path, quiet=True, prune=False)
+    report = publish(ADHOC, tmp_path, quiet=True, prune=False)
     assert report.removed == []
-    assert published(tmp_path) == {**OLD, **extra}
-    assert_manifest_describes(tmp_path, {**OLD, **extra})
+    assert published(tmp_path) == {**OLD, **ADHOC}
+    assert_manifest_describes(tmp_path, {**OLD, **ADHOC}, kept=set(ADHOC))
+
+
+def test_adhoc_issue_survives_later_builds_until_deleted_by_hand(tmp_path: Path) -> None:
+    publish(OLD, tmp_path, quiet=True)
+    publish(ADHOC, tmp_path, quiet=True, prune=False)  # `pipeline newsletter --from --to`
+    report = publish(NEW, tmp_path, quiet=True)  # the hourly `pipeline build`
+    assert report.removed == ["calendar/events/b.ics"]
+    assert published(tmp_path) == {**NEW, **ADHOC}
+    assert_manifest_describes(tmp_path, {**NEW, **ADHOC}, kept=set(ADHOC))
+    shutil.rmtree(tmp_path / "newsletter/events-2025-01-01-to-2025-01-31")  # the user's choice
+    publish(NEW, tmp_path, quiet=True)
+    assert_manifest_describes(tmp_path, NEW)
 
 
 def test_manifest_is_deterministic_and_never_lists_state_files(tmp_path: Path) -> None:
