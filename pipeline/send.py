@@ -228,6 +228,14 @@ def load_issue_message(out_dir: Path, issue_id: str) -> tuple[EmailMessage, str]
     return message, placeholder  # type: ignore[return-value]
 
 
+def has_placeholder(message: EmailMessage, placeholder: str) -> bool:
+    """In a header or a decoded text part (quoted-printable may split it across lines)."""
+    if any(placeholder in str(value) for value in message.values()):
+        return True
+    return any(placeholder in part.get_content() for part in message.walk()
+               if part.get_content_maintype() == "text" and not part.is_attachment())
+
+
 class Pacer:
     """At most `rate` messages per second: waits before each one as needed."""
 
@@ -250,8 +258,7 @@ def send_issue(request: SendRequest) -> SendReport:
     from pipeline.mailer import Mailer
 
     message, placeholder = load_issue_message(request.out_dir, request.issue_id)
-    needs_url = placeholder in message.as_string(policy=policy.SMTP)
-    if needs_url and not request.unsubscribe_template:
+    if has_placeholder(message, placeholder) and not request.unsubscribe_template:
         raise click.UsageError(f"the issue has an unsubscribe placeholder: pass --unsubscribe-url "
                                f"(or set ${UNSUBSCRIBE_ENV}), e.g. "
                                "https://example.org/unsubscribe?email={email}")
