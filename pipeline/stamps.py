@@ -1,0 +1,106 @@
+"""The publication ledger: when each event's current content was first published, and its SEQUENCE.
+
+Each event's DTSTAMP and LAST-MODIFIED are the instant its content (the VEVENT without these
+stamps) was first published, and SEQUENCE counts its content changes. The calendar computes
+the stamps purely from the previous ledger and `--now`; only the build reads the ledger and
+only the publish step writes it, as a dot-file in the publish root (see docs/calendar.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+
+import click
+
+from pipeline.errors import display_path
+
+LEDGER_FILE = ".pipeline-state.json"  # a dot-file: never in the manifest, never served
+FORMAT = 1
+UTC = dt.UTC
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_INSTANT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+@dataclass(frozen=True, slots=True)
+class Stamp:
+    """One event's record: its content key, when that content was first published, its SEQUENCE."""
+
+    content: str  # sha256 (hex) of the VEVENT as written, minus DTSTAMP/LAST-MODIFIED/SEQUENCE
+    published: dt.datetime  # aware, UTC, whole seconds (iCalendar has no fractions)
+    sequence: int
+
+
+Ledger = Mapping[str, Stamp]  # by UID
+EMPTY_LEDGER: Ledger = MappingProxyType({})
+
+
+def content_key(body: bytes) -> str:
+    """The key of what an event's VEVENT says apart from its stamps."""
+    return hashlib.sha256(body).hexdigest()
+
+
+def stamp_for(previous: Stamp | None, content: str, now: dt.datetime) -> Stamp:
+    """The stamp of content `content` published at `now`, given the UID's previous record."""
+    now = now.astimezone(UTC).replace(microsecond=0)
+    if previous is None:
+        return Stamp(content, now, 0)
+    if previous.content != content:
+        return Stamp(content, now, previous.sequence + 1)
+    # Never in the future: a ledger written by a build with a later --now is pulled back.
+    return Stamp(content, min(previous.published, now), previous.sequence)
+
+
+def next_ledger(previous: Ledger, stamps: Mapping[str, Stamp]) -> Ledger:
+    """The ledger after publishing `stamps`; deleted events keep their record (see docs)."""
+    # A deleted event that comes back must not restart at SEQUENCE 0: clients may hold it.
+    merged = {**previous, **stamps}
+    return MappingProxyType(dict(sorted(merged.items())))
+
+
+def ledger_bytes(ledger: Ledger) -> bytes:
+    """The ledger file: stable JSON, UIDs sorted, so an unchanged ledger is the same bytes."""
+    records = {uid: {"content": s.content, "published": s.published.strftime(_INSTANT),
+                     "sequence": s.sequence} for uid, s in sorted(ledger.items())}
+    document = {"format": FORMAT, "stamps": records}
+    return (json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+def parse_ledger(data: bytes) -> Ledger:
+    """The ledger in `data`; ValueError when it is not a whole, valid ledger file."""
+    try:
+        document = json.loads(data)
+        if document["format"] != FORMAT:
+            raise ValueError(f"format {document['format']!r}, expected {FORMAT}")
+        ledger: dict[str, Stamp] = {}
+        for uid, record in document["stamps"].items():
+            content, sequence = record["content"], record["sequence"]
+            published = dt.datetime.strptime(record["published"], _INSTANT).replace(tzinfo=UTC)
+            if not (isinstance(content, str) and _HEX64.match(content)):
+                raise ValueError(f"{uid}: content is not a sha256")
+            if type(sequence) is not int or sequence < 0:
+                raise ValueError(f"{uid}: sequence is not a whole number >= 0")
+            ledger[uid] = Stamp(content, published, sequence)
+    except (KeyError, TypeError, AttributeError, UnicodeDecodeError) as error:
+        raise ValueError(f"not a ledger ({type(error).__name__}: {error})") from None
+    return MappingProxyType(ledger)
+
+
+def read_ledger(out_dir: Path) -> Ledger:
+    """The publish root's ledger; empty when missing, and (with a warning) when unreadable."""
+    path = out_dir / LEDGER_FILE
+    try:
+        return parse_ledger(path.read_bytes())
+    except (FileNotFoundError, NotADirectoryError):  # no publish root yet: publish says why
+        return EMPTY_LEDGER
+    except (OSError, ValueError) as error:
+        # Not fatal: every event is stamped anew with --now, and the build rewrites the file.
+        click.echo(f"warning: {display_path(path)} is unreadable ({error}); every event's "
+                   "DTSTAMP/LAST-MODIFIED restarts at --now", err=True)
+        return EMPTY_LEDGER
