@@ -1,7 +1,7 @@
 """The build's cache: parsed events and their VEVENT bytes, addressed by what they depend on.
 
 An entry's key hashes the code (every module of this package and the library versions),
-the settings, DTSTAMP, the file's path as shown and its bytes; so an unchanged hourly cron
+the settings, the file's path as shown and its bytes; so an unchanged hourly cron
 run neither parses nor serializes anything, and any change misses exactly the entries it
 must. It lives in `.pipeline-cache/` beside the publish root (never inside it). Files are
 loaded in parallel on a cold build. Anything wrong with the cache is a miss, never an error.
@@ -73,7 +73,7 @@ class EventCache:
         self._stored = self._read()
         stored = self._stored.get("entries", {})
         self.zones = dict(self._stored.get("zones", {}))
-        context = _context(settings, vevent_bytes(_PROBE, settings, self.now))
+        context = _context(settings, vevent_bytes(_PROBE, settings))
         shown = _ShownPaths()
         keys = [_key(context, path, shown(path)) for path in paths]
         missing = [path for path, key in zip(paths, keys, strict=True)
@@ -124,7 +124,8 @@ class EventCache:
             pass  # a read-only or full disk: the build still publishes, the next one re-parses
 
 
-# An event whose VEVENT shows whether settings or DTSTAMP change what serializing writes.
+# An event whose VEVENT shows whether settings change what serializing writes (the stamps
+# are not in the cached bytes: render_calendars adds them from the publication ledger).
 _PROBE = Event(id="probe", title="probe", kind="meetup", start=dt.date(2000, 1, 1),
                end=dt.date(2000, 1, 1))
 
@@ -191,5 +192,5 @@ def _parse_chunk(paths: list[Path], settings: Settings, now: dt.datetime,
     for path in paths:
         found: list[Problem] = []
         event = load_event(path, settings, found)
-        results.append(((event, vevent_bytes(event, settings, now)) if event else None, found))
+        results.append(((event, vevent_bytes(event, settings)) if event else None, found))
     return results

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from icalendar import Calendar, vDuration, vText
 from icalendar import Event as VEvent
@@ -15,14 +16,11 @@ from pipeline.loading import sort_events
 from pipeline.model import Event
 from pipeline.selection import matches, upcoming_events
 from pipeline.settings import Settings
+from pipeline.stamps import EMPTY_LEDGER, Ledger, Stamp, content_key, next_ledger, stamp_for
 from pipeline.vtimezone import vtimezone
 
 UTC = dt.UTC
 PRODID = "-//pipeline//Community events calendar//EN"
-# DTSTAMP and LAST-MODIFIED of every event: see docs/calendar.md. A pure build cannot know when
-# content was first published, and any value taken from `now` would rewrite every feed on
-# every run; clients key updates on UID (and SEQUENCE), never on these two.
-STAMP = dt.datetime(1970, 1, 1, tzinfo=UTC)
 END_CALENDAR = b"END:VCALENDAR\r\n"
 
 
@@ -37,17 +35,20 @@ class FeedInfo:
 
 def render_calendars(events: tuple[Event, ...], settings: Settings, now: dt.datetime,
                      vevents: Mapping[str, bytes] | None = None,
-                     zone_memo: MutableMapping[tuple, bytes] | None = None) -> dict[str, bytes]:
+                     zone_memo: MutableMapping[tuple, bytes] | None = None,
+                     ledger: Ledger = EMPTY_LEDGER) -> dict[str, bytes]:
     """Every .ics under calendar/, by path: upcoming, the configured feeds, one per event.
 
-    `vevents` (event id -> `vevent_bytes(event, settings, now)`), when given, are reused:
+    `vevents` (event id -> `vevent_bytes(event, settings)`), when given, are reused:
     the build's cache keeps them so that an unchanged event is never serialized again.
     `zone_memo` keeps serialized VTIMEZONEs by (zone, span) across builds the same way.
+    `ledger` is the previous build's publication ledger: it gives each event's DTSTAMP,
+    LAST-MODIFIED and SEQUENCE (pipeline/stamps.py); `calendar_ledger` gives the next one.
     """
     ordered = sort_events(events)  # input order never changes the bytes
-    stamp = _stamp(now)
-    known = vevents or {}
-    vevents = {event.id: known.get(event.id) or _vevent(event, settings, stamp)
+    bodies = _bodies(ordered, settings, vevents)
+    stamps = _stamps(ordered, settings, now, bodies, ledger)
+    vevents = {event.id: _with_stamps(bodies[event.id], stamps[event_uid(event, settings)])
                for event in ordered}
     # Zones as icalendar wrote them: UTC-like zones become `Z` times and need no VTIMEZONE.
     tzids = {e.id: e.timezone for e in ordered if e.timezone and b";TZID=" in vevents[e.id]}
@@ -66,13 +67,62 @@ def render_calendars(events: tuple[Event, ...], settings: Settings, now: dt.date
     return files
 
 
-def vevent_bytes(event: Event, settings: Settings, now: dt.datetime) -> bytes:
-    """The VEVENT of `event` exactly as render_calendars writes it into every file."""
-    return _vevent(event, settings, _stamp(now))
+def calendar_ledger(events: tuple[Event, ...], settings: Settings, now: dt.datetime,
+                    vevents: Mapping[str, bytes] | None = None,
+                    ledger: Ledger = EMPTY_LEDGER) -> Ledger:
+    """The publication ledger once render_calendars' files (same arguments) are published."""
+    ordered = sort_events(events)
+    stamps = _stamps(ordered, settings, now, _bodies(ordered, settings, vevents), ledger)
+    return next_ledger(ledger, stamps)
 
 
-def _stamp(now: dt.datetime) -> dt.datetime:
-    return min(now.astimezone(UTC), STAMP)
+def vevent_bytes(event: Event, settings: Settings) -> bytes:
+    """The VEVENT of `event` as render_calendars writes it, minus DTSTAMP/LAST-MODIFIED/SEQUENCE."""
+    return _vevent(event, settings)
+
+
+def event_uid(event: Event, settings: Settings) -> str:
+    """The event's UID: `<id>@<uid-domain>`, its identity in every subscriber's calendar."""
+    return f"{event.id}@{settings.uid_host}"
+
+
+def _bodies(ordered: tuple[Event, ...], settings: Settings,
+            known: Mapping[str, bytes] | None) -> dict[str, bytes]:
+    """Each event's VEVENT without stamps, by id: from `known` (the build cache) or serialized."""
+    known = known or {}
+    return {event.id: known.get(event.id) or _vevent(event, settings) for event in ordered}
+
+
+def _stamps(ordered: tuple[Event, ...], settings: Settings, now: dt.datetime,
+            bodies: dict[str, bytes], ledger: Ledger) -> dict[str, Stamp]:
+    """Each event's stamp by UID: kept while its VEVENT says the same, else `now` and SEQUENCE+1."""
+    stamps = {}
+    for event in ordered:
+        uid = event_uid(event, settings)
+        stamps[uid] = stamp_for(ledger.get(uid), content_key(bodies[event.id]), now)
+    return stamps
+
+
+def _with_stamps(body: bytes, stamp: Stamp) -> bytes:
+    """The VEVENT `body` with its DTSTAMP, LAST-MODIFIED and SEQUENCE, before its UID."""
+    # The stamps are left out of the body so that the body (and the build cache's copy of it)
+    # depends on the event and the settings alone; its key is what the ledger compares.
+    at = body.index(b"\r\nUID:") + 2  # a fold's continuation starts with a space: unambiguous
+    return body[:at] + _stamp_lines(stamp.published, stamp.sequence) + body[at:]
+
+
+@lru_cache(maxsize=256)
+def _stamp_lines(published: dt.datetime, sequence: int) -> bytes:
+    """DTSTAMP, LAST-MODIFIED and SEQUENCE as icalendar serializes them (many events share one)."""
+    vevent = VEvent()
+    vevent.add("DTSTAMP", published)
+    vevent.add("LAST-MODIFIED", published)
+    # Always written, also when 0: the number a client compares with its copy, in plain sight.
+    vevent.add("SEQUENCE", sequence)
+    block = vevent.to_ical()
+    begin, end = b"BEGIN:VEVENT\r\n", b"END:VEVENT\r\n"
+    assert block.startswith(begin) and block.endswith(end)
+    return block[len(begin):-len(end)]
 
 
 def _assemble(head: bytes, chosen: tuple[Event, ...], vevents: dict[str, bytes],
@@ -137,12 +187,10 @@ def _vtimezones(events: tuple[Event, ...], memo: MutableMapping[tuple, bytes] | 
     return {name: memo[name, first, last] for name, (first, last) in sorted(spans.items())}
 
 
-def _vevent(event: Event, settings: Settings, stamp: dt.datetime) -> bytes:
-    """One event's VEVENT, serialized once and reused by every feed that holds it."""
+def _vevent(event: Event, settings: Settings) -> bytes:
+    """One event's VEVENT without its stamps, serialized once and reused by every feed."""
     vevent = VEvent()
-    vevent.add("UID", f"{event.id}@{settings.uid_host}")
-    vevent.add("DTSTAMP", stamp)
-    vevent.add("LAST-MODIFIED", stamp)
+    vevent.add("UID", event_uid(event, settings))
     # All-day: dates (VALUE=DATE) with the day after the last as DTEND; timed: TZID wall clock.
     vevent.add("DTSTART", event.start)
     vevent.add("DTEND", event.exclusive_end)

@@ -12,6 +12,7 @@ import pipeline.cache as cache_module
 import pipeline.calendar as calendar_module
 from pipeline.build import build_site
 from pipeline.cache import CACHE_DIR, PACK, EventCache
+from pipeline.stamps import LEDGER_FILE
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = dt.datetime(2025, 3, 1, 9, 0, tzinfo=dt.UTC)
@@ -83,10 +84,10 @@ def spy(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
         seen["parsed"].append(path.as_posix())
         return load_event(path, settings, problems)
 
-    def serialize(event, settings, stamp):
+    def serialize(event, settings):
         if event.id != "probe":
             seen["serialized"].append(event.id)
-        return vevent(event, settings, stamp)
+        return vevent(event, settings)
 
     monkeypatch.setattr(cache_module, "load_event", parse)
     monkeypatch.setattr(calendar_module, "_vevent", serialize)
@@ -105,6 +106,10 @@ def build(out: str = "output", now: dt.datetime = NOW) -> dict[str, bytes]:
 def cold_build(now: dt.datetime = NOW) -> dict[str, bytes]:
     """The same build from nothing: a fresh publish root with a fresh cache beside it."""
     shutil.rmtree("cold", ignore_errors=True)
+    # ...but the warm root's publication ledger: stamps are state of the publish root, not cache.
+    Path("cold/output").mkdir(parents=True)
+    if Path("output", LEDGER_FILE).exists():
+        shutil.copy2(Path("output", LEDGER_FILE), Path("cold/output", LEDGER_FILE))
     return build("cold/output", now)
 
 

@@ -20,7 +20,7 @@ from hypothesis import given
 from hypothesis import settings as settings_profile
 from hypothesis import strategies as st
 
-from pipeline.calendar import mend_folds, render_calendars
+from pipeline.calendar import calendar_ledger, mend_folds, render_calendars
 from pipeline.loading import load_events
 from pipeline.model import Event, Location, Status
 from pipeline.settings import FeedSpec, Settings
@@ -266,12 +266,15 @@ def test_mend_folds_changes_only_lines_with_a_split_escape() -> None:
     assert mend_folds(whole) == whole
 
 
-def test_dtstamp_is_a_fixed_past_instant_whatever_now(fixture_events, settings) -> None:
-    first = render_calendars(fixture_events, settings, BEFORE_ALL)
-    later = render_calendars(fixture_events, settings, BEFORE_ALL + dt.timedelta(days=3, hours=5))
-    assert first["calendar/events/paris-weekly.ics"] == later["calendar/events/paris-weekly.ics"]
-    event = _vevent(first["calendar/upcoming.ics"], "paris-weekly@")
-    assert event["DTSTAMP"].dt <= BEFORE_ALL and event["LAST-MODIFIED"].dt <= BEFORE_ALL
+def test_first_publication_stamps_every_event_with_now(fixture_events, settings) -> None:
+    # Without a ledger every event is new: first published now, SEQUENCE 0.
+    files = render_calendars(fixture_events, settings, BEFORE_ALL + dt.timedelta(microseconds=7))
+    for path, data in files.items():
+        for event in _parse(data).walk("VEVENT"):
+            assert event["DTSTAMP"].dt == event["LAST-MODIFIED"].dt == BEFORE_ALL, path
+            assert event["SEQUENCE"] == 0, path
+    block = _block(files["calendar/upcoming.ics"], "paris-weekly@events.example.org")
+    assert b"\r\nDTSTAMP:20250101T000000Z\r\nSEQUENCE:0\r\nLAST-MODIFIED:20250101T000000Z\r\n" in block
 
 
 def test_each_vevent_is_the_same_bytes_in_every_file(fixture_events, settings) -> None:
@@ -343,9 +346,11 @@ def test_any_text_reads_back_the_same_and_stays_one_event(title, summary, place,
 
 
 def test_a_later_rebuild_of_unchanged_input_is_byte_identical() -> None:
-    # A cron job's next run: nothing ended in between, so not one byte may change.
+    # A cron job's next run, with the ledger the first published: nothing ended in between,
+    # so not one byte may change.
     settings = Settings(base_url="https://pytorch.org/", feeds=(
         FeedSpec("korea", "Korea", tags=("korea",)),))
     events = load_events(ROOT / "events", settings)
+    ledger = calendar_ledger(events, settings, PINNED_NOW)
     assert render_calendars(events, settings, PINNED_NOW) == render_calendars(
-        events, settings, PINNED_NOW + dt.timedelta(days=1, hours=7, seconds=13))
+        events, settings, PINNED_NOW + dt.timedelta(days=1, hours=7, seconds=13), ledger=ledger)
