@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from pipeline.model import Event, Issue
 from pipeline.settings import Settings
+from pipeline.stamps import EMPTY_LEDGER, Ledger
 
 if TYPE_CHECKING:  # loading imports dateutil and icalendar: not for `pipeline --version`
     from pipeline.loading import LoadFiles
@@ -49,13 +50,17 @@ def load_inputs(events_dir: Path, newsletters_dir: Path | None, config: Path | N
 
 def render_site(events: tuple[Event, ...], issues: tuple[Issue, ...], settings: Settings,
                 now: dt.datetime, vevents: Mapping[str, bytes] | None = None,
-                zone_memo: MutableMapping[tuple, bytes] | None = None) -> Artifacts:
-    """Every artifact of the publish root except the manifest, as bytes (the rest: cached)."""
+                zone_memo: MutableMapping[tuple, bytes] | None = None,
+                ledger: Ledger = EMPTY_LEDGER) -> Artifacts:
+    """Every artifact of the publish root except the manifest, as bytes (the rest: cached).
+
+    `ledger`: the publication ledger of the previous build, for the calendar's stamps.
+    """
     from pipeline.calendar import render_calendars
     from pipeline.newsletter import render_newsletters
 
     artifacts: Artifacts = {}
-    artifacts.update(render_calendars(events, settings, now, vevents, zone_memo))
+    artifacts.update(render_calendars(events, settings, now, vevents, zone_memo, ledger))
     artifacts.update(render_newsletters(events, issues, settings, now))
     return artifacts
 
@@ -65,16 +70,22 @@ def build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.d
                lock_timeout: float | None = None) -> None:
     """`pipeline build`: nothing under `out_dir` changes unless everything rendered."""
     from pipeline.cache import EventCache, cache_dir_for
+    from pipeline.calendar import calendar_ledger
     from pipeline.publish import publish
+    from pipeline.stamps import LEDGER_FILE, ledger_bytes, read_ledger
 
     # Unchanged event files are neither parsed nor serialized again (see pipeline/cache.py).
     cache = EventCache(cache_dir_for(out_dir), now)
     events, issues, settings = load_inputs(events_dir, newsletters_dir, config, cache.load)
-    artifacts = render_site(events, issues, settings, now, cache.vevents, cache.zones)
+    # Each event's DTSTAMP/LAST-MODIFIED/SEQUENCE come from the ledger the last build published.
+    ledger = read_ledger(out_dir)
+    artifacts = render_site(events, issues, settings, now, cache.vevents, cache.zones, ledger)
+    state = {LEDGER_FILE: ledger_bytes(calendar_ledger(events, settings, now, cache.vevents,
+                                                       ledger))}
     cache.save()
     feeds = sum(1 for path in artifacts if path.startswith("calendar/") and path.count("/") == 1)
     publish(artifacts, out_dir, summary=f"{len(events)} events, {feeds} feeds, {len(issues)} issues",
-            quiet=quiet, verbose=verbose, lock_timeout=lock_timeout)
+            quiet=quiet, verbose=verbose, lock_timeout=lock_timeout, state=state)
 
 
 def build_adhoc_issue(start: dt.date, end: dt.date, title: str | None, events_dir: Path,
