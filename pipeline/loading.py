@@ -331,9 +331,10 @@ def _recurrence(f: Fields, start: Any, zone: zoneinfo.ZoneInfo | None) -> Recurr
     bounded = Recurrence(rule).bounded
     # Walks of the series are linear in its length: bound it, and look for 'except' items
     # among its first occurrences only (an unbounded rule would be walked forever).
-    window = (frozenset(islice(parsed, MAX_OCCURRENCES + 1))
-              if bounded or rec.data.get("except") else frozenset())
-    if bounded and len(window) > MAX_OCCURRENCES:
+    window = _Walk(parsed)
+    if bounded:
+        window.until(None)
+    if bounded and len(window.seen) > MAX_OCCURRENCES:
         rec.error("rule", f"rule {rule!r} has more than {MAX_OCCURRENCES:,} occurrences; use a "
                   "nearer UNTIL or a smaller COUNT, or leave the series open-ended")
         return None
@@ -352,8 +353,9 @@ def _recurrence(f: Fields, start: Any, zone: zoneinfo.ZoneInfo | None) -> Recurr
                 value, start.time())
             value = naive.replace(tzinfo=zone)
         probe = value if not all_day else dt.datetime.combine(value, dt.time())
-        if probe not in window:
-            beyond = not bounded and probe > max(window)
+        window.until(probe)
+        if probe not in window.seen:
+            beyond = not bounded and window.done and probe > window.last
             rec.error("except", f"'except' item {item!r} is " + (
                 f"beyond the series' first {MAX_OCCURRENCES:,} occurrences; end the series "
                 "before it (UNTIL)" if beyond else
@@ -367,6 +369,30 @@ def _recurrence(f: Fields, start: Any, zone: zoneinfo.ZoneInfo | None) -> Recurr
                   "instead (a series with no occurrence cannot be published)")
         return None
     return Recurrence(rule, tuple(sorted(set(exceptions))))
+
+
+class _Walk:
+    """A series' first MAX_OCCURRENCES + 1 occurrences, walked only as far as asked.
+
+    An open-ended series with an 'except' item used to be walked 10,001 steps: 5 s of
+    validation for a hundred such events.
+    """
+
+    def __init__(self, rule: Any) -> None:
+        self._occurrences = islice(rule, MAX_OCCURRENCES + 1)
+        self.seen: set[dt.datetime] = set()
+        self.last: dt.datetime | None = None
+        self.done = False  # every occurrence of the window has been seen
+
+    def until(self, probe: dt.datetime | None) -> None:
+        """Walk on to the first occurrence at or after `probe` (None: to the window's end)."""
+        while not self.done and (probe is None or self.last is None or self.last < probe):
+            occurrence = next(self._occurrences, None)
+            if occurrence is None:
+                self.done = True
+            else:
+                self.seen.add(occurrence)
+                self.last = occurrence
 
 
 def rrule_problem(rule: str, all_day: bool) -> str | None:

@@ -396,3 +396,31 @@ def test_numbers_in_text_fields_keep_their_written_form(in_tmp):
                              "start: 2025-01-01\nhosts: [007, Meta]\ntags: [2024]\n"})
     assert (event.id, event.title, event.hosts, event.tags) == ("0123", "1.10", ("007", "Meta"),
                                                                 ("2024",))
+
+
+def test_open_series_is_walked_only_as_far_as_its_except_items(in_tmp, check_problems, monkeypatch):
+    # Every open series with an 'except' was walked 10,001 steps: 5 s for 100 such events.
+    import pipeline.loading as loading
+
+    monkeypatch.setattr(loading, "MAX_OCCURRENCES", 50)  # would refuse 2024-12-03 if walked
+    _write(in_tmp, {"events/a.yaml": VALID + "recurrence:\n  rule: FREQ=DAILY\n"
+                    "  except: [2024-12-02]\n",
+                    "events/b.yaml": VALID + "recurrence:\n  rule: FREQ=WEEKLY\n"
+                    "  except: [2024-12-02, 2026-01-03]\n"})
+    # 2024-12-02 is not a Saturday; Saturday 2026-01-03 is beyond the first 50 weeks.
+    assert check_problems() == [
+        "events/b.yaml:6: 'except' item '2024-12-02' is not an occurrence of the series; "
+        "remove it or fix the date",
+        "events/b.yaml:6: 'except' item '2026-01-03' is beyond the series' first 50 "
+        "occurrences; end the series before it (UNTIL)"]
+
+
+def test_walk_of_an_open_series_stops_at_the_probe():
+    from dateutil.rrule import rrulestr
+
+    from pipeline.loading import _Walk
+
+    start = dt.datetime(2024, 11, 30, 10, 0)
+    walk = _Walk(rrulestr("FREQ=DAILY", dtstart=start))
+    walk.until(start + dt.timedelta(days=3, hours=1))
+    assert len(walk.seen) == 5 and not walk.done  # the 4th day's is the first at/after it
