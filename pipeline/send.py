@@ -219,9 +219,19 @@ def load_issue_message(out_dir: Path, issue_id: str) -> tuple[EmailMessage, str]
     placeholder = UNSUBSCRIBE_PLACEHOLDER
     try:
         sidecar = json.loads((folder / "message.json").read_bytes())
-        placeholder = sidecar["placeholders"]["unsubscribe_url"]
-    except (FileNotFoundError, ValueError, KeyError, TypeError):
-        pass  # no or an older sidecar: the placeholder this version writes
+    except (FileNotFoundError, ValueError):
+        sidecar = {}  # no sidecar: the placeholder this version writes
+    if not isinstance(sidecar, dict):
+        sidecar = {}
+    expected = sidecar.get("eml_sha256")
+    if isinstance(expected, str) and expected != hashlib.sha256(data).hexdigest():
+        # Published files are each whole, but these two come from different builds
+        # (an interrupted publish, or a hand edit): do not mail something half-updated.
+        raise PipelineError(f"{display_path(eml)} does not match the eml_sha256 of its "
+                            "message.json; run `pipeline build` again before sending")
+    placeholders = sidecar.get("placeholders")
+    if isinstance(placeholders, dict) and isinstance(placeholders.get("unsubscribe_url"), str):
+        placeholder = placeholders["unsubscribe_url"]
     message = BytesParser(policy=policy.SMTP).parsebytes(data)
     if not parseaddr(str(message.get("From", "")))[1]:
         raise PipelineError(f"{display_path(eml)} has no From address")

@@ -483,3 +483,12 @@ def test_issue_must_be_an_id_not_a_path(mailbox, out) -> None:
     result = CliRunner().invoke(cli, ["send", "../../etc", "--dry-run", "--out", str(out),
                                       "--to", ADDRESSES[0]])
     assert result.exit_code == 2 and "is not an issue id" in result.output
+
+
+def test_eml_and_sidecar_from_different_builds_are_not_sent(mailbox, out) -> None:
+    eml = out / "newsletter" / ISSUE / "message.eml"
+    eml.write_bytes(eml.read_bytes().replace(b"Subject: January", b"Subject: Januar"))
+    result = CliRunner().invoke(cli, send_args(mailbox, out, "--to", ADDRESSES[0]))
+    assert result.exit_code == 1
+    assert "does not match the eml_sha256 of its message.json" in result.output
+    assert mailbox.messages == []
