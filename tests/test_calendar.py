@@ -354,3 +354,12 @@ def test_a_later_rebuild_of_unchanged_input_is_byte_identical() -> None:
     ledger = calendar_ledger(events, settings, PINNED_NOW)
     assert render_calendars(events, settings, PINNED_NOW) == render_calendars(
         events, settings, PINNED_NOW + dt.timedelta(days=1, hours=7, seconds=13), ledger=ledger)
+
+
+def test_a_feed_without_description_gets_the_documented_default(fixture_events, settings) -> None:
+    settings = dataclasses.replace(settings, feeds=(FeedSpec("korea", "Korea", tags=("korea",)),))
+    text = render_calendars(fixture_events, settings, BEFORE_ALL)["calendar/korea.ics"].decode()
+    assert "\r\nX-WR-CALDESC:Korea: upcoming events of Test Community\r\n" in text
+    assert "\r\nDESCRIPTION:Korea: upcoming events of Test Community\r\n" in text
+    formats = (ROOT / "docs" / "formats.md").read_text(encoding="utf-8")
+    assert "| `description` | text | `<name>: upcoming events of <site_name>` |" in formats
