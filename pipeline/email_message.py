@@ -13,7 +13,9 @@ from pipeline.newsletter_content import UNSUBSCRIBE_PLACEHOLDER
 from pipeline.settings import Settings
 
 # CRLF line ends and RFC 5322 folding: the bytes an MTA expects, the same on every OS.
-EML_POLICY = policy.SMTP
+# 76, not the SMTP policy's 78: RFC 2045 caps quoted-printable lines at 76 characters and
+# the email package encodes bodies at the policy's max_line_length.
+EML_POLICY = policy.SMTP.clone(max_line_length=76)
 
 
 def message_id(issue: Issue, settings: Settings) -> str:

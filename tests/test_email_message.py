@@ -48,7 +48,7 @@ def test_message_has_every_required_header(settings: Settings) -> None:
 def test_message_lines_fit_smtp_limits(settings: Settings) -> None:
     data = build_message(ISSUE, settings, HTML, TEXT)
     lines = data.split(b"\r\n")
-    assert max(len(line) for line in lines) <= 78  # quoted-printable and folded headers
+    assert max(len(line) for line in lines) <= 76  # RFC 2045's quoted-printable limit
     assert b"\n" not in data.replace(b"\r\n", b"")  # CRLF everywhere, no bare LF
     data.decode("ascii")  # 7-bit clean: any MTA relays it unchanged
 
