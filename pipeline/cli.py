@@ -213,7 +213,8 @@ def send(issue: str, smtp: str | None, to: tuple[str, ...], list_file: Path | No
 
 
 @cli.command()
-@out_option
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False, exists=True),
+              default=Path("output"), show_default=True, help="Publish root to serve.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
               help="TCP port (0: any free port; the first line says which).")
 @click.option("--bind", default="127.0.0.1", show_default=True, help="Address to listen on.")
