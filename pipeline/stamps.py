@@ -60,34 +60,41 @@ def stamp_for(previous: Stamp | None, content: str, now: dt.datetime) -> Stamp:
 def next_ledger(previous: Ledger, stamps: Mapping[str, Stamp]) -> Ledger:
     """The ledger after publishing `stamps`; deleted events keep their record (see docs)."""
     # A deleted event that comes back must not restart at SEQUENCE 0: clients may hold it.
-    merged = {**previous, **stamps}
-    return MappingProxyType(dict(sorted(merged.items())))
+    return MappingProxyType({**previous, **stamps})
 
 
 def ledger_bytes(ledger: Ledger) -> bytes:
-    """The ledger file: stable JSON, UIDs sorted, so an unchanged ledger is the same bytes."""
-    records = {uid: {"content": s.content, "published": s.published.strftime(_INSTANT),
-                     "sequence": s.sequence} for uid, s in sorted(ledger.items())}
-    document = {"format": FORMAT, "stamps": records}
-    return (json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
+    """The ledger file: stable JSON, one UID a line, sorted, so unchanged means the same bytes."""
+    shown: dict[dt.datetime, str] = {}  # most events share a few instants: format each once
+    records = {uid: [s.content, shown.get(s.published) or shown.setdefault(
+        s.published, s.published.strftime(_INSTANT)), s.sequence] for uid, s in ledger.items()}
+    # No indent: json's C encoder is ~10x faster (100k events); a record ends with `],"` only
+    # between records (a quote inside a UID is escaped), so each gets its own line.
+    text = json.dumps({"format": FORMAT, "stamps": records}, sort_keys=True, ensure_ascii=False,
+                      separators=(",", ":"))
+    return (text.replace('],"', '],\n"') + "\n").encode()
 
 
 def parse_ledger(data: bytes) -> Ledger:
     """The ledger in `data`; ValueError when it is not a whole, valid ledger file."""
+    instants: dict[str, dt.datetime] = {}
     try:
         document = json.loads(data)
         if document["format"] != FORMAT:
             raise ValueError(f"format {document['format']!r}, expected {FORMAT}")
         ledger: dict[str, Stamp] = {}
         for uid, record in document["stamps"].items():
-            content, sequence = record["content"], record["sequence"]
-            published = dt.datetime.strptime(record["published"], _INSTANT).replace(tzinfo=UTC)
+            if not isinstance(record, list):
+                raise ValueError(f"{uid}: not a [content, published, sequence] record")
+            content, published, sequence = record
+            if published not in instants:
+                instants[published] = dt.datetime.strptime(published, _INSTANT).replace(tzinfo=UTC)
             if not (isinstance(content, str) and _HEX64.match(content)):
                 raise ValueError(f"{uid}: content is not a sha256")
             if type(sequence) is not int or sequence < 0:
                 raise ValueError(f"{uid}: sequence is not a whole number >= 0")
-            ledger[uid] = Stamp(content, published, sequence)
-    except (KeyError, TypeError, AttributeError, UnicodeDecodeError) as error:
+            ledger[uid] = Stamp(content, instants[published], sequence)
+    except (KeyError, TypeError, AttributeError, RecursionError, UnicodeDecodeError) as error:
         raise ValueError(f"not a ledger ({type(error).__name__}: {error})") from None
     return MappingProxyType(ledger)
 

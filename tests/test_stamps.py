@@ -98,21 +98,21 @@ def test_ledger_file_round_trips_and_is_stable() -> None:
     data = ledger_bytes(ledger)
     assert parse_ledger(data) == ledger
     assert data == ledger_bytes(parse_ledger(data))
-    assert json.loads(data)["stamps"]["a@x"] == {"content": KEY_A, "published": "2025-01-06T09:00:00Z",
-                                                  "sequence": 0}
+    assert json.loads(data)["stamps"]["a@x"] == [KEY_A, "2025-01-06T09:00:00Z", 0]
+    assert data.count(b"\n") == 2  # a record a line: readable, and diffs show what changed
 
 
 def _record(**changes: object) -> bytes:
     """A ledger file of one record, with some of its fields changed."""
     record = {"content": KEY_A, "published": "2025-01-06T09:00:00Z", "sequence": 0, **changes}
-    return json.dumps({"format": 1, "stamps": {"a@x": record}}).encode()
+    return json.dumps({"format": 1, "stamps": {"a@x": list(record.values())}}).encode()
 
 
 @pytest.mark.parametrize("data", [
     b"", b"{", b"[]", b"\xff\xfe", b'{"format": 2, "stamps": {}}', b'{"format": 1}',
     b'{"format": 1, "stamps": []}', _record(content="zz"), _record(published="yesterday"),
     _record(published=20250106), _record(sequence=-1), _record(sequence=True),
-    _record(sequence=None),
+    _record(sequence=None), _record(extra=1), b'{"format": 1, "stamps": {"a@x": {}}}',
 ])
 def test_a_damaged_ledger_file_is_refused(data: bytes) -> None:
     with pytest.raises(ValueError):
