@@ -192,5 +192,11 @@ def _parse_chunk(paths: list[Path], settings: Settings, now: dt.datetime,
     for path in paths:
         found: list[Problem] = []
         event = load_event(path, settings, found)
+        if event is not None:
+            # When the series ends is a walk of its occurrences that every build needs: done
+            # here, in parallel, it travels (and is cached) with the event. The parsed rule
+            # itself is cheap to rebuild and not worth pickling.
+            _ = event.ends_at
+            event.__dict__.pop("_rule", None)
         results.append(((event, vevent_bytes(event, settings)) if event else None, found))
     return results
