@@ -27,7 +27,7 @@ from pipeline.yamlsource import MAX_FILE_BYTES
 
 CACHE_DIR = ".pipeline-cache"
 PACK = "events.pickle"
-FORMAT = 1
+FORMAT = 2
 PARALLEL_FROM = 400  # below this many misses, starting workers costs more than it saves
 
 Entry = tuple[Event, bytes]  # the parsed event and its serialized VEVENT
@@ -105,9 +105,10 @@ class EventCache:
     def _read(self) -> dict:
         try:
             with open(self.directory / PACK, "rb") as handle:
-                pack = pickle.load(handle)
-            if pack["code"] == code_version():
-                return pack
+                header = pickle.load(handle)
+                if header["code"] == code_version():
+                    entries = dict(pickle.load(handle) for _ in range(header["count"]))
+                    return {**header, "entries": entries}
         except (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError, ImportError,
                 pickle.UnpicklingError):
             pass  # missing, damaged or written by other code: only a miss
@@ -118,7 +119,12 @@ class EventCache:
             self.directory.mkdir(parents=True, exist_ok=True)
             fd, temp = tempfile.mkstemp(dir=self.directory, prefix=f".{PACK}.")
             with os.fdopen(fd, "wb") as handle:
-                pickle.dump(pack, handle, protocol=pickle.HIGHEST_PROTOCOL)
+                entries = pack.pop("entries")
+                pickle.dump({**pack, "count": len(entries)}, handle, pickle.HIGHEST_PROTOCOL)
+                # One pickle per entry: a single dump of 100k events kept a memo of every
+                # object in it (hundreds of MB at the build's peak).
+                for item in entries.items():
+                    pickle.dump(item, handle, pickle.HIGHEST_PROTOCOL)
             os.replace(temp, self.directory / PACK)  # readers see the old pack or the new one
         except OSError:
             pass  # a read-only or full disk: the build still publishes, the next one re-parses
