@@ -17,6 +17,11 @@ if TYPE_CHECKING:  # loading imports dateutil and icalendar: not for `pipeline -
 Artifacts = dict[str, bytes]  # path under the publish root -> bytes
 
 
+def plural(count: int, noun: str) -> str:
+    """`1 event`, `2 events`."""
+    return f"{count} {noun}{'s' if count != 1 else ''}"
+
+
 def load_inputs(events_dir: Path, newsletters_dir: Path | None, config: Path | None,
                 load: LoadFiles | None = None,
                 ) -> tuple[tuple[Event, ...], tuple[Issue, ...], Settings]:
@@ -84,7 +89,8 @@ def build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.d
                                                        ledger))}
     cache.save()
     feeds = sum(1 for path in artifacts if path.startswith("calendar/") and path.count("/") == 1)
-    publish(artifacts, out_dir, summary=f"{len(events)} events, {feeds} feeds, {len(issues)} issues",
+    counts = ((len(events), "event"), (feeds, "feed"), (len(issues), "issue"))
+    publish(artifacts, out_dir, summary=", ".join(plural(n, noun) for n, noun in counts),
             quiet=quiet, verbose=verbose, lock_timeout=lock_timeout, state=state)
 
 

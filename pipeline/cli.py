@@ -51,11 +51,6 @@ class DateType(click.ParamType):
             self.fail(f"{value!r} is not a date; write YYYY-MM-DD", param, ctx)
 
 
-def plural(count: int, noun: str) -> str:
-    """`1 event`, `2 events`."""
-    return f"{count} {noun}{'s' if count != 1 else ''}"
-
-
 def current_time() -> dt.datetime:
     """The only place that reads the clock: `--now`'s default."""
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -131,7 +126,7 @@ def build(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.dateti
 @config_option
 def check(events_dir: Path, newsletters_dir: Path, config: Path | None) -> None:
     """Validate event, issue and settings files without writing anything."""
-    from pipeline.build import load_inputs
+    from pipeline.build import load_inputs, plural
 
     events, issues, _ = load_inputs(events_dir, newsletters_dir, config)
     click.echo(f"ok: {plural(len(events), 'event')}, {plural(len(issues), 'newsletter issue')}")

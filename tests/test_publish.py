@@ -417,7 +417,7 @@ def test_two_real_builds_leave_every_file_as_it_was(site: Path) -> None:
     second = build()
     assert second.exit_code == 0, second.output
     assert snapshot(site / "output") == before
-    assert second.output.startswith("built: 3 events, 2 feeds, 1 issues; ")
+    assert second.output.startswith("built: 3 events, 2 feeds, 1 issue; ")
     assert " 0 written, " in second.output and second.output.count("\n") == 1
     assert_manifest_describes(site / "output", published(site / "output"))
 
