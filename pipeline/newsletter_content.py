@@ -10,7 +10,7 @@ from markupsafe import Markup
 
 from pipeline import selection
 from pipeline.errors import InvalidInput, Problem
-from pipeline.links import EventLinks, FeedLinks, event_links, feed_links
+from pipeline.links import UPCOMING_PATH, EventLinks, FeedLinks, event_links, feed_links
 from pipeline.markdown import (
     ALLOWED_SCHEMES,
     inline_markdown_to_html,
@@ -29,7 +29,6 @@ FREQUENCIES = {"DAILY": ("daily", "days"), "WEEKLY": ("weekly", "weeks"),
                "MONTHLY": ("monthly", "months"), "YEARLY": ("yearly", "years")}
 # The send step replaces this, per recipient, in the .eml's headers, HTML and text.
 UNSUBSCRIBE_PLACEHOLDER = "{{UNSUBSCRIBE_URL}}"
-UPCOMING_FEED = "calendar/upcoming.ics"
 DASH = "\u2013"  # en dash, for ranges
 SPACED_DASH = f" {DASH} "
 
@@ -122,7 +121,7 @@ def issue_content(events: tuple[Event, ...], issue: Issue, settings: Settings,
         outro=builder.prose(issue.outro, issue.source, "outro"),
         past=past, sections=sections, upcoming=upcoming,
         show_looking_ahead=issue.looking_ahead != 0,
-        subscribe=feed_links(UPCOMING_FEED, settings), site_name=settings.site_name,
+        subscribe=feed_links(UPCOMING_PATH, settings), site_name=settings.site_name,
         web_url=issue_url(issue, settings), archive_url=settings.absolute_url("newsletter/"),
         feed_url=settings.absolute_url("newsletter/feed.xml"),
         unsubscribe_url=UNSUBSCRIBE_PLACEHOLDER, for_email=for_email)
