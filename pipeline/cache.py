@@ -75,14 +75,20 @@ class EventCache:
         self.zones = dict(self._stored.get("zones", {}))
         context = _context(settings, vevent_bytes(_PROBE, settings))
         shown = _ShownPaths()
-        keys = [_key(context, path, shown(path)) for path in paths]
-        missing = [path for path, key in zip(paths, keys, strict=True)
-                   if key is None or key not in stored]
-        parsed = dict(zip(missing, _parse(missing, settings, self.now, problems), strict=True))
+        files = [(path, shown(path)) for path in paths]
+        if stored:
+            keys = [_key(context, path, name) for path, name in files]
+            missing = [i for i, key in enumerate(keys) if key is None or key not in stored]
+        else:  # a cold build: every file misses, and the workers hash them as they parse
+            keys, missing = [None] * len(paths), list(range(len(paths)))
+        parsed: dict[int, Entry | None] = {}
+        for i, (key, entry) in zip(missing, _parse([files[i] for i in missing], settings,
+                                                   context, problems), strict=True):
+            keys[i], parsed[i] = key, entry
         events: list[Event | None] = []
         kept: dict[str, Entry] = {}
-        for path, key in zip(paths, keys, strict=True):
-            entry = parsed[path] if path in parsed else stored[key]  # type: ignore[index]
+        for i, key in enumerate(keys):
+            entry = parsed[i] if i in parsed else stored[key]  # type: ignore[index]
             if entry is None:
                 events.append(None)
                 continue
@@ -168,41 +174,42 @@ def _key(context: bytes, path: Path, shown: str) -> str | None:
     return digest.hexdigest()
 
 
-def _parse(paths: list[Path], settings: Settings, now: dt.datetime, problems: list[Problem],
-           ) -> list[Entry | None]:
-    """Parse and serialize `paths`, on every core when there are many; problems appended."""
+def _parse(files: list[tuple[Path, str]], settings: Settings, context: bytes,
+           problems: list[Problem]) -> list[tuple[str | None, Entry | None]]:
+    """Key, parse and serialize (path, shown path) pairs, on every core when there are many."""
     workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                   else os.cpu_count() or 1, 8)
-    if len(paths) < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        results = _parse_chunk(paths, settings, now)
+    if len(files) < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        results = _parse_chunk(files, settings, context)
     else:
         # fork: workers start in milliseconds with every module already imported.
-        size = -(-len(paths) // (workers * 4))
-        chunks = [paths[i:i + size] for i in range(0, len(paths), size)]
+        size = -(-len(files) // (workers * 4))
+        chunks = [files[i:i + size] for i in range(0, len(files), size)]
         with multiprocessing.get_context("fork").Pool(workers) as pool:
             results = [item for chunk in pool.starmap(
-                _parse_chunk, [(chunk, settings, now) for chunk in chunks]) for item in chunk]
-    entries: list[Entry | None] = []
-    for entry, found in results:
+                _parse_chunk, [(chunk, settings, context) for chunk in chunks]) for item in chunk]
+    entries: list[tuple[str | None, Entry | None]] = []
+    for key, entry, found in results:
         problems += found
-        entries.append(entry)
+        entries.append((key, entry))
     return entries
 
 
-def _parse_chunk(paths: list[Path], settings: Settings, now: dt.datetime,
-                 ) -> list[tuple[Entry | None, list[Problem]]]:
-    """Each file's event and VEVENT, or None and its problems."""
+def _parse_chunk(files: list[tuple[Path, str]], settings: Settings, context: bytes,
+                 ) -> list[tuple[str | None, Entry | None, list[Problem]]]:
+    """Each file's key, its event and VEVENT (or None), and its problems."""
     from pipeline.calendar import vevent_bytes
 
-    results: list[tuple[Entry | None, list[Problem]]] = []
-    for path in paths:
+    results: list[tuple[str | None, Entry | None, list[Problem]]] = []
+    for path, shown in files:
         found: list[Problem] = []
-        event = load_event(path, settings, found)
+        key = _key(context, path, shown)
+        event = load_event(path, settings, found, shown)
         if event is not None:
             # When the series ends is a walk of its occurrences that every build needs: done
             # here, in parallel, it travels (and is cached) with the event. The parsed rule
             # itself is cheap to rebuild and not worth pickling.
             _ = event.ends_at
             event.__dict__.pop("_rule", None)
-        results.append(((event, vevent_bytes(event, settings)) if event else None, found))
+        results.append((key, (event, vevent_bytes(event, settings)) if event else None, found))
     return results

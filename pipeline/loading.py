@@ -80,9 +80,13 @@ def sort_events(events: Iterable[Event]) -> tuple[Event, ...]:
     return tuple(sorted(events, key=lambda e: (e.instant(e.start), e.id)))
 
 
-def load_event(path: Path, settings: Settings, problems: list[Problem]) -> Event | None:
-    """One event file as an Event; its problems are appended to `problems`."""
-    shown = display_path(path)
+def load_event(path: Path, settings: Settings, problems: list[Problem],
+               shown: str | None = None) -> Event | None:
+    """One event file as an Event; its problems are appended to `problems`.
+
+    `shown` is display_path(path) when the caller has it already (the build's cache).
+    """
+    shown = shown or display_path(path)
     try:
         data = read_mapping(path, "event")
     except YamlProblem as problem:

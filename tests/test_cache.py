@@ -80,9 +80,9 @@ def spy(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
     seen: dict[str, list[str]] = {"parsed": [], "serialized": []}
     load_event, vevent = cache_module.load_event, calendar_module._vevent
 
-    def parse(path, settings, problems):
+    def parse(path, settings, problems, shown=None):
         seen["parsed"].append(path.as_posix())
-        return load_event(path, settings, problems)
+        return load_event(path, settings, problems, shown)
 
     def serialize(event, settings):
         if event.id != "probe":
