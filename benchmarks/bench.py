@@ -16,6 +16,7 @@ import datetime as dt
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -33,7 +34,8 @@ STAGES = ("floor", "load", "feeds", "newsletter", "build", "noop", "version")
 LABELS = {"floor": "floor: C YAML + icalendar (wall)", "floor_yaml": "  floor: C YAML load",
           "floor_ical": "  floor: icalendar to_ical", "load": "load+validate",
           "feeds": "feeds render", "newsletter": "newsletter render",
-          "build": "full build (wall)", "noop": "no-op rebuild (wall)",
+          "build": "full build (wall)", "build_publish": "  of which publishing (writing files)",
+          "noop": "no-op rebuild (wall)",
           "version": "pipeline --version (wall)"}
 
 RATIO_TO = {"load": "floor_yaml", "feeds": "floor_ical", "build": "seconds", "noop": "seconds"}
@@ -173,8 +175,7 @@ def pipeline_argv(*args: str) -> list[str]:
 
 def build_argv(root: Path) -> list[str]:
     return pipeline_argv("build", "--events", "events", "--newsletters", "newsletters",
-                         "--out", "output", "--config", "pipeline.yaml", "--now", BENCH_NOW,
-                         "--quiet")
+                         "--out", "output", "--config", "pipeline.yaml", "--now", BENCH_NOW)
 
 
 def version_argv() -> list[str]:
@@ -186,16 +187,20 @@ def cold(root: Path) -> None:
     """Remove the publish root and the cache: the next build starts from nothing."""
     shutil.rmtree(root / "output", ignore_errors=True)
     shutil.rmtree(root / CACHE_DIR, ignore_errors=True)
+    os.sync()  # the deletion's writeback is set-up, not the next build's work
 
 
 def run_once(stage: str, root: Path) -> dict:
     """One measurement of `stage`: seconds, peak RSS (MB) and stage details."""
     if stage in ("build", "noop"):
         cold(root)
-        wall, rss, _, cpu = measure(build_argv(root), root)
+        wall, rss, stdout, cpu = measure(build_argv(root), root)
         if stage == "noop":
-            wall, rss, _, cpu = measure(build_argv(root), root)
-        return {"seconds": wall, "rss": rss, "cpu": cpu}
+            wall, rss, stdout, cpu = measure(build_argv(root), root)
+        # The summary line ends "... in 2.85s": the publish step's own time (writing files).
+        publish = re.search(r" in ([0-9.]+)s$", stdout.strip())
+        return {"seconds": wall, "rss": rss, "cpu": cpu,
+                "publish": float(publish.group(1)) if publish else None}
     if stage == "version":
         wall, rss, _, cpu = measure(version_argv(), root)
         return {"seconds": wall, "rss": rss, "cpu": cpu}
@@ -228,8 +233,8 @@ def bench_size(count: int, runs: int, work: Path, log) -> dict:
         merged = {"seconds": statistics.median(s["seconds"] for s in samples),
                   "cpu": statistics.median(s["cpu"] for s in samples),
                   "rss": max(s["rss"] for s in samples), "runs": len(samples)}
-        for key in ("floor_yaml", "floor_ical"):
-            if key in samples[0]:
+        for key in ("floor_yaml", "floor_ical", "publish"):
+            if samples[0].get(key) is not None:
                 merged[key] = statistics.median(s[key] for s in samples)
         results[stage] = merged
         log(f"[{count:,}] {stage}: {merged['seconds']:.3f} s wall, {merged['cpu']:.3f} s CPU, "
@@ -258,12 +263,13 @@ def table(results: dict[int, dict]) -> str:
     sizes = sorted(results)
     rows = [["stage", *(f"N={n:,}" for n in sizes)]]
     for key in ("floor", "floor_yaml", "floor_ical", "load", "feeds", "newsletter", "build",
-                "noop", "version"):
+                "build_publish", "noop", "version"):
         row = [LABELS[key]]
         for n in sizes:
             stages, floor = results[n], results[n].get("floor", {})
-            value = (stages.get(key, {}).get("seconds") if not key.startswith("floor_")
-                     else floor.get(key))
+            value = (floor.get(key) if key.startswith("floor_") else
+                     stages.get("build", {}).get("publish") if key == "build_publish" else
+                     stages.get(key, {}).get("seconds"))
             # In-process stages compare with their in-process part of the floor.
             reference = floor.get(RATIO_TO.get(key, ""))
             if value is None:
