@@ -119,13 +119,10 @@ def _settings_from(fields: Fields) -> Settings:
                      "fragment (#...); give the folder where output/ is served")
     elif base_url is not None:
         values["base_url"] = base_url if base_url.endswith("/") else base_url + "/"
-    domain = fields.text("uid_domain", one_line=True)
+    domain = _matching(fields, "uid_domain", r"[A-Za-z0-9.-]+",
+                       "is not a domain name; write e.g. events.example.org")
     if domain is not None:
-        if re.fullmatch(r"[A-Za-z0-9.-]+", domain):
-            values["uid_domain"] = domain
-        else:
-            fields.error("uid_domain", f"'uid_domain' {domain!r} is not a domain name; "
-                         "write e.g. events.example.org")
+        values["uid_domain"] = domain
     interval = fields.text("refresh_interval", one_line=True)
     if interval is not None:
         delta = parse_duration(interval)
@@ -143,18 +140,24 @@ def _settings_from(fields: Fields) -> Settings:
                          "e.g. PyTorch Foundation <newsletter@pytorch.org>")
         else:
             values["sender"] = sender
-    list_id = fields.text("list_id", one_line=True)
+    list_id = _matching(fields, "list_id", r"[A-Za-z0-9][A-Za-z0-9.-]*",
+                        "must look like a domain name (RFC 2919), e.g. newsletter.pytorch.org")
     if list_id is not None:
-        if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.-]*", list_id):
-            values["list_id"] = list_id
-        else:
-            fields.error("list_id", f"'list_id' {list_id!r} must look like a domain "
-                         "name (RFC 2919), e.g. newsletter.pytorch.org")
+        values["list_id"] = list_id
     extra = [k for k in fields.text_list("kinds", lambda k, _: _slug_problem("kinds", k))
              if k not in BUILTIN_KINDS]
     values["kinds"] = BUILTIN_KINDS + tuple(dict.fromkeys(extra))
     values["feeds"] = _feeds(fields, values["kinds"])
     return Settings(**values)
+
+
+def _matching(fields: Fields, key: str, pattern: str, complaint: str) -> str | None:
+    """A one-line text that fully matches `pattern`; otherwise `'key' 'value' <complaint>`."""
+    value = fields.text(key, one_line=True)
+    if value is not None and not re.fullmatch(pattern, value):
+        fields.error(key, f"'{key}' {value!r} {complaint}")
+        return None
+    return value
 
 
 def _slug_problem(key: str, value: str) -> str | None:
