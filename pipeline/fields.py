@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -152,6 +152,17 @@ class Fields:
             return []
         items = [value.number_texts.get(i, item) for i, item in enumerate(value)]
         return list(zip(items, value.item_lines, strict=True))
+
+    def mappings(self, key: str, allowed: Iterable[str], complaint: str) -> Iterator[Fields]:
+        """Each item of a list of mappings, read with the same rules; `complaint` for others."""
+        allowed = tuple(allowed)
+        for item, line in self.items(key):
+            if not isinstance(item, Mapping):
+                self.error(key, complaint, line)
+                continue
+            nested = Fields(item, self.path, self.problems, f"{self.name(key)}[].")
+            nested.reject_unknown(allowed)
+            yield nested
 
     def text_list(self, key: str, check: Callable[[str, int], str | None] | None = None,
                   ) -> tuple[str, ...]:

@@ -286,14 +286,10 @@ def _image(f: Fields) -> Image | None:
 
 
 def read_links(f: Fields, key: str) -> tuple[Link, ...]:
+    """A list of `{title, url}`."""
     links = []
-    for item, line in f.items(key):
-        if not isinstance(item, Mapping):
-            f.error(key, f"each item of '{f.name(key)}' must be a mapping with 'title' and "
-                    "'url'", line)
-            continue
-        link = Fields(item, f.path, f.problems, f"{f.name(key)}[].")
-        link.reject_unknown(("title", "url"))
+    complaint = f"each item of '{f.name(key)}' must be a mapping with 'title' and 'url'"
+    for link in f.mappings(key, ("title", "url"), complaint):
         title = link.text("title", required=True, one_line=True)
         url = link.url("url", required=True)
         if title and url:

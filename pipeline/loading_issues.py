@@ -9,7 +9,7 @@ from pipeline.fields import SLUG, Fields, suggest
 from pipeline.loading import read_links, yaml_files
 from pipeline.model import Issue, Section
 from pipeline.settings import Settings
-from pipeline.yamlsource import Mapping, YamlProblem, read_mapping
+from pipeline.yamlsource import YamlProblem, read_mapping
 
 ISSUE_KEYS = ("id", "title", "subject", "preheader", "date", "period", "select", "intro",
               "outro", "sections", "looking_ahead")
@@ -100,13 +100,8 @@ def _looking_ahead(f: Fields) -> int | None:
 
 def _sections(f: Fields) -> tuple[Section, ...]:
     sections = []
-    for item, line in f.items("sections"):
-        if not isinstance(item, Mapping):
-            f.error("sections", "each section must be a mapping with 'title', 'body' and "
-                    "optional 'links'", line)
-            continue
-        s = Fields(item, f.path, f.problems, "sections[].")
-        s.reject_unknown(("title", "body", "links"))
+    for s in f.mappings("sections", ("title", "body", "links"), "each section must be a "
+                        "mapping with 'title', 'body' and optional 'links'"):
         title = s.text("title", required=True, one_line=True)
         if title:
             sections.append(Section(title, s.text("body"), read_links(s, "links")))

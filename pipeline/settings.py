@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from pipeline.errors import InvalidInput, Problem, display_path
 from pipeline.fields import SLUG, Fields
-from pipeline.yamlsource import Mapping, YamlProblem, read_mapping
+from pipeline.yamlsource import YamlProblem, read_mapping
 
 SETTINGS_FILE = "pipeline.yaml"
 BUILTIN_KINDS = ("conference", "meetup", "hackathon", "docathon", "webinar", "social", "meeting")
@@ -167,13 +167,8 @@ def _slug_problem(key: str, value: str) -> str | None:
 def _feeds(fields: Fields, kinds: tuple[str, ...]) -> tuple[FeedSpec, ...]:
     feeds: list[FeedSpec] = []
     seen: set[str] = set()
-    for item, line in fields.items("feeds"):
-        if not isinstance(item, Mapping):
-            fields.error("feeds", "each feed must be a mapping with 'id', 'name' and "
-                         "'kinds' or 'tags'", line)
-            continue
-        feed = Fields(item, fields.path, fields.problems, "feeds[].")
-        feed.reject_unknown(FEED_KEYS)
+    for feed in fields.mappings("feeds", FEED_KEYS, "each feed must be a mapping with 'id', "
+                                "'name' and 'kinds' or 'tags'"):
         feed_id = feed.slug("id", required=True)
         name = feed.text("name", required=True, one_line=True)
         feed_kinds = feed.text_list("kinds", lambda k, _: None if k in kinds else
@@ -181,7 +176,7 @@ def _feeds(fields: Fields, kinds: tuple[str, ...]) -> tuple[FeedSpec, ...]:
                                     f"of: {', '.join(kinds)}")
         tags = feed.text_list("tags", lambda t, _: _slug_problem("tags", t))
         # Empty `kinds:`/`tags:` would select every event; rejected items were reported already.
-        if not item.get("kinds") and not item.get("tags"):
+        if not feed.data.get("kinds") and not feed.data.get("tags"):
             feed.error(None, "a feed needs 'kinds' or 'tags' to select its events")
         if feed_id in RESERVED_FEEDS:
             feed.error("id", f"feed id '{feed_id}' is reserved; choose another")
