@@ -6,11 +6,12 @@ import datetime as dt
 import difflib
 import re
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from pipeline.errors import Problem
-from pipeline.yamlsource import Mapping, Sequence
+from pipeline.yamlsource import Mapping, Sequence, YamlProblem, read_mapping
 
 T = TypeVar("T")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -34,6 +35,16 @@ def type_name(value: Any) -> str:
     return {str: "text", bool: "true/false", int: "a number", float: "a number",
             Mapping: "a mapping", Sequence: "a list", type(None): "empty"}.get(
         type(value), type(value).__name__)
+
+
+def read_fields(path: Path, shown: str, what: str, problems: list[Problem]) -> Fields | None:
+    """The file's top-level mapping as Fields, or None with the file's problem recorded."""
+    try:
+        data = read_mapping(path, what)
+    except YamlProblem as problem:
+        problems.append(Problem(shown, problem.line, problem.message))
+        return None
+    return Fields(data, shown, problems)
 
 
 class Fields:

@@ -15,10 +15,10 @@ from dateutil.rrule import rrulestr
 from icalendar.prop import vRecur
 
 from pipeline.errors import InvalidInput, Problem, display_path
-from pipeline.fields import SLUG, Fields, parse_wall_clock, suggest, type_name, url_problem
+from pipeline.fields import SLUG, Fields, parse_wall_clock, read_fields, suggest, type_name, url_problem
 from pipeline.model import Event, Image, Link, Location, Recurrence, Status
 from pipeline.settings import Settings, parse_duration
-from pipeline.yamlsource import Mapping, Sequence, YamlProblem, read_mapping
+from pipeline.yamlsource import Mapping, Sequence
 
 EVENT_KEYS = ("id", "title", "kind", "start", "end", "duration", "timezone", "status",
               "location", "url", "summary", "description", "image", "highlights", "links",
@@ -86,14 +86,9 @@ def load_event(path: Path, settings: Settings, problems: list[Problem],
 
     `shown` is display_path(path) when the caller has it already (the build's cache).
     """
-    shown = shown or display_path(path)
-    try:
-        data = read_mapping(path, "event")
-    except YamlProblem as problem:
-        problems.append(Problem(shown, problem.line, problem.message))
-        return None
     before = len(problems)
-    event = _event_from(Fields(data, shown, problems), path.stem, settings)
+    fields = read_fields(path, shown or display_path(path), "event", problems)
+    event = _event_from(fields, path.stem, settings) if fields else None
     return event if len(problems) == before else None
 
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.errors import InvalidInput, Problem, display_path
-from pipeline.fields import SLUG, Fields, suggest
+from pipeline.fields import SLUG, Fields, read_fields, suggest
 from pipeline.loading import read_links, yaml_files
 from pipeline.model import Issue, Section
 from pipeline.settings import Settings
-from pipeline.yamlsource import YamlProblem, read_mapping
 
 ISSUE_KEYS = ("id", "title", "subject", "preheader", "date", "period", "select", "intro",
               "outro", "sections", "looking_ahead")
@@ -37,14 +36,11 @@ def load_issues(folder: Path, settings: Settings) -> tuple[Issue, ...]:
 
 def load_issue(path: Path, settings: Settings, problems: list[Problem]) -> Issue | None:
     """One issue file as an Issue; its problems are appended to `problems`."""
-    shown = display_path(path)
-    try:
-        data = read_mapping(path, "newsletter issue")
-    except YamlProblem as problem:
-        problems.append(Problem(shown, problem.line, problem.message))
-        return None
     before = len(problems)
-    f = Fields(data, shown, problems)
+    f = read_fields(path, display_path(path), "newsletter issue", problems)
+    if f is None:
+        return None
+    data = f.data
     f.reject_unknown(ISSUE_KEYS)
     # `id:` left empty (YAML null) means the default, as a missing key does.
     issue_id = f.slug("id") if data.get("id") is not None else path.stem
@@ -81,7 +77,7 @@ def load_issue(path: Path, settings: Settings, problems: list[Problem]) -> Issue
         subject=f.text("subject", one_line=True) or "",
         preheader=f.text("preheader", one_line=True), kinds=kinds, tags=tags,
         intro=f.text("intro"), outro=f.text("outro"), sections=_sections(f),
-        looking_ahead=looking_ahead, source=shown)
+        looking_ahead=looking_ahead, source=f.path)
     return issue if len(problems) == before else None
 
 

@@ -10,8 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from pipeline.errors import InvalidInput, Problem, display_path
-from pipeline.fields import SLUG, Fields
-from pipeline.yamlsource import YamlProblem, read_mapping
+from pipeline.fields import SLUG, Fields, read_fields
 
 SETTINGS_FILE = "pipeline.yaml"
 BUILTIN_KINDS = ("conference", "meetup", "hackathon", "docathon", "webinar", "social", "meeting")
@@ -93,14 +92,10 @@ def load_settings(path: Path | None) -> Settings:
         path = Path(SETTINGS_FILE)
         if not path.exists():
             return Settings()
-    shown = display_path(path)
-    try:
-        data = read_mapping(path, "settings")
-    except YamlProblem as problem:
-        raise InvalidInput([Problem(shown, problem.line, problem.message)]) from None
     problems: list[Problem] = []
-    settings = _settings_from(Fields(data, shown, problems))
-    if problems:
+    fields = read_fields(path, display_path(path), "settings", problems)
+    settings = _settings_from(fields) if fields else None
+    if problems or settings is None:
         raise InvalidInput(problems)
     return settings
 
