@@ -22,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -38,6 +39,8 @@ LABELS = {"floor": "floor: C YAML + icalendar (wall)", "floor_yaml": "  floor: C
           "noop": "no-op rebuild (wall)",
           "version": "pipeline --version (wall)"}
 
+# A stuck stage must end the run, not hang make bench or the test suite: seconds per process.
+STAGE_TIMEOUT = {"seconds": 3600.0}
 RATIO_TO = {"load": "floor_yaml", "feeds": "floor_ical", "build": "seconds", "noop": "seconds"}
 
 
@@ -158,7 +161,12 @@ def measure(argv: list[str], cwd: Path) -> tuple[float, float, str, float]:
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         process = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=err, env=child_env())
-        _, status, usage = os.wait4(process.pid, 0)
+        watchdog = threading.Timer(STAGE_TIMEOUT["seconds"], process.kill)
+        watchdog.start()
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+        finally:
+            watchdog.cancel()
         wall = time.perf_counter() - start
         process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
@@ -339,10 +347,14 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--work", type=Path, default=None,
                         help="folder for generated data (default: a temporary folder)")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    parser.add_argument("--stage-timeout", type=float, default=STAGE_TIMEOUT["seconds"],
+                        help="kill a measured process after this many seconds "
+                        "(default: %(default)s)")
     parser.add_argument("--stage", choices=("floor", "load", "feeds", "newsletter"),
                         help=argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    STAGE_TIMEOUT["seconds"] = args.stage_timeout
     if args.stage:
         run_stage_in_process(args.stage, args.root)
         return {}
