@@ -32,13 +32,13 @@ def load_inputs(events_dir: Path, newsletters_dir: Path | None, config: Path | N
     from pipeline.errors import InvalidInput
     from pipeline.loading import load_events, load_files
     from pipeline.loading_issues import load_issues
-    from pipeline.settings import load_settings
+    from pipeline.settings import read_settings
 
-    settings = load_settings(config)
-    problems = []
+    # Settings with problems still give the other files a check: every problem, one run.
+    settings, problems = read_settings(config)
     events: tuple[Event, ...] = ()
     issues: tuple[Issue, ...] = ()
-    # Both folders are checked even when the first has problems: report everything at once.
+    # Both folders are checked even when the first has problems, for the same reason.
     try:
         events = load_events(events_dir, settings, load or load_files)
     except InvalidInput as error:

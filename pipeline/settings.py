@@ -88,16 +88,25 @@ def parse_duration(value: str) -> dt.timedelta | None:
 
 def load_settings(path: Path | None) -> Settings:
     """Read the settings file; `None` or a missing default file gives the defaults."""
+    settings, problems = read_settings(path)
+    if problems:
+        raise InvalidInput(problems)
+    return settings
+
+
+def read_settings(path: Path | None) -> tuple[Settings, list[Problem]]:
+    """The settings with every valid key applied, and the problems of the others.
+
+    The build checks events against these best-effort settings even when the file has
+    problems, so that one run lists every problem of every file.
+    """
     if path is None:
         path = Path(SETTINGS_FILE)
         if not path.exists():
-            return Settings()
+            return Settings(), []
     problems: list[Problem] = []
     fields = read_fields(path, display_path(path), "settings", problems)
-    settings = _settings_from(fields) if fields else None
-    if problems or settings is None:
-        raise InvalidInput(problems)
-    return settings
+    return (_settings_from(fields) if fields else Settings()), problems
 
 
 def _settings_from(fields: Fields) -> Settings:

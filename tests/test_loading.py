@@ -424,3 +424,15 @@ def test_walk_of_an_open_series_stops_at_the_probe():
     walk = _Walk(rrulestr("FREQ=DAILY", dtstart=start))
     walk.until(start + dt.timedelta(days=3, hours=1))
     assert len(walk.seen) == 5 and not walk.done  # the 4th day's is the first at/after it
+
+
+def test_bad_settings_and_bad_events_are_reported_in_one_run(in_tmp, check_problems):
+    # The valid keys of a broken settings file still apply: 'sprint' is a known kind here.
+    _write(in_tmp, {"pipeline.yaml": "kinds: [sprint]\nrefresh_interval: 5m\n",
+                    "events/a.yaml": "title: A\nkind: sprint\nstart: 2024-11-30\n",
+                    "events/b.yaml": "title: B\nkind: meetp\nstart: 2024-11-30\n"})
+    assert check_problems() == [
+        "events/b.yaml:2: kind 'meetp' is not allowed; did you mean 'meetup'?",
+        "pipeline.yaml:2: 'refresh_interval' '5m' is not a duration of at least an hour; "
+        "write e.g. 12h or 1d",
+    ]
