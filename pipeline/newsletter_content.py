@@ -19,7 +19,7 @@ from pipeline.markdown import (
     markdown_to_html,
     markdown_to_text,
 )
-from pipeline.model import Event, Issue, Link, Occurrence, Status
+from pipeline.model import Event, Image, Issue, Link, Occurrence, Status
 from pipeline.settings import Settings
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
@@ -42,14 +42,6 @@ class Prose:
 
 
 @dataclass(frozen=True, slots=True)
-class Picture:
-    """An image with an absolute `src` and its alt text."""
-
-    src: str
-    alt: str
-
-
-@dataclass(frozen=True, slots=True)
 class EventCard:
     """One event as the issue shows it."""
 
@@ -59,7 +51,7 @@ class EventCard:
     where: str
     status: str | None  # "Cancelled" / "Tentative", or None
     repeats: str | None  # "Repeats weekly", or None
-    picture: Picture | None
+    picture: Image | None  # src made absolute
     summary: str | None
     description: Prose | None
     highlights: tuple[Prose, ...]
@@ -164,7 +156,7 @@ class _Builder:
                                     inline_markdown_to_text(line)))
         picture = None
         if event.image is not None:
-            picture = Picture(self.absolute(event.image.src), event.image.alt)
+            picture = Image(self.absolute(event.image.src), event.image.alt)
         status = {Status.CANCELLED: "Cancelled", Status.TENTATIVE: "Tentative"}.get(event.status)
         return EventCard(
             title=event.title, url=event.url,
