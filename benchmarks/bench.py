@@ -31,6 +31,7 @@ sys.path.insert(0, str(HERE))
 from synthetic import BENCH_NOW, generate  # noqa: E402
 
 CACHE_DIR = ".pipeline-cache"  # the build's cache, beside events/; removed for a cold build
+TRASH = ".trash"  # in the work folder: what cold builds moved away, deleted at the end
 STAGES = ("floor", "load", "feeds", "newsletter", "build", "noop", "version")
 LABELS = {"floor": "floor: C YAML + icalendar (wall)", "floor_yaml": "  floor: C YAML load",
           "floor_ical": "  floor: icalendar to_ical", "load": "load+validate",
@@ -191,11 +192,30 @@ def version_argv() -> list[str]:
     return [str(script), "--version"] if script.exists() else pipeline_argv("--version")
 
 
+def discard(path: Path, trash: Path) -> None:
+    """Move `path` into `trash`, emptied only after the last measurement.
+
+    Deleting 10k files right before a build slows that build's file creation on a journal-less
+    ext4 (like this VM's disk): for a minute or more after a deletion, the kernel's inode
+    allocator skips each recently freed inode with a check of its own (`recently_deleted` in
+    fs/ext4/ialloc.c, seen with `perf record`), which cost the next 10k creates 1 to 4 s of
+    system time. A cron box does not delete its output before each build; the benchmark
+    must not make its builds pay for its own set-up either.
+    """
+    if path.exists():
+        trash.mkdir(exist_ok=True)
+        path.rename(Path(tempfile.mkdtemp(dir=trash)) / path.name)
+
+
+def empty_trash(work: Path) -> None:
+    shutil.rmtree(work / TRASH, ignore_errors=True)
+
+
 def cold(root: Path) -> None:
-    """Remove the publish root and the cache: the next build starts from nothing."""
-    shutil.rmtree(root / "output", ignore_errors=True)
-    shutil.rmtree(root / CACHE_DIR, ignore_errors=True)
-    os.sync()  # the deletion's writeback is set-up, not the next build's work
+    """Move the publish root and the cache away: the next build starts from nothing."""
+    discard(root / "output", root.parent / TRASH)
+    discard(root / CACHE_DIR, root.parent / TRASH)
+    os.sync()  # pending writeback of earlier runs is set-up, not the next build's work
 
 
 def run_once(stage: str, root: Path) -> dict:
@@ -223,7 +243,7 @@ def run_once(stage: str, root: Path) -> dict:
 def bench_size(count: int, runs: int, work: Path, log) -> dict:
     """Generate `count` events and measure every stage `runs` times; medians per stage."""
     root = work / f"n{count}"
-    shutil.rmtree(root, ignore_errors=True)
+    discard(root, work / TRASH)
     started = time.perf_counter()
     generate(root, count)
     log(f"[{count:,}] generated in {time.perf_counter() - started:.1f} s; measuring...")
@@ -372,6 +392,7 @@ def main(argv: list[str] | None = None) -> dict:
         for count in sizes:
             runs = args.runs or (3 if count < 100_000 else 1)
             results[count] = bench_size(count, runs, work, log)
+        empty_trash(work)
     print(f"\nmachine: {machine()}; load average {os.getloadavg()[0]:.2f} (1 min)\n"
           f"now pinned to {BENCH_NOW}; times are medians (wall clock unless CPU); ratios are to "
           "the floor of the same N\n")
