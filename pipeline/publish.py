@@ -156,17 +156,30 @@ def _read_journal(out_dir: Path) -> set[str]:
         return set()
 
 
-def _current_bytes(path: Path) -> bytes | None:
+def _current_bytes(path: str | Path) -> bytes | None:
     try:
-        return path.read_bytes()
+        with open(path, "rb") as handle:
+            return handle.read()
     except FileNotFoundError:
         return None
     except IsADirectoryError:
-        raise PipelineError(f"cannot publish {display_path(path)}: a folder is in the way; "
+        raise PipelineError(f"cannot publish {display_path(Path(path))}: a folder is in the way; "
                             "move it away") from None
 
 
-def _fsync_dir(directory: Path) -> None:
+def _names_in(folders: Iterable[str]) -> dict[str, frozenset[str]]:
+    """The names in each folder (none if it is missing): one listing instead of a failed open
+    per new file, which is most of them in a cold build."""
+    names: dict[str, frozenset[str]] = {}
+    for folder in folders:
+        try:
+            names[folder] = frozenset(os.listdir(folder))
+        except (FileNotFoundError, NotADirectoryError):
+            names[folder] = frozenset()
+    return names
+
+
+def _fsync_dir(directory: str | Path) -> None:
     """Make renames and deletions in `directory` durable (POSIX needs the folder fsynced)."""
     fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     try:
@@ -175,29 +188,40 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def _stage(target: Path, data: bytes, mode: int, sync: bool = True) -> Path:
-    """Write `data` to a temp dot-file beside `target` (fsynced if `sync`); return its path."""
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=TEMP_SUFFIX)
+def _stage(target: str, data: bytes, mode: int, sync: bool = True) -> str:
+    """Write `data` to a new temp dot-file beside `target` (fsynced if `sync`); return its path."""
+    folder, name = os.path.split(target)
+    # O_EXCL never follows or reuses an existing name; we hold the lock and removed stale
+    # temps, so the fixed name is free unless a folder is shared: then a random one.
+    temp = os.path.join(folder, f".{name}.{os.getpid()}{TEMP_SUFFIX}")
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fchmod(handle.fileno(), mode)  # mkstemp makes 0600; web servers must read it
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
+    except FileExistsError:
+        fd, temp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=TEMP_SUFFIX)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fchmod(fd, mode)  # the exact mode: not narrowed by the umask or mkstemp's 0600
             if sync:
-                os.fsync(handle.fileno())
+                os.fsync(fd)
+        finally:
+            os.close(fd)
     except BaseException:
-        Path(temp).unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
         raise
-    return Path(temp)
+    return temp
 
 
 def write_atomically(target: Path, data: bytes, mode: int = 0o644) -> None:
     """Replace `target` with `data` so that readers see the old or the new file, never half."""
-    temp = _stage(target, data, mode)
+    temp = _stage(os.fspath(target), data, mode)
     try:
         os.replace(temp, target)
     except BaseException:
-        temp.unlink(missing_ok=True)
+        os.unlink(temp)
         raise
     _fsync_dir(target.parent)
 
@@ -281,12 +305,16 @@ def _publish_locked(artifacts: Mapping[str, bytes], out_dir: Path, prune: bool, 
             and path not in artifacts and _is_safe(path) and (out_dir / path).is_file()}
     # Only safe relative paths are ours: a tampered manifest must not delete outside the root.
     owned = {p for p in set(previous) | _read_journal(out_dir) if _is_safe(p)} - set(kept)
-    targets = {path: out_dir / path for path in artifacts}
-    _remove_stale_temps(out_dir, {t.parent for t in targets.values()})
+    # Plain strings, not Paths, for what runs once per file: 10k Paths cost a tenth of a second.
+    targets = {path: os.path.join(out_dir, path) for path in artifacts}
+    folders = {os.path.dirname(target) for target in targets.values()}
+    _remove_stale_temps(out_dir, map(Path, folders))
+    present = _names_in(folders)
 
     changed: dict[str, bytes] = {}
     for path in sorted(artifacts):
-        if _current_bytes(targets[path]) == artifacts[path]:
+        folder, name = os.path.split(targets[path])
+        if name in present[folder] and _current_bytes(targets[path]) == artifacts[path]:
             report.unchanged.append(path)  # same bytes: not rewritten, mtime and ETag kept
         else:
             changed[path] = artifacts[path]
@@ -309,8 +337,7 @@ def _publish_locked(artifacts: Mapping[str, bytes], out_dir: Path, prune: bool, 
             write_atomically(out_dir / JOURNAL, json.dumps(
                 {"paths": sorted({*changed, *owned})}, indent=1).encode() + b"\n")
         except BaseException:
-            for temp in staged.values():
-                temp.unlink(missing_ok=True)
+            _unlink_all(staged.values())
             raise
     _commit(out_dir, staged, gone, quiet, report)
     if manifest_changed:
@@ -321,29 +348,36 @@ def _publish_locked(artifacts: Mapping[str, bytes], out_dir: Path, prune: bool, 
     return report
 
 
-def _stage_all(out_dir: Path, changed: dict[str, bytes], quiet: bool) -> dict[str, Path]:
+def _unlink_all(paths: Iterable[str]) -> None:
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+
+def _stage_all(out_dir: Path, changed: dict[str, bytes], quiet: bool) -> dict[str, str]:
     """Write every changed file under a temp name; on failure undo it all (nothing shows)."""
     mode = _file_mode()
     batch = len(changed) > 1 and hasattr(os, "sync")
     progress = Progress(len(changed), enabled=not quiet)
-    staged: dict[str, Path] = {}
+    staged: dict[str, str] = {}
     created: list[Path] = []
-    ready: set[Path] = set()
+    ready: set[str] = set()
     try:
         for done, (path, data) in enumerate(changed.items(), 1):
-            target = out_dir / path
-            if target.parent not in ready:  # 10k files share a few folders: stat each once
-                missing = [f for f in (target.parent, *target.parent.parents) if not f.exists()]
-                target.parent.mkdir(parents=True, exist_ok=True)
+            target = os.path.join(out_dir, path)
+            folder = os.path.dirname(target)
+            if folder not in ready:  # 10k files share a few folders: stat each once
+                parent = Path(folder)
+                missing = [f for f in (parent, *parent.parents) if not f.exists()]
+                parent.mkdir(parents=True, exist_ok=True)
                 created += reversed(missing)
-                ready.add(target.parent)
+                ready.add(folder)
             staged[path] = _stage(target, data, mode, sync=not batch)
             progress.step(done)
         if batch:
             os.sync()  # every staged file is on disk before the first rename
     except BaseException:
-        for temp in staged.values():
-            temp.unlink(missing_ok=True)
+        _unlink_all(staged.values())
         for folder in reversed(created):
             with contextlib.suppress(OSError):
                 folder.rmdir()
@@ -353,28 +387,27 @@ def _stage_all(out_dir: Path, changed: dict[str, bytes], quiet: bool) -> dict[st
     return staged
 
 
-def _commit(out_dir: Path, staged: dict[str, Path], gone: list[str], quiet: bool,
+def _commit(out_dir: Path, staged: dict[str, str], gone: list[str], quiet: bool,
             report: PublishReport) -> None:
     """Rename every staged file into place, then prune; fsync the folders touched."""
-    folders: set[Path] = set()
+    folders: set[str] = set()
     try:
         for path, temp in staged.items():
-            os.replace(temp, out_dir / path)
-            folders.add((out_dir / path).parent)
+            os.replace(temp, os.path.join(out_dir, path))
+            folders.add(os.path.dirname(temp))
             report.written.append(path)
     except BaseException:
-        for path, temp in staged.items():
-            if path not in report.written:
-                temp.unlink(missing_ok=True)
+        written = set(report.written)
+        _unlink_all(temp for path, temp in staged.items() if path not in written)
         raise
     for path in gone:
         target = out_dir / path
         target.unlink(missing_ok=True)
         report.removed.append(path)
-        folders.add(target.parent)
+        folders.add(str(target.parent))
         _remove_empty_folders(out_dir, target.parent)
     for folder in folders:
-        if folder.is_dir():
+        if os.path.isdir(folder):
             _fsync_dir(folder)
 
 

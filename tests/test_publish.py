@@ -521,3 +521,25 @@ def test_state_file_names_are_checked_before_anything_is_written(tmp_path: Path,
     with pytest.raises(PipelineError, match="cannot publish state files"):
         publish(OLD, tmp_path / "out", quiet=True, state={name: b"x"})
     assert not (tmp_path / "out").exists()
+
+
+def test_a_folder_where_an_artifact_goes_is_reported_not_overwritten(tmp_path: Path) -> None:
+    (tmp_path / "calendar/upcoming.ics").mkdir(parents=True)
+    with pytest.raises(PipelineError, match=r"upcoming\.ics: a folder is in the way"):
+        publish(OLD, tmp_path, quiet=True)
+    assert (tmp_path / "calendar/upcoming.ics").is_dir()
+    assert not (tmp_path / MANIFEST).exists()
+
+
+def test_staging_never_writes_through_a_name_that_already_exists(tmp_path: Path) -> None:
+    # The temp name is fixed per process; should it exist (a symlink planted in a shared
+    # folder, say), O_EXCL refuses it and a random name is used instead.
+    from pipeline.publish import _stage
+    victim = tmp_path / "victim.txt"
+    victim.write_bytes(b"keep me")
+    planted = tmp_path / f".a.ics.{os.getpid()}{TEMP_SUFFIX}"
+    planted.symlink_to(victim)
+    temp = _stage(str(tmp_path / "a.ics"), b"BEGIN:VCALENDAR", 0o644, sync=False)
+    assert Path(temp) != planted and Path(temp).read_bytes() == b"BEGIN:VCALENDAR"
+    assert victim.read_bytes() == b"keep me"
+    assert Path(temp).stat().st_mode & 0o777 == 0o644
