@@ -25,8 +25,10 @@ def load_issues(folder: Path, settings: Settings) -> tuple[Issue, ...]:
         if issue is None:
             continue
         if issue.id in issues:
-            problems.append(Problem(issue.source, 1, f"issue id '{issue.id}' is already used by "
-                                    f"{issues[issue.id].source}; give this issue another id"))
+            first = issues[issue.id]
+            problems.append(Problem(issue.source, issue.id_line, f"issue id '{issue.id}' is "
+                                    f"already used by {first.source}:{first.id_line}; give this "
+                                    "issue another id"))
             continue
         issues[issue.id] = issue
     if problems:
@@ -77,7 +79,7 @@ def load_issue(path: Path, settings: Settings, problems: list[Problem]) -> Issue
         subject=f.text("subject", one_line=True) or "",
         preheader=f.text("preheader", one_line=True), kinds=kinds, tags=tags,
         intro=f.text("intro"), outro=f.text("outro"), sections=_sections(f),
-        looking_ahead=looking_ahead, source=f.path)
+        looking_ahead=looking_ahead, source=f.path, id_line=f.data.key_lines.get("id", 1))
     return issue if len(problems) == before else None
 
 

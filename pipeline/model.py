@@ -215,6 +215,7 @@ class Issue:
     sections: tuple[Section, ...] = ()
     looking_ahead: int | None = None  # None: every upcoming event; 0: no section
     source: str = field(default="", compare=False)
+    id_line: int = field(default=1, compare=False)  # line of `id:` (1 when it is the stem)
 
     @property
     def email_subject(self) -> str:

@@ -111,12 +111,13 @@ def test_missing_newsletters_folder_is_not_an_error(tmp_path):
     assert load_issues(tmp_path / "newsletters", Settings()) == ()
 
 
-def test_duplicate_issue_id_names_both_files(write_yaml, check_problems):
+def test_duplicate_issue_id_names_both_files_at_their_id_lines(write_yaml, check_problems):
     write_yaml("events/a.yaml", EVENT)
     write_yaml("newsletters/a.yaml", "id: recap\n" + ISSUE)
-    write_yaml("newsletters/b.yaml", "id: recap\n" + ISSUE)
-    assert check_problems() == ["newsletters/b.yaml:1: issue id 'recap' is already used by "
-                                "newsletters/a.yaml; give this issue another id"]
+    write_yaml("newsletters/b.yaml", ISSUE + "id: recap\n")
+    line = ISSUE.count("\n") + 1
+    assert check_problems() == [f"newsletters/b.yaml:{line}: issue id 'recap' is already used by "
+                                "newsletters/a.yaml:1; give this issue another id"]
 
 
 def test_bundled_issue_loads(settings):
