@@ -333,10 +333,8 @@ def targets(results: dict[int, dict]) -> list[tuple[str, str, str, str]]:
                                ("noop", 0.5, "no-op rebuild 10k <= 0.5x floor")):
         value = get(10_000, stage)
         ratio = value / floor10 if value is not None and floor10 else None
+        # Wall clock, as the issue sets them; the CPU rows of the table show the cores' share.
         checks.append((name, ratio, limit, "x"))
-        cpu, floor_cpu = get(10_000, stage, "cpu"), get(10_000, "floor", "cpu")
-        checks.append(("  (the same in CPU seconds)", cpu / floor_cpu if cpu and floor_cpu
-                       else None, limit, "x"))
     big, small = get(100_000, "build"), get(10_000, "build")
     checks.append(("full build 100k / 10k <= 12x", big / small if big and small else None, 12, "x"))
     rss = get(100_000, "build", "rss")

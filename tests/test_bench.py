@@ -20,3 +20,6 @@ def test_benchmark_measures_every_stage_and_prints_the_targets(tmp_path, capsys)
     assert "full build (wall)" in out and "no-op rebuild (wall)" in out
     assert "pipeline --version <= 0.3 s" in out
     assert (tmp_path / "bench.json").exists()
+    # Cold builds move old outputs aside; they are deleted once, after the last measurement.
+    assert not (tmp_path / bench.TRASH).exists()
+    assert not (tmp_path / "n20" / "output").exists()
