@@ -191,8 +191,9 @@ def _fsync_dir(directory: str | Path) -> None:
 def _stage(target: str, data: bytes, mode: int, sync: bool = True) -> str:
     """Write `data` to a new temp dot-file beside `target` (fsynced if `sync`); return its path."""
     folder, name = os.path.split(target)
-    # O_EXCL never follows or reuses an existing name; we hold the lock and removed stale
-    # temps, so the fixed name is free unless a folder is shared: then a random one.
+    # O_EXCL never follows or reuses an existing name. We hold the lock and removed stale
+    # temps, so this fixed name is free unless something else created it since: then, a
+    # random name.
     temp = os.path.join(folder, f".{name}.{os.getpid()}{TEMP_SUFFIX}")
     try:
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
@@ -221,7 +222,7 @@ def write_atomically(target: Path, data: bytes, mode: int = 0o644) -> None:
     try:
         os.replace(temp, target)
     except BaseException:
-        os.unlink(temp)
+        _unlink_all([temp])
         raise
     _fsync_dir(target.parent)
 
