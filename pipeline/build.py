@@ -56,18 +56,19 @@ def load_inputs(events_dir: Path, newsletters_dir: Path | None, config: Path | N
 def render_site(events: tuple[Event, ...], issues: tuple[Issue, ...], settings: Settings,
                 now: dt.datetime, vevents: Mapping[str, bytes] | None = None,
                 zone_memo: MutableMapping[tuple, bytes] | None = None,
-                ledger: Ledger = EMPTY_LEDGER) -> Artifacts:
-    """Every artifact of the publish root except the manifest, as bytes (the rest: cached).
+                ledger: Ledger = EMPTY_LEDGER) -> tuple[Artifacts, Ledger]:
+    """Every artifact of the publish root except the manifest, as bytes; and the next ledger.
 
-    `ledger`: the publication ledger of the previous build, for the calendar's stamps.
+    `ledger`: the publication ledger of the previous build, for the calendar's stamps; the
+    one returned is what the publish root's ledger becomes once the artifacts are published.
+    `vevents` and `zone_memo`: the build cache's serialized VEVENTs and VTIMEZONEs.
     """
-    from pipeline.calendar import render_calendars
+    from pipeline.calendar import render_calendars_and_ledger
     from pipeline.newsletter import render_newsletters
 
-    artifacts: Artifacts = {}
-    artifacts.update(render_calendars(events, settings, now, vevents, zone_memo, ledger))
-    artifacts.update(render_newsletters(events, issues, settings, now))
-    return artifacts
+    calendars, next_ledger = render_calendars_and_ledger(events, settings, now, vevents,
+                                                         zone_memo, ledger)
+    return {**calendars, **render_newsletters(events, issues, settings, now)}, next_ledger
 
 
 def build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.datetime,
@@ -75,7 +76,6 @@ def build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.d
                lock_timeout: float | None = None) -> None:
     """`pipeline build`: nothing under `out_dir` changes unless everything rendered."""
     from pipeline.cache import EventCache, cache_dir_for
-    from pipeline.calendar import calendar_ledger
     from pipeline.publish import publish
     from pipeline.stamps import LEDGER_FILE, ledger_bytes, read_ledger
 
@@ -84,15 +84,15 @@ def build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.d
     events, issues, settings = load_inputs(events_dir, newsletters_dir, config, cache.load)
     # Each event's DTSTAMP/LAST-MODIFIED/SEQUENCE come from the ledger the last build published.
     ledger = read_ledger(out_dir)
-    artifacts = render_site(events, issues, settings, now, cache.vevents, cache.zones, ledger)
-    state = {LEDGER_FILE: ledger_bytes(calendar_ledger(events, settings, now, cache.vevents,
-                                                       ledger))}
+    artifacts, next_ledger = render_site(events, issues, settings, now, cache.vevents,
+                                         cache.zones, ledger)
+    state = {LEDGER_FILE: ledger_bytes(next_ledger)}
     cache.save()
     feeds = sum(1 for path in artifacts if path.startswith("calendar/") and path.count("/") == 1)
     counts = ((len(events), "event"), (feeds, "feed"), (len(issues), "issue"))
     # Publishing needs only the bytes: letting the parsed events and the cache go first keeps
     # them out of the build's peak memory (the manifest is made there; 100k events: ~200 MB).
-    del events, issues, cache, ledger
+    del events, issues, cache, ledger, next_ledger
     publish(artifacts, out_dir, summary=", ".join(plural(n, noun) for n, noun in counts),
             quiet=quiet, verbose=verbose, lock_timeout=lock_timeout, state=state)
 

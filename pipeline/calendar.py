@@ -39,11 +39,23 @@ def render_calendars(events: tuple[Event, ...], settings: Settings, now: dt.date
                      ledger: Ledger = EMPTY_LEDGER) -> dict[str, bytes]:
     """Every .ics under calendar/, by path: upcoming, the configured feeds, one per event.
 
+    See render_calendars_and_ledger for the arguments.
+    """
+    return render_calendars_and_ledger(events, settings, now, vevents, zone_memo, ledger)[0]
+
+
+def render_calendars_and_ledger(events: tuple[Event, ...], settings: Settings, now: dt.datetime,
+                                vevents: Mapping[str, bytes] | None = None,
+                                zone_memo: MutableMapping[tuple, bytes] | None = None,
+                                ledger: Ledger = EMPTY_LEDGER,
+                                ) -> tuple[dict[str, bytes], Ledger]:
+    """render_calendars' files, and the publication ledger once they are published.
+
     `vevents` (event id -> `vevent_bytes(event, settings)`), when given, are reused:
     the build's cache keeps them so that an unchanged event is never serialized again.
     `zone_memo` keeps serialized VTIMEZONEs by (zone, span) across builds the same way.
     `ledger` is the previous build's publication ledger: it gives each event's DTSTAMP,
-    LAST-MODIFIED and SEQUENCE (pipeline/stamps.py); `calendar_ledger` gives the next one.
+    LAST-MODIFIED and SEQUENCE (pipeline/stamps.py); the next one is returned with the files.
     """
     ordered = sort_events(events)  # input order never changes the bytes
     bodies = _bodies(ordered, settings, vevents)
@@ -64,13 +76,16 @@ def render_calendars(events: tuple[Event, ...], settings: Settings, now: dt.date
     head = _head()
     for event in ordered:
         files[event_ics_path(event)] = _assemble(head, (event,), vevents, zones, tzids)
-    return files
+    return files, next_ledger(ledger, stamps)
 
 
 def calendar_ledger(events: tuple[Event, ...], settings: Settings, now: dt.datetime,
                     vevents: Mapping[str, bytes] | None = None,
                     ledger: Ledger = EMPTY_LEDGER) -> Ledger:
-    """The publication ledger once render_calendars' files (same arguments) are published."""
+    """The publication ledger once render_calendars' files (same arguments) are published.
+
+    The same as render_calendars_and_ledger's, without assembling the files.
+    """
     ordered = sort_events(events)
     stamps = _stamps(ordered, settings, now, _bodies(ordered, settings, vevents), ledger)
     return next_ledger(ledger, stamps)

@@ -155,6 +155,20 @@ def test_render_with_the_ledger_of_the_last_render_changes_nothing(settings) -> 
     assert calendar_ledger(events, settings, LATER, ledger=ledger) == ledger
 
 
+def test_the_build_gets_the_same_ledger_with_its_files(settings) -> None:
+    # The build takes the next ledger from the render itself; calendar_ledger must agree.
+    from pipeline.calendar import render_calendars_and_ledger
+
+    events = _events(settings)
+    first = calendar_ledger(events, settings, FIRST)
+    edited = (dataclasses.replace(events[0], title="Renamed"), *events[1:])
+    for before, now in ((EMPTY_LEDGER, FIRST), (first, LATER)):
+        files, ledger = render_calendars_and_ledger(edited, settings, now, ledger=before)
+        assert files == render_calendars(edited, settings, now, ledger=before)
+        assert ledger == calendar_ledger(edited, settings, now, ledger=before)
+    assert ledger != first  # the renamed event was stamped again
+
+
 def test_an_edit_restamps_that_event_alone_in_every_file(settings) -> None:
     from pipeline.settings import FeedSpec
 
