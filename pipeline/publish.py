@@ -22,7 +22,6 @@ old and new versions are mixed is only as long as a burst of renames.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import re
@@ -31,39 +30,19 @@ import tempfile
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import click
 
 from pipeline.errors import PipelineError, display_path
 from pipeline.lock import output_lock
+from pipeline.manifest import MANIFEST, manifest_bytes, manifest_entry, read_manifest
 
-MANIFEST = "manifest.json"
 JOURNAL = ".publish-journal.json"
 TEMP_SUFFIX = ".pipeline-tmp"  # staged files: `.<name>.<random>.pipeline-tmp`
-CONTENT_TYPES = {
-    ".ics": "text/calendar; charset=utf-8",
-    ".html": "text/html; charset=utf-8",
-    ".txt": "text/plain; charset=utf-8",
-    ".eml": "message/rfc822",
-    ".xml": "application/atom+xml",  # the only XML artifact is the issues' Atom feed
-    ".json": "application/json",
-    ".css": "text/css; charset=utf-8",
-    ".svg": "image/svg+xml",
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".webp": "image/webp",
-}
-DEFAULT_CONTENT_TYPE = "application/octet-stream"
 SAFE_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@+-]*$")
 STATE_NAME = re.compile(r"^\.[A-Za-z0-9][A-Za-z0-9_.-]*$")
 RESERVED_STATE = (JOURNAL, ".pipeline.lock")
-
-
-def content_type(path: str) -> str:
-    """The Content-Type a web server should send for an artifact, by its extension."""
-    return CONTENT_TYPES.get(PurePosixPath(path).suffix.lower(), DEFAULT_CONTENT_TYPE)
 
 
 @dataclass(slots=True)
@@ -116,34 +95,6 @@ def validate_state_names(state: Mapping[str, bytes]) -> None:
     if bad:
         raise PipelineError(f"cannot publish state files {bad}: a state file is a dot-file name "
                             f"in the publish root, other than {', '.join(RESERVED_STATE)}")
-
-
-def manifest_entry(path: str, data: bytes, kept: bool = False) -> dict[str, object]:
-    """One manifest line: path, size, sha256 and content type (`kept`: see publish)."""
-    entry: dict[str, object] = {"path": path, "bytes": len(data), "content_type": content_type(path),
-                                "sha256": hashlib.sha256(data).hexdigest()}
-    if kept:
-        entry["kept"] = True
-    return entry
-
-
-def manifest_bytes(entries: Iterable[dict[str, object]]) -> bytes:
-    """The manifest document: entries sorted by path, keys sorted, stable formatting."""
-    ordered = sorted(entries, key=lambda entry: str(entry["path"]))
-    document = {"artifacts": ordered, "count": len(ordered)}
-    return (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
-
-
-def read_manifest(out_dir: Path) -> dict[str, dict[str, object]] | None:
-    """The previous manifest's entries by path; {} when there is none, None if unreadable."""
-    path = out_dir / MANIFEST
-    try:
-        document = json.loads(path.read_bytes())
-        return {str(entry["path"]): entry for entry in document["artifacts"]}
-    except FileNotFoundError:
-        return {}
-    except (ValueError, KeyError, TypeError):
-        return None
 
 
 def _read_journal(out_dir: Path) -> set[str]:

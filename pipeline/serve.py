@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from pipeline.errors import PipelineError, display_path
-from pipeline.publish import MANIFEST, content_type
+from pipeline.manifest import MANIFEST, content_type
 
 # Calendar apps poll feeds (REFRESH-INTERVAL is hours); pages change with each issue;
 # the manifest is how deployers see what changed, so it is always revalidated.

@@ -18,7 +18,8 @@ from click.testing import CliRunner
 from pipeline.cli import cli
 from pipeline.errors import BuildLocked, PipelineError
 from pipeline.lock import LOCK_FILE, hold_lock, lock_timeout, output_lock
-from pipeline.publish import JOURNAL, MANIFEST, TEMP_SUFFIX
+from pipeline.manifest import MANIFEST
+from pipeline.publish import JOURNAL, TEMP_SUFFIX
 
 ROOT = Path(__file__).resolve().parent.parent
 # A run of the publish step as its own process, reporting errors as the CLI does.

@@ -16,7 +16,8 @@ from click.testing import CliRunner
 
 from pipeline.cli import cli
 from pipeline.errors import PipelineError
-from pipeline.publish import JOURNAL, MANIFEST, TEMP_SUFFIX, content_type, publish
+from pipeline.manifest import MANIFEST, content_type
+from pipeline.publish import JOURNAL, TEMP_SUFFIX, publish
 
 ROOT = Path(__file__).resolve().parent.parent
 OLD = {

@@ -1,0 +1,62 @@
+"""manifest.json: what the last finished publish wrote, with sizes, hashes and content types.
+
+A deployment reads it to upload the publish root and to set each file's Content-Type; the
+publish step reads it to know which files are its own (docs/deployment.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from pathlib import Path, PurePosixPath
+
+MANIFEST = "manifest.json"
+CONTENT_TYPES = {
+    ".ics": "text/calendar; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+    ".eml": "message/rfc822",
+    ".xml": "application/atom+xml",  # the only XML artifact is the issues' Atom feed
+    ".json": "application/json",
+    ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".webp": "image/webp",
+}
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
+
+
+def content_type(path: str) -> str:
+    """The Content-Type a web server should send for an artifact, by its extension."""
+    return CONTENT_TYPES.get(PurePosixPath(path).suffix.lower(), DEFAULT_CONTENT_TYPE)
+
+
+def manifest_entry(path: str, data: bytes, kept: bool = False) -> dict[str, object]:
+    """One manifest line: path, size, sha256 and content type (`kept`: see publish)."""
+    entry: dict[str, object] = {"path": path, "bytes": len(data), "content_type": content_type(path),
+                                "sha256": hashlib.sha256(data).hexdigest()}
+    if kept:
+        entry["kept"] = True
+    return entry
+
+
+def manifest_bytes(entries: Iterable[dict[str, object]]) -> bytes:
+    """The manifest document: entries sorted by path, keys sorted, stable formatting."""
+    ordered = sorted(entries, key=lambda entry: str(entry["path"]))
+    document = {"artifacts": ordered, "count": len(ordered)}
+    return (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+def read_manifest(out_dir: Path) -> dict[str, dict[str, object]] | None:
+    """The previous manifest's entries by path; {} when there is none, None if unreadable."""
+    path = out_dir / MANIFEST
+    try:
+        document = json.loads(path.read_bytes())
+        return {str(entry["path"]): entry for entry in document["artifacts"]}
+    except FileNotFoundError:
+        return {}
+    except (ValueError, KeyError, TypeError):
+        return None
