@@ -400,9 +400,9 @@ def test_numbers_in_text_fields_keep_their_written_form(in_tmp):
 
 def test_open_series_is_walked_only_as_far_as_its_except_items(in_tmp, check_problems, monkeypatch):
     # Every open series with an 'except' was walked 10,001 steps: 5 s for 100 such events.
-    import pipeline.loading as loading
+    import pipeline.loading_recurrence as recurrence
 
-    monkeypatch.setattr(loading, "MAX_OCCURRENCES", 50)  # would refuse 2024-12-03 if walked
+    monkeypatch.setattr(recurrence, "MAX_OCCURRENCES", 50)  # would refuse 2024-12-03 if walked
     _write(in_tmp, {"events/a.yaml": VALID + "recurrence:\n  rule: FREQ=DAILY\n"
                     "  except: [2024-12-02]\n",
                     "events/b.yaml": VALID + "recurrence:\n  rule: FREQ=WEEKLY\n"
@@ -418,7 +418,7 @@ def test_open_series_is_walked_only_as_far_as_its_except_items(in_tmp, check_pro
 def test_walk_of_an_open_series_stops_at_the_probe():
     from dateutil.rrule import rrulestr
 
-    from pipeline.loading import _Walk
+    from pipeline.loading_recurrence import _Walk
 
     start = dt.datetime(2024, 11, 30, 10, 0)
     walk = _Walk(rrulestr("FREQ=DAILY", dtstart=start))
