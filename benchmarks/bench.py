@@ -42,6 +42,9 @@ LABELS = {"floor": "floor: C YAML + icalendar (wall)", "floor_yaml": "  floor: C
 
 # A stuck stage must end the run, not hang make bench or the test suite: seconds per process.
 STAGE_TIMEOUT = {"seconds": 3600.0}
+# --delete-before-cold: delete old outputs right before each cold build, as the benchmark
+# did until 2026-11-26, to see what that costs on this disk (see `discard`).
+DELETE_BEFORE_COLD = {"on": False}
 RATIO_TO = {"load": "floor_yaml", "feeds": "floor_ical", "build": "seconds", "noop": "seconds"}
 
 
@@ -202,7 +205,9 @@ def discard(path: Path, trash: Path) -> None:
     system time. A cron box does not delete its output before each build; the benchmark
     must not make its builds pay for its own set-up either.
     """
-    if path.exists():
+    if path.exists() and DELETE_BEFORE_COLD["on"]:
+        shutil.rmtree(path)
+    elif path.exists():
         trash.mkdir(exist_ok=True)
         path.rename(Path(tempfile.mkdtemp(dir=trash)) / path.name)
 
@@ -368,11 +373,15 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--stage-timeout", type=float, default=STAGE_TIMEOUT["seconds"],
                         help="kill a measured process after this many seconds "
                         "(default: %(default)s)")
+    parser.add_argument("--delete-before-cold", action="store_true",
+                        help="delete the previous output right before each cold build instead "
+                        "of moving it aside (shows what a fresh deletion costs on this disk)")
     parser.add_argument("--stage", choices=("floor", "load", "feeds", "newsletter"),
                         help=argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     STAGE_TIMEOUT["seconds"] = args.stage_timeout
+    DELETE_BEFORE_COLD["on"] = args.delete_before_cold
     if args.stage:
         run_stage_in_process(args.stage, args.root)
         return {}
