@@ -91,7 +91,7 @@ def build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.d
     feeds = sum(1 for path in artifacts if path.startswith("calendar/") and path.count("/") == 1)
     counts = ((len(events), "event"), (feeds, "feed"), (len(issues), "issue"))
     # Publishing needs only the bytes: letting the parsed events and the cache go first keeps
-    # them out of the build's peak memory (the manifest is made there; 100k events: ~200 MB).
+    # them out of the build's peak memory (the manifest is made there; 100k events: 170 MB).
     del events, issues, cache, ledger, next_ledger
     publish(artifacts, out_dir, summary=", ".join(plural(n, noun) for n, noun in counts),
             quiet=quiet, verbose=verbose, lock_timeout=lock_timeout, state=state)
