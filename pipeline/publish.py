@@ -119,14 +119,22 @@ def _current_bytes(path: str | Path) -> bytes | None:
 
 
 def _names_in(folders: Iterable[str]) -> dict[str, frozenset[str]]:
-    """The names in each folder (none if it is missing): one listing instead of a failed open
-    per new file, which is most of them in a cold build."""
+    """The names in each folder (none if it is missing), once the temp files a killed run
+    left there are deleted (we hold the lock: none are in use).
+
+    One listing per folder serves both, and spares a failed open per new file (most of them
+    in a cold build) when the caller asks which targets exist.
+    """
     names: dict[str, frozenset[str]] = {}
     for folder in folders:
         try:
-            names[folder] = frozenset(os.listdir(folder))
+            listed = frozenset(os.listdir(folder))
         except (FileNotFoundError, NotADirectoryError):
             names[folder] = frozenset()
+            continue
+        stale = {name for name in listed if name.startswith(".") and name.endswith(TEMP_SUFFIX)}
+        _unlink_all(os.path.join(folder, name) for name in stale)
+        names[folder] = listed - stale
     return names
 
 
@@ -176,14 +184,6 @@ def write_atomically(target: Path, data: bytes, mode: int = 0o644) -> None:
         _unlink_all([temp])
         raise
     _fsync_dir(target.parent)
-
-
-def _remove_stale_temps(out_dir: Path, folders: Iterable[Path]) -> None:
-    """Delete temp files a killed run left behind (we hold the lock: none are in use)."""
-    for folder in {out_dir, *folders}:
-        if folder.is_dir():
-            for temp in folder.glob(f".*{TEMP_SUFFIX}"):
-                temp.unlink(missing_ok=True)
 
 
 def _file_mode() -> int:
@@ -260,8 +260,7 @@ def _publish_locked(artifacts: Mapping[str, bytes], out_dir: Path, prune: bool, 
     # Plain strings, not Paths, for what runs once per file: 10k Paths cost a tenth of a second.
     targets = {path: os.path.join(out_dir, path) for path in artifacts}
     folders = {os.path.dirname(target) for target in targets.values()}
-    _remove_stale_temps(out_dir, map(Path, folders))
-    present = _names_in(folders)
+    present = _names_in({os.fspath(out_dir), *folders})
 
     changed: dict[str, bytes] = {}
     for path in sorted(artifacts):
