@@ -206,13 +206,18 @@ class Fields:
 
     def date(self, key: str, required: bool = False) -> dt.date | None:
         """A `YYYY-MM-DD` date."""
+        return self.parsed(key, parse_date, "a date", "write YYYY-MM-DD, e.g. 2025-10-22",
+                           required)
+
+    def parsed(self, key: str, parse: Callable[[str], T | None], what: str, fix: str,
+               required: bool = False) -> T | None:
+        """One-line text read by `parse` (None: not `what`, reported with `fix`)."""
         value = self.text(key, required, one_line=True)
         if value is None:
             return None
-        parsed = parse_date(value)
+        parsed = parse(value)
         if parsed is None:
-            self.error(key, f"'{self.name(key)}' {value!r} is not a date; write YYYY-MM-DD, "
-                       "e.g. 2025-10-22")
+            self.error(key, f"'{self.name(key)}' {value!r} is not {what}; {fix}")
         return parsed
 
 

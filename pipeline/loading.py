@@ -142,14 +142,8 @@ def _zone(f: Fields) -> zoneinfo.ZoneInfo | None:
 
 
 def _wall_clock(f: Fields, key: str, required: bool = False) -> dt.date | None:
-    value = f.text(key, required, one_line=True)
-    if value is None:
-        return None
-    parsed = parse_wall_clock(value)
-    if parsed is None:
-        f.error(key, f"'{key}' {value!r} is not a date or date-time; write YYYY-MM-DD for an "
-                "all-day event or YYYY-MM-DD HH:MM for a timed one")
-    return parsed
+    return f.parsed(key, parse_wall_clock, "a date or date-time", "write YYYY-MM-DD for an "
+                    "all-day event or YYYY-MM-DD HH:MM for a timed one", required)
 
 
 def localize(f: Fields, key: str, naive: dt.datetime, zone: zoneinfo.ZoneInfo) -> dt.datetime | None:
