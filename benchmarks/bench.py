@@ -68,7 +68,7 @@ def stage_load(root: Path) -> dict:
 
 def stage_feeds(root: Path) -> dict:
     """Seconds to render every calendar file from loaded events."""
-    from pipeline.calendar import render_calendars
+    from pipeline.calendar.feeds import render_calendars
     events, _, settings = _load(root)
     start = time.perf_counter()
     files = render_calendars(events, settings, _now())
@@ -78,7 +78,7 @@ def stage_feeds(root: Path) -> dict:
 
 def stage_newsletter(root: Path) -> dict:
     """Seconds to render every newsletter issue from loaded events."""
-    from pipeline.newsletter import render_newsletters
+    from pipeline.newsletter.issues import render_newsletters
     events, issues, settings = _load(root)
     start = time.perf_counter()
     files = render_newsletters(events, issues, settings, _now())

@@ -7,12 +7,12 @@ from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipeline.calendar.stamps import EMPTY_LEDGER, Ledger
 from pipeline.model import Event, Issue
-from pipeline.settings import Settings
-from pipeline.stamps import EMPTY_LEDGER, Ledger
+from pipeline.sources.settings import Settings
 
 if TYPE_CHECKING:  # loading imports dateutil and icalendar: not for `pipeline --version`
-    from pipeline.loading import LoadFiles
+    from pipeline.sources.events import LoadFiles
 
 Artifacts = dict[str, bytes]  # path under the publish root -> bytes
 
@@ -30,9 +30,9 @@ def load_inputs(events_dir: Path, newsletters_dir: Path | None, config: Path | N
     `load` reads a list of event files (default: loading.load_files; the build's cache).
     """
     from pipeline.errors import InvalidInput
-    from pipeline.loading import load_events, load_files
-    from pipeline.loading_issues import load_issues
-    from pipeline.settings import read_settings
+    from pipeline.sources.events import load_events, load_files
+    from pipeline.sources.issues import load_issues
+    from pipeline.sources.settings import read_settings
 
     # Settings with problems still give the other files a check: every problem, one run.
     settings, problems = read_settings(config)
@@ -63,8 +63,8 @@ def render_site(events: tuple[Event, ...], issues: tuple[Issue, ...], settings: 
     one returned is what the publish root's ledger becomes once the artifacts are published.
     `vevents` and `zone_memo`: the build cache's serialized VEVENTs and VTIMEZONEs.
     """
-    from pipeline.calendar import render_calendars_and_ledger
-    from pipeline.newsletter import render_newsletters
+    from pipeline.calendar.feeds import render_calendars_and_ledger
+    from pipeline.newsletter.issues import render_newsletters
 
     calendars, next_ledger = render_calendars_and_ledger(events, settings, now, vevents,
                                                          zone_memo, ledger)
@@ -76,8 +76,8 @@ def build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.d
                lock_timeout: float | None = None) -> None:
     """`pipeline build`: nothing under `out_dir` changes unless everything rendered."""
     from pipeline.cache import EventCache, cache_dir_for
-    from pipeline.publish import publish
-    from pipeline.stamps import LEDGER_FILE, ledger_bytes, read_ledger
+    from pipeline.calendar.stamps import LEDGER_FILE, ledger_bytes, read_ledger
+    from pipeline.publish.writer import publish
 
     # Unchanged event files are neither parsed nor serialized again (see pipeline/cache.py).
     cache = EventCache(cache_dir_for(out_dir), now)
@@ -102,8 +102,8 @@ def build_adhoc_issue(start: dt.date, end: dt.date, title: str | None, events_di
                       quiet: bool = False, verbose: bool = False,
                       lock_timeout: float | None = None) -> None:
     """`pipeline newsletter`: one issue of the events between two dates, dated `now`."""
-    from pipeline.newsletter import render_issue_files
-    from pipeline.publish import publish
+    from pipeline.newsletter.issues import render_issue_files
+    from pipeline.publish.writer import publish
 
     events, _, settings = load_inputs(events_dir, None, config)
     issue = Issue(id=f"events-{start:%Y-%m-%d}-to-{end:%Y-%m-%d}",

@@ -20,10 +20,10 @@ from functools import cache
 from pathlib import Path
 
 from pipeline.errors import Problem, display_path
-from pipeline.loading import load_event
 from pipeline.model import Event
-from pipeline.settings import Settings
-from pipeline.yamlsource import MAX_FILE_BYTES
+from pipeline.sources.events import load_event
+from pipeline.sources.settings import Settings
+from pipeline.sources.yamlsource import MAX_FILE_BYTES
 
 CACHE_DIR = ".pipeline-cache"
 PACK = "events.pickle"
@@ -69,7 +69,7 @@ class EventCache:
     def load(self, paths: list[Path], settings: Settings, problems: list[Problem],
              ) -> list[Event | None]:
         """`loading.load_files` with the cache: hits are reused, misses parsed (in parallel)."""
-        from pipeline.calendar import vevent_bytes
+        from pipeline.calendar.feeds import vevent_bytes
 
         self._stored = self._read()
         stored = self._stored.get("entries", {})
@@ -206,7 +206,7 @@ def _parse(files: list[tuple[Path, str]], settings: Settings, context: bytes,
 def _parse_chunk(files: list[tuple[Path, str]], settings: Settings, context: bytes,
                  ) -> list[tuple[str | None, Entry | None, list[Problem]]]:
     """Each file's key, its event and VEVENT (or None), and its problems."""
-    from pipeline.calendar import vevent_bytes
+    from pipeline.calendar.feeds import vevent_bytes
 
     results: list[tuple[str | None, Entry | None, list[Problem]]] = []
     for path, shown in files:

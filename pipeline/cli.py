@@ -189,7 +189,8 @@ def send(issue: str, smtp: str | None, to: tuple[str, ...], list_file: Path | No
          resend_in_doubt: bool, dry_run: bool, out_dir: Path, quiet: bool, verbose: bool) -> None:
     """Mail the published issue ISSUE to each recipient once (credentials: $PIPELINE_SMTP_USER,
     $PIPELINE_SMTP_PASSWORD)."""
-    from pipeline.send import SendRequest, parse_smtp_address, read_recipients, send_issue
+    from pipeline.send.campaign import send_issue
+    from pipeline.send.request import SendRequest, parse_smtp_address, read_recipients
 
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", issue):
         raise click.BadParameter(f"{issue!r} is not an issue id (a slug such as 2024-recap)",
@@ -204,7 +205,7 @@ def send(issue: str, smtp: str | None, to: tuple[str, ...], list_file: Path | No
         smtp_host=host, smtp_port=port, starttls=starttls, implicit_tls=implicit_tls,
         unsubscribe_template=unsubscribe_url, envelope_from=envelope_from, rate=rate,
         retries=retries, ledger_dir=ledger_dir, resend_in_doubt=resend_in_doubt,
-        dry_run=dry_run, quiet=quiet, verbose=verbose))
+        dry_run=dry_run, quiet=quiet, verbose=verbose), clock=current_time)
 
 
 @cli.command()
@@ -215,7 +216,7 @@ def send(issue: str, smtp: str | None, to: tuple[str, ...], list_file: Path | No
 @click.option("--bind", default="127.0.0.1", show_default=True, help="Address to listen on.")
 def serve(out_dir: Path, port: int, bind: str) -> None:
     """Preview the publish root over HTTP with production content types and cache headers."""
-    from pipeline.serve import serve as serve_forever
+    from pipeline.publish.serve import serve as serve_forever
 
     serve_forever(out_dir, bind, port)
 

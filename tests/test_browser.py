@@ -19,7 +19,7 @@ from conftest import PINNED_NOW, ROOT, require_executable
 
 from pipeline.build import load_inputs
 from pipeline.model import Event, Image, Issue, Link, Section
-from pipeline.newsletter import render_newsletters
+from pipeline.newsletter.issues import render_newsletters
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

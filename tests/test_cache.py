@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 import pipeline.cache as cache_module
-import pipeline.calendar as calendar_module
+import pipeline.calendar.feeds as calendar_module
 from pipeline.build import build_site
 from pipeline.cache import CACHE_DIR, PACK, EventCache
-from pipeline.stamps import LEDGER_FILE
+from pipeline.calendar.stamps import LEDGER_FILE
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = dt.datetime(2025, 3, 1, 9, 0, tzinfo=dt.UTC)

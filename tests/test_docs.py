@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.loading import EVENT_KEYS, LOCATION_KEYS, load_event
-from pipeline.loading_issues import ISSUE_KEYS, load_issue
-from pipeline.schema import event_schema
-from pipeline.settings import FEED_KEYS, KEYS, Settings, load_settings, parse_duration
+from pipeline.sources.events import EVENT_KEYS, LOCATION_KEYS, load_event
+from pipeline.sources.issues import ISSUE_KEYS, load_issue
+from pipeline.sources.schema import event_schema
+from pipeline.sources.settings import FEED_KEYS, KEYS, Settings, load_settings, parse_duration
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = (ROOT / "docs" / "formats.md").read_text(encoding="utf-8")

@@ -17,10 +17,10 @@ import vobject.icalendar
 from conftest import PINNED_NOW, ROOT, require, require_executable
 from ical.calendar_stream import IcsCalendarStream
 
-from pipeline.calendar import render_calendars
-from pipeline.loading import load_events
+from pipeline.calendar.feeds import render_calendars
 from pipeline.model import Event
-from pipeline.settings import FeedSpec, Settings
+from pipeline.sources.events import load_events
+from pipeline.sources.settings import FeedSpec, Settings
 
 pytestmark = pytest.mark.interop
 

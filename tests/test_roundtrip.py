@@ -11,9 +11,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.loading import load_event
 from pipeline.model import Event, Image, Link, Location, Recurrence, Status
-from pipeline.settings import BUILTIN_KINDS, Settings
+from pipeline.sources.events import load_event
+from pipeline.sources.settings import BUILTIN_KINDS, Settings
 
 ZONES = ("UTC", "Europe/Paris", "Asia/Seoul", "America/Los_Angeles", "Australia/Lord_Howe",
          "Asia/Kathmandu")

@@ -1,0 +1,286 @@
+"""The iCalendar feeds: upcoming.ics, one feed per configured selection, one file per event."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+from icalendar import Calendar, vDuration, vText
+from icalendar import Event as VEvent
+from icalendar.prop import vRecur
+
+from pipeline.calendar.links import UPCOMING_PATH, event_ics_path, feed_ics_path
+from pipeline.calendar.stamps import EMPTY_LEDGER, Ledger, Stamp, content_key, next_ledger, stamp_for
+from pipeline.calendar.vtimezone import vtimezone
+from pipeline.model import Event
+from pipeline.selection import matches, upcoming_events
+from pipeline.sources.events import sort_events
+from pipeline.sources.settings import Settings
+
+UTC = dt.UTC
+PRODID = "-//pipeline//Community events calendar//EN"
+END_CALENDAR = b"END:VCALENDAR\r\n"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedInfo:
+    """What a subscriber's calendar app shows about one feed."""
+
+    path: str
+    name: str
+    description: str
+
+
+def render_calendars(events: tuple[Event, ...], settings: Settings, now: dt.datetime,
+                     vevents: Mapping[str, bytes] | None = None,
+                     zone_memo: MutableMapping[tuple, bytes] | None = None,
+                     ledger: Ledger = EMPTY_LEDGER) -> dict[str, bytes]:
+    """Every .ics under calendar/, by path: upcoming, the configured feeds, one per event.
+
+    See render_calendars_and_ledger for the arguments.
+    """
+    return render_calendars_and_ledger(events, settings, now, vevents, zone_memo, ledger)[0]
+
+
+def render_calendars_and_ledger(events: tuple[Event, ...], settings: Settings, now: dt.datetime,
+                                vevents: Mapping[str, bytes] | None = None,
+                                zone_memo: MutableMapping[tuple, bytes] | None = None,
+                                ledger: Ledger = EMPTY_LEDGER,
+                                ) -> tuple[dict[str, bytes], Ledger]:
+    """render_calendars' files, and the publication ledger once they are published.
+
+    `vevents` (event id -> `vevent_bytes(event, settings)`), when given, are reused:
+    the build's cache keeps them so that an unchanged event is never serialized again.
+    `zone_memo` keeps serialized VTIMEZONEs by (zone, span) across builds the same way.
+    `ledger` is the previous build's publication ledger: it gives each event's DTSTAMP,
+    LAST-MODIFIED and SEQUENCE (pipeline/stamps.py); the next one is returned with the files.
+    """
+    ordered = sort_events(events)  # input order never changes the bytes
+    bodies = _bodies(ordered, settings, vevents)
+    stamps = _stamps(ordered, settings, now, bodies, ledger)
+    vevents = {event.id: _with_stamps(bodies[event.id], stamps[event_uid(event, settings)])
+               for event in ordered}
+    # Zones as icalendar wrote them: UTC-like zones become `Z` times and need no VTIMEZONE.
+    tzids = {e.id: e.timezone for e in ordered if e.timezone and b";TZID=" in vevents[e.id]}
+    zones = _vtimezones(tuple(e for e in ordered if e.id in tzids), zone_memo)
+    upcoming = upcoming_events(ordered, now)
+    feeds = [(FeedInfo(UPCOMING_PATH, settings.feed_name, settings.feed_description), upcoming)]
+    for spec in settings.feeds:
+        description = spec.description or f"{spec.name}: upcoming events of {settings.site_name}"
+        feeds.append((FeedInfo(feed_ics_path(spec.id), spec.name, description),
+                      tuple(e for e in upcoming if matches(e, spec.kinds, spec.tags))))
+    files = {feed.path: _assemble(_feed_head(feed, settings), chosen, vevents, zones, tzids)
+             for feed, chosen in feeds}
+    head = _head()
+    for event in ordered:
+        files[event_ics_path(event)] = _assemble(head, (event,), vevents, zones, tzids)
+    return files, next_ledger(ledger, stamps)
+
+
+def calendar_ledger(events: tuple[Event, ...], settings: Settings, now: dt.datetime,
+                    vevents: Mapping[str, bytes] | None = None,
+                    ledger: Ledger = EMPTY_LEDGER) -> Ledger:
+    """The publication ledger once render_calendars' files (same arguments) are published.
+
+    The same as render_calendars_and_ledger's, without assembling the files.
+    """
+    ordered = sort_events(events)
+    stamps = _stamps(ordered, settings, now, _bodies(ordered, settings, vevents), ledger)
+    return next_ledger(ledger, stamps)
+
+
+def vevent_bytes(event: Event, settings: Settings) -> bytes:
+    """The VEVENT of `event` as render_calendars writes it, minus DTSTAMP/LAST-MODIFIED/SEQUENCE."""
+    return _vevent(event, settings)
+
+
+def event_uid(event: Event, settings: Settings) -> str:
+    """The event's UID: `<id>@<uid-domain>`, its identity in every subscriber's calendar."""
+    return f"{event.id}@{settings.uid_host}"
+
+
+def _bodies(ordered: tuple[Event, ...], settings: Settings,
+            known: Mapping[str, bytes] | None) -> dict[str, bytes]:
+    """Each event's VEVENT without stamps, by id: from `known` (the build cache) or serialized."""
+    known = known or {}
+    return {event.id: known.get(event.id) or _vevent(event, settings) for event in ordered}
+
+
+def _stamps(ordered: tuple[Event, ...], settings: Settings, now: dt.datetime,
+            bodies: dict[str, bytes], ledger: Ledger) -> dict[str, Stamp]:
+    """Each event's stamp by UID: kept while its VEVENT says the same, else `now` and SEQUENCE+1."""
+    stamps = {}
+    for event in ordered:
+        uid = event_uid(event, settings)
+        stamps[uid] = stamp_for(ledger.get(uid), content_key(bodies[event.id]), now)
+    return stamps
+
+
+def _with_stamps(body: bytes, stamp: Stamp) -> bytes:
+    """The VEVENT `body` with its DTSTAMP, LAST-MODIFIED and SEQUENCE, before its UID."""
+    # The stamps are left out of the body so that the body (and the build cache's copy of it)
+    # depends on the event and the settings alone; its key is what the ledger compares.
+    at = body.index(b"\r\nUID:") + 2  # a fold's continuation starts with a space: unambiguous
+    return body[:at] + _stamp_lines(stamp.published, stamp.sequence) + body[at:]
+
+
+@lru_cache(maxsize=256)
+def _stamp_lines(published: dt.datetime, sequence: int) -> bytes:
+    """DTSTAMP, LAST-MODIFIED and SEQUENCE as icalendar serializes them (many events share one)."""
+    vevent = VEvent()
+    vevent.add("DTSTAMP", published)
+    vevent.add("LAST-MODIFIED", published)
+    # Always written, also when 0: the number a client compares with its copy, in plain sight.
+    vevent.add("SEQUENCE", sequence)
+    block = vevent.to_ical()
+    begin, end = b"BEGIN:VEVENT\r\n", b"END:VEVENT\r\n"
+    assert block.startswith(begin) and block.endswith(end)
+    return block[len(begin):-len(end)]
+
+
+def _assemble(head: bytes, chosen: tuple[Event, ...], vevents: dict[str, bytes],
+              zones: dict[str, bytes], tzids: dict[str, str]) -> bytes:
+    """icalendar's calendar head, then its serialized VTIMEZONEs and VEVENTs, then END."""
+    used = sorted({tzids[e.id] for e in chosen if e.id in tzids})
+    assert head.endswith(END_CALENDAR)
+    return b"".join([head[: -len(END_CALENDAR)], *(zones[name] for name in used),
+                     *(vevents[e.id] for e in chosen), END_CALENDAR])
+
+
+def _head() -> bytes:
+    calendar = Calendar()
+    calendar.add("VERSION", "2.0")
+    calendar.add("PRODID", PRODID)
+    calendar.add("CALSCALE", "GREGORIAN")
+    # PUBLISH: a copy to keep, not an invitation (REQUEST would make clients send replies).
+    calendar.add("METHOD", "PUBLISH")
+    return mend_folds(calendar.to_ical())
+
+
+def _feed_head(feed: FeedInfo, settings: Settings) -> bytes:
+    """A subscribable feed's head: its name, description, refresh interval and addresses."""
+    calendar = Calendar()
+    calendar.add("VERSION", "2.0")
+    calendar.add("PRODID", PRODID)
+    calendar.add("CALSCALE", "GREGORIAN")
+    calendar.add("METHOD", "PUBLISH")
+    # icalendar 7.3 writes NAME and the X-WR-* names unescaped unless given as vText: a comma
+    # or a newline in a calendar's name would break the line or add a property.
+    for key, value in (("NAME", feed.name), ("X-WR-CALNAME", feed.name),
+                       ("DESCRIPTION", feed.description), ("X-WR-CALDESC", feed.description)):
+        calendar.add(key, vText(value))
+    # RFC 7986 wants VALUE=DURATION on REFRESH-INTERVAL; icalendar 7.3 leaves it out.
+    calendar.add("REFRESH-INTERVAL", vDuration(settings.refresh_interval),
+                 parameters={"VALUE": "DURATION"})
+    calendar.add("X-PUBLISHED-TTL", vDuration(settings.refresh_interval))
+    if settings.calendar_color:
+        calendar.add("COLOR", vText(settings.calendar_color))
+    calendar.add("URL", settings.base_url, parameters={"VALUE": "URI"})
+    calendar.add("SOURCE", settings.absolute_url(feed.path), parameters={"VALUE": "URI"})
+    return mend_folds(calendar.to_ical())
+
+
+def _vtimezones(events: tuple[Event, ...], memo: MutableMapping[tuple, bytes] | None = None,
+                ) -> dict[str, bytes]:
+    """One serialized VTIMEZONE per zone, covering every occurrence of every (timed) event in it."""
+    spans: dict[str, tuple[dt.datetime, dt.datetime | None]] = {}
+    for event in events:
+        assert event.timezone is not None
+        first = event.instant(event.start).astimezone(UTC)
+        last = event.ends_at.astimezone(UTC) if event.ends_at else None
+        if event.timezone in spans:
+            known_first, known_last = spans[event.timezone]
+            first = min(first, known_first)
+            last = None if last is None or known_last is None else max(last, known_last)
+        spans[event.timezone] = (first, last)
+    memo = {} if memo is None else memo
+    for name, (first, last) in spans.items():
+        if (name, first, last) not in memo:  # scanning tzdata costs ~30 ms a zone
+            memo[name, first, last] = mend_folds(vtimezone(name, first, last).to_ical())
+    return {name: memo[name, first, last] for name, (first, last) in sorted(spans.items())}
+
+
+def _vevent(event: Event, settings: Settings) -> bytes:
+    """One event's VEVENT without its stamps, serialized once and reused by every feed."""
+    vevent = VEvent()
+    vevent.add("UID", event_uid(event, settings))
+    # All-day: dates (VALUE=DATE) with the day after the last as DTEND; timed: TZID wall clock.
+    vevent.add("DTSTART", event.start)
+    vevent.add("DTEND", event.exclusive_end)
+    if event.recurrence:
+        vevent.add("RRULE", vRecur.from_ical(event.recurrence.rule))
+        # One EXDATE per line: some parsers read only the first of a comma-separated list.
+        for skipped in event.recurrence.exceptions:
+            vevent.add("EXDATE", skipped)
+    vevent.add("STATUS", event.status.value.upper())
+    vevent.add("SUMMARY", event.title)
+    join = event.location.url if event.location else None
+    description = "\n\n".join(part for part in (
+        event.summary, event.url and f"Event page: {event.url}",
+        join and f"Join online: {join}") if part)
+    if description:
+        vevent.add("DESCRIPTION", description)
+    if event.location and event.location.label:
+        vevent.add("LOCATION", event.location.label)
+    if event.url:
+        vevent.add("URL", event.url, parameters={"VALUE": "URI"})
+    vevent.add("CATEGORIES", list(dict.fromkeys((event.kind, *event.tags))))
+    if join:
+        vevent.add("CONFERENCE", join, parameters={"VALUE": "URI", "LABEL": "Join online"})
+    if event.image:
+        src = event.image.src
+        absolute = src if "://" in src else settings.absolute_url(src)
+        vevent.add("IMAGE", absolute, parameters={"VALUE": "URI"})
+    return mend_folds(vevent.to_ical())
+
+
+def mend_folds(block: bytes) -> bytes:
+    r"""Re-fold the lines where icalendar 7.3 split an escape (`\\`) across a fold.
+
+    icalendar moves a trailing backslash to the next line to keep `\n` whole, but when that
+    backslash is the second of `\\` it splits that escape instead. Unfolding still restores the
+    value, yet parsers that unescape per physical line misread it; only such lines change.
+    """
+    lines = block.split(b"\r\n")
+    groups: list[list[bytes]] = []  # each content line as its folded pieces, spaces removed
+    for line in lines[:-1]:  # the block ends with CRLF: the last item is empty
+        if line.startswith(b" ") and groups:
+            groups[-1].append(line[1:])
+        else:
+            groups.append([line])
+    mended = [_refold(pieces) if _splits_escape(pieces) else pieces for pieces in groups]
+    return b"".join(b"\r\n ".join(pieces) + b"\r\n" for pieces in mended)
+
+
+def _splits_escape(pieces: list[bytes]) -> bool:
+    """True when a fold falls between a backslash and the character it escapes."""
+    backslashes = 0
+    for piece in pieces[:-1]:
+        run = len(piece) - len(piece.rstrip(b"\\"))
+        backslashes = backslashes + run if run == len(piece) else run
+        if backslashes % 2:
+            return True
+    return False
+
+
+def _refold(pieces: list[bytes]) -> list[bytes]:
+    """Fold one content line at 75 octets, never inside a UTF-8 character or an escape."""
+    text = b"".join(pieces).decode("utf-8")
+    units: list[str] = []
+    index = 0
+    while index < len(text):
+        size = 2 if text[index] == "\\" and index + 1 < len(text) else 1
+        units.append(text[index:index + size])
+        index += size
+    folded: list[bytes] = []
+    current = b""
+    for unit in units:
+        encoded = unit.encode("utf-8")
+        limit = 74 if folded else 75  # a continuation line starts with a space
+        if current and len(current) + len(encoded) > limit:
+            folded.append(current)
+            current = b""
+        current += encoded
+    return [*folded, current]

@@ -1,0 +1,289 @@
+"""Event files (`events/**/*.yaml`) become validated, frozen `Event`s, or a list of problems."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import zoneinfo
+from collections.abc import Callable, Iterable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import InvalidInput, Problem, display_path
+from pipeline.model import Event, Image, Link, Location, Status
+from pipeline.sources.fields import (
+    SLUG,
+    Fields,
+    parse_wall_clock,
+    read_fields,
+    suggest,
+    type_name,
+    url_problem,
+)
+from pipeline.sources.recurrence import read_recurrence
+from pipeline.sources.settings import Settings, parse_duration
+from pipeline.sources.yamlsource import Mapping, Sequence
+
+EVENT_KEYS = ("id", "title", "kind", "start", "end", "duration", "timezone", "status",
+              "location", "url", "summary", "description", "image", "highlights", "links",
+              "hosts", "tags", "recurrence")
+LOCATION_KEYS = ("name", "address", "city", "country", "url", "online")
+LoadFiles = Callable[[list[Path], Settings, list[Problem]], list[Event | None]]
+
+
+def yaml_files(folder: Path) -> list[Path]:
+    """Every `*.yaml` / `*.yml` below `folder`, in a stable order; dot-folders skipped."""
+    # os.walk, not two rglob passes plus relative_to per file: 2x faster on 10k files.
+    found: list[tuple[str, Path]] = []
+    for directory, folders, files in os.walk(folder):  # symlinked folders are not entered
+        folders[:] = [name for name in folders if not name.startswith(".")]
+        relative = Path(directory).relative_to(folder).as_posix()
+        for name in files:
+            if (name.endswith((".yaml", ".yml")) and not name.startswith(".")
+                    and os.path.isfile(os.path.join(directory, name))):
+                found.append((name if relative == "." else f"{relative}/{name}",
+                              Path(directory, name)))
+    return [path for _, path in sorted(found)]
+
+
+def load_files(paths: list[Path], settings: Settings, problems: list[Problem],
+               ) -> list[Event | None]:
+    """`load_event` of each path, in order (the build's cache swaps in a cached version)."""
+    return [load_event(path, settings, problems) for path in paths]
+
+
+def load_events(folder: Path, settings: Settings, load: LoadFiles = load_files,
+                ) -> tuple[Event, ...]:
+    """Load and validate every event file; raise InvalidInput listing every problem of every file."""
+    if not folder.is_dir():
+        raise InvalidInput([Problem(display_path(folder), 0, "events folder not found; create "
+                                    "it or pass --events DIR")])
+    problems: list[Problem] = []
+    events: list[Event] = []
+    first_file: dict[str, tuple[str, int]] = {}
+    for event in load(yaml_files(folder), settings, problems):
+        if event is None:
+            continue
+        if event.id in first_file:
+            other, other_line = first_file[event.id]
+            problems.append(Problem(event.source, event.id_line, f"id '{event.id}' is already "
+                                    f"used by {other}:{other_line}; ids must be unique, give "
+                                    "this event another id"))
+            continue
+        first_file[event.id] = (event.source, event.id_line)
+        events.append(event)
+    if problems:
+        raise InvalidInput(problems)
+    return sort_events(events)
+
+
+def sort_events(events: Iterable[Event]) -> tuple[Event, ...]:
+    """Chronological order, ties broken by id, so file order never changes the output."""
+    return tuple(sorted(events, key=lambda e: (e.instant(e.start), e.id)))
+
+
+def load_event(path: Path, settings: Settings, problems: list[Problem],
+               shown: str | None = None) -> Event | None:
+    """One event file as an Event; its problems are appended to `problems`.
+
+    `shown` is display_path(path) when the caller has it already (the build's cache).
+    """
+    before = len(problems)
+    fields = read_fields(path, shown or display_path(path), "event", problems)
+    event = _event_from(fields, path.stem, settings) if fields else None
+    return event if len(problems) == before else None
+
+
+def _event_from(f: Fields, stem: str, settings: Settings) -> Event | None:
+    f.reject_unknown(EVENT_KEYS)
+    if f.data.get("id") is not None:  # `id:` left empty means the default, like a missing key
+        event_id = f.slug("id")
+    elif SLUG.match(stem):
+        event_id = stem
+    else:
+        event_id = None
+        f.error(None, f"the file name '{stem}' is not a slug, so it cannot be the event's id; "
+                "rename the file or add an 'id:' such as 'pytorch-conference-2025'", line=1)
+    title = f.text("title", required=True, one_line=True)
+    kind = f.choice("kind", settings.kinds, required=True)
+    status = f.choice("status", [s.value for s in Status], default="confirmed")
+    zone = _zone(f)
+    start, end = _start_end(f, zone)
+    recurrence = read_recurrence(f, start, zone)
+    values: dict[str, Any] = {
+        "location": _location(f),
+        "url": f.url("url"),
+        "summary": _paragraph(f.text("summary")),
+        "description": f.text("description"),
+        "image": _image(f),
+        "highlights": f.text_list("highlights"),
+        "links": read_links(f, "links"),
+        "hosts": f.text_list("hosts"),
+        "tags": f.text_list("tags", lambda t, _: None if SLUG.match(t) else
+                            f"tag {t!r} is not a slug; use lowercase letters, digits and '-'"),
+    }
+    if None in (event_id, title, kind, status, start, end):
+        return None
+    return Event(id=event_id, title=title, kind=kind, start=start, end=end,  # type: ignore[arg-type]
+                 timezone=str(zone) if zone else None, status=Status(status),
+                 recurrence=recurrence, source=f.path, id_line=f.data.key_lines.get("id", 1),
+                 **values)
+
+
+@cache
+def _zone_names() -> frozenset[str]:
+    # Not places: `localtime` is whatever the build machine is set to (output would depend on
+    # the server), `Factory`/`posixrules` are tzdata internals no calendar app knows.
+    return frozenset(zoneinfo.available_timezones() - {"localtime", "posixrules", "Factory"})
+
+
+def _zone(f: Fields) -> zoneinfo.ZoneInfo | None:
+    name = f.text("timezone", one_line=True)
+    if name is None:
+        return None
+    if name not in _zone_names():
+        hint = suggest(name, _zone_names()) or "; use a name such as 'Europe/Paris' (see the tz database)"
+        f.error("timezone", f"timezone '{name}' is not an IANA time zone{hint}")
+        return None
+    return zoneinfo.ZoneInfo(name)
+
+
+def _wall_clock(f: Fields, key: str, required: bool = False) -> dt.date | None:
+    return f.parsed(key, parse_wall_clock, "a date or date-time", "write YYYY-MM-DD for an "
+                    "all-day event or YYYY-MM-DD HH:MM for a timed one", required)
+
+
+def localize(f: Fields, key: str, naive: dt.datetime, zone: zoneinfo.ZoneInfo) -> dt.datetime | None:
+    """Attach `zone`, refusing wall-clock times that do not exist or happen twice (DST)."""
+    aware = naive.replace(tzinfo=zone)
+    round_trip = aware.astimezone(dt.UTC).astimezone(zone).replace(tzinfo=None)
+    if round_trip != naive:
+        f.error(key, f"'{key}' {naive:%Y-%m-%d %H:%M} does not exist in {zone} (the clocks "
+                "jump forward then); pick a time outside the gap")
+        return None
+    if aware.utcoffset() != naive.replace(tzinfo=zone, fold=1).utcoffset():
+        f.error(key, f"'{key}' {naive:%Y-%m-%d %H:%M} happens twice in {zone} (the clocks go "
+                "back then); pick a time outside that hour")
+        return None
+    return aware
+
+
+def _start_end(f: Fields, zone: zoneinfo.ZoneInfo | None) -> tuple[Any, Any]:
+    start = _wall_clock(f, "start", required=True)
+    end = _wall_clock(f, "end")
+    duration_text = f.text("duration", one_line=True)
+    if start is None:
+        return None, None
+    if not isinstance(start, dt.datetime):  # all-day
+        if duration_text is not None:
+            f.error("duration", "'duration' is for timed events; an all-day event uses 'end' "
+                    "(its last day)")
+        if isinstance(end, dt.datetime):
+            f.error("end", "'end' must be a date (the last day) because 'start' is a date; or "
+                    "give 'start' a time too")
+            return start, None
+        end = end or start
+        if end < start:
+            f.error("end", f"'end' {end} is before 'start' {start}; 'end' is the last day, "
+                    "inclusive")
+            return start, None
+        return start, end
+    if zone is None:
+        if f.data.get("timezone") is None:  # an invalid zone was reported by _zone
+            f.error("start", "a timed event needs 'timezone' (an IANA name such as "
+                    "'America/Los_Angeles'); times are never guessed")
+        return None, None
+    aware_start = localize(f, "start", start, zone)
+    if end is not None and duration_text is not None:
+        f.error("duration", "give either 'end' or 'duration', not both")
+        return None, None
+    if end is None and duration_text is None:
+        f.error("start", "a timed event needs 'end' (a date-time) or 'duration' (e.g. 90m, "
+                "1h30m)")
+        return None, None
+    if duration_text is not None:
+        duration = parse_duration(duration_text)
+        if duration is None:
+            f.error("duration", f"'duration' {duration_text!r} is not a duration; write e.g. "
+                    "90m, 2h or 1h30m")
+            return None, None
+        if aware_start is None:
+            return None, None
+        # Exact elapsed time: a 2h event across a DST change still lasts two hours.
+        return aware_start, (aware_start.astimezone(dt.UTC) + duration).astimezone(zone)
+    if not isinstance(end, dt.datetime):
+        f.error("end", f"'end' must be a date-time (YYYY-MM-DD HH:MM) because 'start' has a "
+                f"time; e.g. '{end} 18:00'")
+        return None, None
+    aware_end = localize(f, "end", end, zone)
+    if aware_start is None or aware_end is None:
+        return None, None
+    if aware_end <= aware_start:
+        f.error("end", f"'end' {end:%Y-%m-%d %H:%M} is not after 'start' "
+                f"{start:%Y-%m-%d %H:%M}")
+        return None, None
+    return aware_start, aware_end
+
+
+def _paragraph(text: str | None) -> str | None:
+    """Plain text folded to one paragraph (YAML block scalars keep line breaks)."""
+    return " ".join(text.split()) if text else text
+
+
+def _location(f: Fields) -> Location | None:
+    value = f.data.get("location")
+    if value is None:
+        return None
+    if isinstance(value, Sequence | bool):  # f.text would say "must be text", hiding the mapping form
+        f.error("location", f"'location' must be text or a mapping of {', '.join(LOCATION_KEYS)}, "
+                f"not {type_name(value)}")
+        return None
+    if not isinstance(value, Mapping):
+        name = f.text("location", one_line=True)
+        return Location(name=name) if name else None
+    loc = Fields(value, f.path, f.problems, "location.")
+    loc.reject_unknown(LOCATION_KEYS)
+    location = Location(name=loc.text("name", one_line=True),
+                        address=loc.text("address", one_line=True),
+                        city=loc.text("city", one_line=True),
+                        country=loc.text("country", one_line=True),
+                        url=loc.url("url"),
+                        online=loc.boolean("online", False))
+    if not location.label and not location.url:
+        loc.error(None, "'location' is empty; give a name, a city or 'online: true'")
+    return location
+
+
+def _image(f: Fields) -> Image | None:
+    img = f.mapping("image")
+    if img is None:
+        return None
+    img.reject_unknown(("src", "alt"))
+    src = img.text("src", required=True, one_line=True)
+    alt = img.text("alt", one_line=True)
+    if alt is None and img.data.get("alt") is None:
+        img.error(None, "an image needs 'alt': describe what it shows for people who cannot "
+                  "see it")
+    if src is not None and ("://" in src or src.startswith("//") or ":" in src.split("/")[0]):
+        problem = url_problem(src)
+        if problem:
+            img.error("src", f"'image.src' {problem}")
+            return None
+    elif src is not None and (any(c.isspace() or c in '<>"\\' for c in src) or ".." in src):
+        img.error("src", f"'image.src' {src!r} is not a usable path; write a path under the "
+                  "site's base URL (e.g. assets/images/photo.jpg) or a full https:// URL")
+        return None
+    return Image(src, alt) if src and alt else None
+
+
+def read_links(f: Fields, key: str) -> tuple[Link, ...]:
+    """A list of `{title, url}`."""
+    links = []
+    complaint = f"each item of '{f.name(key)}' must be a mapping with 'title' and 'url'"
+    for link in f.mappings(key, ("title", "url"), complaint):
+        title = link.text("title", required=True, one_line=True)
+        url = link.url("url", required=True)
+        if title and url:
+            links.append(Link(title, url))
+    return tuple(links)

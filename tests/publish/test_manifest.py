@@ -1,0 +1,44 @@
+"""manifest.json: what deployments and the next publish read about the last one."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from pipeline.publish.manifest import MANIFEST, content_type, manifest_bytes, manifest_entry, read_manifest
+
+
+def test_a_missing_manifest_is_empty_and_a_damaged_one_is_unreadable(tmp_path: Path) -> None:
+    # The publish step prunes by the manifest: damaged must never look like "nothing was ours".
+    assert read_manifest(tmp_path) == {}
+    for damaged in ("{not json", '{"artifacts": [{"bytes": 1}]}', '{"count": 0}', "[]"):
+        (tmp_path / MANIFEST).write_text(damaged)
+        assert read_manifest(tmp_path) is None, damaged
+
+
+def test_entries_are_sorted_and_the_bytes_do_not_depend_on_their_order(tmp_path: Path) -> None:
+    entries = [manifest_entry("newsletter/x/index.html", b"<p>hi</p>", kept=True),
+               manifest_entry("calendar/upcoming.ics", b"BEGIN:VCALENDAR")]
+    data = manifest_bytes(entries)
+    assert data == manifest_bytes(reversed(entries)) and data.endswith(b"}\n")
+    document = json.loads(data)
+    assert document["count"] == 2
+    assert [entry["path"] for entry in document["artifacts"]] == [
+        "calendar/upcoming.ics", "newsletter/x/index.html"]
+    (tmp_path / MANIFEST).write_bytes(data)
+    assert read_manifest(tmp_path) == {
+        "calendar/upcoming.ics": {"path": "calendar/upcoming.ics", "bytes": 15,
+                                  "content_type": "text/calendar; charset=utf-8",
+                                  "sha256": hashlib.sha256(b"BEGIN:VCALENDAR").hexdigest()},
+        "newsletter/x/index.html": {"path": "newsletter/x/index.html", "bytes": 9,
+                                    "content_type": "text/html; charset=utf-8",
+                                    "sha256": hashlib.sha256(b"<p>hi</p>").hexdigest(),
+                                    "kept": True}}
+
+
+def test_content_type_goes_by_extension_whatever_its_case() -> None:
+    assert content_type("images/HERO.PNG") == "image/png"
+    assert content_type("newsletter/feed.xml") == "application/atom+xml"
+    assert content_type("downloads/file.bin") == "application/octet-stream"
+    assert content_type("README") == "application/octet-stream"

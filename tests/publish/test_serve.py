@@ -1,0 +1,121 @@
+"""`pipeline serve`: the publish root over HTTP with production content types and headers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from pipeline.publish.writer import publish
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = {
+    "calendar/upcoming.ics": b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n",
+    "newsletter/index.html": b"<!doctype html><title>Archive</title>",
+    "newsletter/feed.xml": b"<?xml version='1.0'?><feed xmlns='http://www.w3.org/2005/Atom'/>",
+    "newsletter/2025-01/index.txt": "Caf\u00e9".encode(),
+    "newsletter/2025-01/message.eml": b"Subject: x\r\n\r\nx\r\n",
+    "newsletter/2025-01/message.json": b"{}",
+}
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory):
+    """`python -m pipeline serve --port 0` in a subprocess; its first line gives the URL."""
+    out = tmp_path_factory.mktemp("site") / "output"
+    publish(ARTIFACTS, out, quiet=True)
+    server = subprocess.Popen([sys.executable, "-m", "pipeline", "serve", "--out", str(out),
+                               "--port", "0", "--bind", "127.0.0.1"], cwd=out.parent,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)},
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = server.stdout.readline()
+        assert line.startswith("serving ") and "http://127.0.0.1:" in line, line
+        yield line.split(" at ", 1)[1].split()[0]
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def fetch(url: str, **headers: str):
+    request = urllib.request.Request(url, headers={"Accept-Encoding": "gzip, br", **headers})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status, response.headers, response.read()
+
+
+@pytest.mark.parametrize(("path", "expected_type"), [
+    ("calendar/upcoming.ics", "text/calendar; charset=utf-8"),
+    ("newsletter/index.html", "text/html; charset=utf-8"),
+    ("newsletter/feed.xml", "application/atom+xml"),
+    ("newsletter/2025-01/index.txt", "text/plain; charset=utf-8"),
+    ("newsletter/2025-01/message.eml", "message/rfc822"),
+    ("newsletter/2025-01/message.json", "application/json"),
+    ("manifest.json", "application/json"),
+])
+def test_each_artifact_is_served_with_its_content_type(base_url: str, path: str,
+                                                       expected_type: str) -> None:
+    status, headers, body = fetch(base_url + path)
+    assert status == 200
+    assert headers["Content-Type"] == expected_type
+    if path in ARTIFACTS:
+        assert body == ARTIFACTS[path]
+
+
+def test_calendar_is_never_gzipped_and_is_cacheable(base_url: str) -> None:
+    _, headers, body = fetch(base_url + "calendar/upcoming.ics")
+    assert headers.get("Content-Encoding") is None
+    assert body.startswith(b"BEGIN:VCALENDAR")
+    assert headers["Cache-Control"] == "public, max-age=3600"
+    assert headers["Last-Modified"]
+
+
+def test_manifest_is_always_revalidated(base_url: str) -> None:
+    _, headers, _ = fetch(base_url + "manifest.json")
+    assert headers["Cache-Control"] == "no-cache"
+
+
+def test_unchanged_file_answers_304_to_a_conditional_request(base_url: str) -> None:
+    _, headers, _ = fetch(base_url + "calendar/upcoming.ics")
+    with pytest.raises(urllib.error.HTTPError) as answer:
+        fetch(base_url + "calendar/upcoming.ics", **{"If-Modified-Since": headers["Last-Modified"]})
+    assert answer.value.code == 304
+
+
+@pytest.mark.parametrize("path", [".pipeline.lock", "calendar/.upcoming.ics.x.pipeline-tmp",
+                                  "%2Epipeline.lock"])
+def test_dot_files_are_not_served(base_url: str, path: str) -> None:
+    with pytest.raises(urllib.error.HTTPError) as answer:
+        fetch(base_url + path)
+    assert answer.value.code == 404
+
+
+def test_every_artifact_of_a_real_build_is_served_as_its_manifest_says(tmp_path: Path) -> None:
+    out = tmp_path / "output"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    built = subprocess.run([sys.executable, "-m", "pipeline", "build", "--quiet", "--out", str(out),
+                            "--now", "2025-01-06T09:00:00Z"], cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert built.returncode == 0, built.stderr
+    manifest = json.loads((out / "manifest.json").read_bytes())["artifacts"]
+    server = subprocess.Popen([sys.executable, "-m", "pipeline", "serve", "--out", str(out),
+                               "--port", "0"], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True)
+    try:
+        base = server.stdout.readline().split(" at ", 1)[1].split()[0]
+        for entry in manifest:
+            _, headers, body = fetch(base + entry["path"])
+            assert headers["Content-Type"] == entry["content_type"], entry["path"]
+            assert hashlib.sha256(body).hexdigest() == entry["sha256"]
+            assert headers.get("Content-Encoding") is None
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert {e["content_type"] for e in manifest} >= {"text/calendar; charset=utf-8",
+                                                     "text/html; charset=utf-8", "message/rfc822"}
