@@ -9,6 +9,7 @@ from functools import lru_cache
 
 from icalendar import Calendar, vDuration, vText
 from icalendar import Event as VEvent
+from icalendar.parser import escape_char
 from icalendar.prop import vRecur
 
 from pipeline.calendar.links import UPCOMING_PATH, event_ics_path, feed_ics_path
@@ -159,6 +160,14 @@ def _head() -> bytes:
     return mend_folds(calendar.to_ical())
 
 
+class LiteralText(vText):
+    r"""TEXT whose backslashes are all literal: icalendar 7.3 reads a written `\N` as a line break."""
+
+    def to_ical(self) -> bytes:
+        # Split on backslashes so the library's escaping never sees one, then join them escaped.
+        return "\\\\".join(escape_char(part) for part in str(self).split("\\")).encode()
+
+
 def _feed_head(feed: FeedInfo, settings: Settings) -> bytes:
     """A subscribable feed's head: its name, description, refresh interval and addresses."""
     calendar = Calendar()
@@ -170,7 +179,7 @@ def _feed_head(feed: FeedInfo, settings: Settings) -> bytes:
     # or a newline in a calendar's name would break the line or add a property.
     for key, value in (("NAME", feed.name), ("X-WR-CALNAME", feed.name),
                        ("DESCRIPTION", feed.description), ("X-WR-CALDESC", feed.description)):
-        calendar.add(key, vText(value))
+        calendar.add(key, LiteralText(value))
     # RFC 7986 wants VALUE=DURATION on REFRESH-INTERVAL; icalendar 7.3 leaves it out.
     calendar.add("REFRESH-INTERVAL", vDuration(settings.refresh_interval),
                  parameters={"VALUE": "DURATION"})
@@ -215,15 +224,15 @@ def _vevent(event: Event, settings: Settings) -> bytes:
         for skipped in event.recurrence.exceptions:
             vevent.add("EXDATE", skipped)
     vevent.add("STATUS", event.status.value.upper())
-    vevent.add("SUMMARY", event.title)
+    vevent.add("SUMMARY", LiteralText(event.title))
     join = event.location.url if event.location else None
     description = "\n\n".join(part for part in (
         event.summary, event.url and f"Event page: {event.url}",
         join and f"Join online: {join}") if part)
     if description:
-        vevent.add("DESCRIPTION", description)
+        vevent.add("DESCRIPTION", LiteralText(description))
     if event.location and event.location.label:
-        vevent.add("LOCATION", event.location.label)
+        vevent.add("LOCATION", LiteralText(event.location.label))
     if event.url:
         vevent.add("URL", event.url, parameters={"VALUE": "URI"})
     vevent.add("CATEGORIES", list(dict.fromkeys((event.kind, *event.tags))))

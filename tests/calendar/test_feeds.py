@@ -363,3 +363,17 @@ def test_a_feed_without_description_gets_the_documented_default(fixture_events, 
     assert "\r\nDESCRIPTION:Korea: upcoming events of Test Community\r\n" in text
     formats = (ROOT / "docs" / "formats.md").read_text(encoding="utf-8")
     assert "| `description` | text | `<name>: upcoming events of <site_name>` |" in formats
+
+
+def test_a_written_backslash_n_stays_two_characters_not_a_line_break() -> None:
+    # Bug: icalendar 7.3 escapes TEXT after turning a literal `\N` into a newline, so a title
+    # "C:\New" (or a calendar named `\N`) reached subscribers as "C:" and "ew" on two lines.
+    site = Settings(base_url="https://events.example.org/", calendar_name="\\N")
+    event = dataclasses.replace(_hostile_event(), title="C:\\New", summary="a\\Nb",
+                                location=Location(name="\\\\N"))
+    data = render_calendars((event,), site, BEFORE_ALL)["calendar/upcoming.ics"]
+    assert b"SUMMARY:C:\\\\New\r\n" in data and b"X-WR-CALNAME:\\\\N\r\n" in data
+    vevent = _parse(data).walk("VEVENT")[0]
+    assert str(vevent["SUMMARY"]) == "C:\\New"
+    assert str(vevent["LOCATION"]) == "\\\\N"
+    assert str(vevent["DESCRIPTION"]).startswith("a\\Nb\n\n")
