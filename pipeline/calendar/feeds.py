@@ -9,7 +9,6 @@ from functools import lru_cache
 
 from icalendar import Calendar, vDuration, vText
 from icalendar import Event as VEvent
-from icalendar.parser import escape_char
 from icalendar.prop import vRecur
 
 from pipeline.calendar.links import UPCOMING_PATH, event_ics_path, feed_ics_path
@@ -165,7 +164,7 @@ class LiteralText(vText):
 
     def to_ical(self) -> bytes:
         # Split on backslashes so the library's escaping never sees one, then join them escaped.
-        return "\\\\".join(escape_char(part) for part in str(self).split("\\")).encode()
+        return b"\\\\".join(vText(part).to_ical() for part in str(self).split("\\"))
 
 
 def _feed_head(feed: FeedInfo, settings: Settings) -> bytes:
