@@ -105,6 +105,7 @@ class Event:
     hosts: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     recurrence: Recurrence | None = None
+    source_uid: str | None = None  # the UID of the calendar it was imported from (`pipeline import`)
     source: str = field(default="", compare=False)  # path of the file, for messages
     id_line: int = field(default=1, compare=False)  # line of `id:` (1 when it is the stem)
 

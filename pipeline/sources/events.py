@@ -27,7 +27,7 @@ from pipeline.sources.yamlsource import Mapping, Sequence
 
 EVENT_KEYS = ("id", "title", "kind", "start", "end", "duration", "timezone", "status",
               "location", "url", "summary", "description", "image", "highlights", "links",
-              "hosts", "tags", "recurrence")
+              "hosts", "tags", "recurrence", "source_uid")
 LOCATION_KEYS = ("name", "address", "city", "country", "url", "online")
 LoadFiles = Callable[[list[Path], Settings, list[Problem]], list[Event | None]]
 
@@ -122,6 +122,7 @@ def _event_from(f: Fields, stem: str, settings: Settings) -> Event | None:
         "hosts": f.text_list("hosts"),
         "tags": f.text_list("tags", lambda t, _: None if SLUG.match(t) else
                             f"tag {t!r} is not a slug; use lowercase letters, digits and '-'"),
+        "source_uid": f.text("source_uid", one_line=True),
     }
     if None in (event_id, title, kind, status, start, end):
         return None

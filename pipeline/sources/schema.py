@@ -56,6 +56,8 @@ DOCS = {
     "hosts": "Organisation names: hosts, sponsors, speakers' companies.",
     "tags": "Slugs that feeds and issues can select by.",
     "recurrence": "An RFC 5545 RRULE and the occurrences to skip.",
+    "source_uid": "Written by `pipeline import`: the UID of the imported calendar's event, so that "
+                  "a second import updates this file.",
 }
 
 
@@ -142,6 +144,7 @@ def event_schema(kinds: Iterable[str] = BUILTIN_KINDS) -> dict[str, Any]:
             "rule": _string(RRULE, "e.g. FREQ=WEEKLY;BYDAY=WE;UNTIL=20251231T235959Z"),
             "except": _list(_string(WALL_CLOCK), "Dates (all-day) or date-times to skip."),
         }, required=("rule",)), "description": DOCS["recurrence"]},
+        "source_uid": _text(description=DOCS["source_uid"]),
     }
     schema = _mapping(properties, required=("title", "kind", "start"))
     # A timed event needs a zone and exactly one of end/duration; an all-day one takes no duration.
