@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 from icalendar import Calendar, Component
@@ -76,7 +77,9 @@ def read_ics(data: bytes, path: str, options: Options) -> tuple[list[Draft], lis
     if problems:
         return [], [], problems
     try:
-        calendar = Calendar.from_ical(text)
+        with warnings.catch_warnings():  # a vendor-prefixed TZID: zones.py resolves it itself
+            warnings.simplefilter("ignore")
+            calendar = Calendar.from_ical(text)
     except ValueError as error:
         return [], [], [Problem(path, 1, f"icalendar cannot read this file: {error}")]
     context, problems = _context(calendar, path, options)

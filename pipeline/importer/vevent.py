@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zoneinfo
 from dataclasses import dataclass
 from typing import Any
@@ -91,7 +92,7 @@ def draft_from(event: Component, overrides: list[Component], ctx: Context, origi
         notes.append(f"{len(overrides)} RECURRENCE-ID VEVENT(s) change a VEVENT without RRULE: ignored")
     _notes_on_the_rest(event, notes)
     return Draft(source_uid=uid, title=title, kind=kind, start=start, end=end, duration=duration,
-                 timezone=zone, status=status, location=one_line(str(event.get("LOCATION", ""))) or None,
+                 timezone=zone, status=status, location=_place(event),
                  url=url, summary=summary, description=description, tags=tags, rule=rule,
                  exceptions=exceptions, changes=changes, origin=origin, notes=tuple(notes))
 
@@ -180,7 +181,7 @@ def _kind_and_tags(event: Component, ctx: Context) -> tuple[str, tuple[str, ...]
 
 def _texts(event: Component) -> tuple[str | None, str | None]:
     """(summary, description): one plain paragraph is a summary, anything richer a description."""
-    html = next((str(v) for v in _values(event, "X-ALT-DESC")
+    html = next((_unescape(str(v)) for v in _values(event, "X-ALT-DESC")
                  if str(getattr(v, "params", {}).get("FMTTYPE", "")).lower() == "text/html"), None)
     plain = str(event.get("DESCRIPTION", "")) or None
     text = description_text(plain, html)
@@ -189,13 +190,18 @@ def _texts(event: Component) -> tuple[str | None, str | None]:
     # This pipeline's own feeds append the page and join links, kept as 'url' and 'location'.
     url, conference = str(event.get("URL", "")), str(event.get("CONFERENCE", ""))
     paragraphs = [p for p in text.split("\n\n") if p not in (
-        f"Event page: {url}", f"Join online: {conference}")]
+        f"Event page: {url}", f"Join online: {conference}", url)]
     text = "\n\n".join(paragraphs).strip()
     if not text:
         return None, None
     if "\n" not in text and html is None and not (plain and text != plain.strip()):
         return text, None
     return None, text
+
+
+def _unescape(value: str) -> str:
+    """TEXT escapes (RFC 5545 3.3.11) that icalendar leaves in X- properties such as X-ALT-DESC."""
+    return re.sub(r"\\([\\;,nN])", lambda m: "\n" if m[1] in "nN" else m[1], value)
 
 
 def _rule(recur: vRecur, zone: str | None, all_day: bool) -> str:
@@ -309,7 +315,7 @@ def _change(override: Component, master: Component, rule: str, start: dt.date,
                  if length is not None else None)
     status = "cancelled" if str(override.get("STATUS", "")).upper() == "CANCELLED" else None
     title = one_line(str(override.get("SUMMARY", ""))) or None
-    location = one_line(str(override.get("LOCATION", ""))) or None
+    location = _place(override)
     summary, description = _texts(override)
     change = Change(
         occurrence=original,
@@ -317,9 +323,15 @@ def _change(override: Component, master: Component, rule: str, start: dt.date,
         end=new_end if new_end is not None and (new_start != original or new_end != usual_end) else None,
         title=title if title and title != one_line(str(master.get("SUMMARY", ""))) else None,
         summary=(summary or description) if (summary, description) != _texts(master) else None,
-        location=location if location and location != one_line(str(master.get("LOCATION", ""))) else None,
+        location=location if location and location != _place(master) else None,
         status=status)
     return None if change == Change(original) else change
+
+
+def _place(event: Component) -> str | None:
+    """LOCATION on one line; Apple writes the venue and address lines with line breaks."""
+    lines = [one_line(line) for line in str(event.get("LOCATION", "")).splitlines()]
+    return ", ".join(line for line in lines if line) or None
 
 
 def _notes_on_the_rest(event: Component, notes: list[str]) -> None:

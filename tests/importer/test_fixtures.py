@@ -1,0 +1,170 @@
+"""Each exporter's calendar imports to files `pipeline check` accepts, with the same occurrences."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from ical_occurrences import of_files, of_source
+
+from pipeline.cli import cli
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "import"
+# fixture -> extra options (floating times need a zone)
+SOURCES = {
+    "google.ics": [], "outlook.ics": [], "apple.ics": [], "thunderbird.ics": [],
+    "nextcloud.ics": [], "discourse.ics": [], "wordpress.ics": [], "meetup.ics": [],
+    "floating.ics": ["--timezone", "Europe/Berlin"],
+}
+
+# Occurrences that differ, each named in a note: a moved occurrence counts twice (where the
+# source has it, where the file has it) while 'recurrence.changes' is not in the loader.
+EXPECTED_DIFFERENCES = {
+    "google.ics": 3,     # 04-10 moved (2), 05-08 cancelled: vanishes instead
+    "outlook.ics": 1,    # 06-10 cancelled: vanishes instead
+    "nextcloud.ics": 3,  # 03-11 moved to 03-12 (2), RDATE 07-02
+}
+
+
+def run_import(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, ["import", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.glob("*.yaml"))}
+
+
+@pytest.mark.parametrize("name", SOURCES)
+def test_fixture_imports_to_the_same_occurrences_every_difference_reported(tmp_path, name):
+    events = tmp_path / "events"
+    code, report, errors = run_import(str(FIXTURES / name), "--events", str(events), *SOURCES[name])
+    assert code == 0, errors
+    check = CliRunner().invoke(cli, ["check", "--events", str(events), "--newsletters",
+                                     str(tmp_path / "none")])
+    assert check.exit_code == 0, check.output
+    zone = SOURCES[name][1] if SOURCES[name] else None
+    source = of_source((FIXTURES / name).read_bytes(), zone)
+    imported = of_files(events)
+    assert source, "the fixture has occurrences in the two years"
+    notes = "\n".join(line for line in report.splitlines() if line.startswith("  - "))
+    differences = {key: day for key, day in {**source, **imported}.items()
+                   if (key in source) != (key in imported)}
+    unexplained = {key: day for key, day in differences.items() if day not in notes}
+    assert not unexplained, report
+    assert len(differences) == EXPECTED_DIFFERENCES.get(name, 0), differences
+
+
+@pytest.mark.parametrize("name", SOURCES)
+def test_a_second_import_changes_no_byte(tmp_path, name):
+    events = tmp_path / "events"
+    run_import(str(FIXTURES / name), "--events", str(events), *SOURCES[name])
+    first = files(events)
+    code, report, _ = run_import(str(FIXTURES / name), "--events", str(events), "--update",
+                                 *SOURCES[name])
+    assert code == 0
+    assert files(events) == first
+    assert "new" not in report.split(";")[-2] and f"{len(first)} unchanged" in report
+
+
+def test_moved_and_cancelled_occurrences_are_merged_into_their_series(tmp_path):
+    events = tmp_path / "events"
+    _, report, _ = run_import(str(FIXTURES / "google.ics"), "--events", str(events))
+    series = [p for p in files(events) if p.startswith("pydata-nyc-monthly-talks")]
+    assert series == ["pydata-nyc-monthly-talks-2025-02-13.yaml"]  # one file, not three
+    assert "2025-04-10" in report and "2025-05-08" in report
+
+
+def test_windows_and_custom_zone_names_become_iana_zones(tmp_path):
+    events = tmp_path / "events"
+    _, report, _ = run_import(str(FIXTURES / "outlook.ics"), str(FIXTURES / "nextcloud.ics"),
+                              "--events", str(events))
+    texts = files(events)
+    assert b"timezone: Europe/Berlin\n" in texts["ml-reading-group-2025-01-14.yaml"]
+    # (UTC+01:00) Amsterdam, Berlin, ...: the rules of 34 zones; the first city named wins.
+    assert b"timezone: Europe/Amsterdam\n" in texts["rust-ml-study-group-2025-01-28.yaml"]
+    assert "W. Europe Standard Time' (a Windows name) is Europe/Berlin" in report
+
+
+def test_all_day_exclusive_dtend_becomes_the_inclusive_last_day(tmp_path):
+    events = tmp_path / "events"
+    run_import(str(FIXTURES / "google.ics"), "--events", str(events))
+    text = files(events)["pydata-nyc-conference-2025-2025-06-11.yaml"].decode()
+    assert "start: 2025-06-11\nend: 2025-06-13\n" in text  # DTEND;VALUE=DATE:20250614
+
+
+def test_html_descriptions_become_markdown(tmp_path):
+    events = tmp_path / "events"
+    run_import(str(FIXTURES / "google.ics"), str(FIXTURES / "outlook.ics"), "--events", str(events))
+    google = files(events)["pydata-nyc-monthly-talks-2025-02-13.yaml"].decode()
+    assert "  - Two talks of 20 minutes\n" in google
+    assert "[example.org/pydata-nyc/coc](https://example.org/pydata-nyc/coc)" in google
+    outlook = files(events)["ml-reading-group-2025-01-14.yaml"].decode()
+    assert "see the **agenda**." in outlook and "<" not in outlook and "\\n" not in outlook
+
+
+def test_floating_times_without_a_zone_stop_the_import(tmp_path):
+    events = tmp_path / "events"
+    code, _, errors = run_import(str(FIXTURES / "floating.ics"), "--events", str(events))
+    assert code == 1
+    assert "floating.ics:4:" in errors and "--timezone" in errors
+    assert not events.exists()
+
+
+def test_what_is_not_an_event_is_reported_not_dropped(tmp_path):
+    _, report, _ = run_import(str(FIXTURES / "thunderbird.ics"), "--events", str(tmp_path / "e"))
+    assert "VTODO 'Book the room at Station F'" in report and "not imported" in report
+
+
+def test_utc_series_without_a_calendar_zone_stays_in_utc(tmp_path):
+    events = tmp_path / "events"
+    _, report, _ = run_import(str(FIXTURES / "discourse.ics"), "--events", str(events))
+    assert b"timezone: UTC\n" in files(events)["contributor-sync-2025-02-03.yaml"]
+    assert "kept as 'timezone: UTC'" in report
+
+
+def test_an_unreadable_line_writes_nothing_and_names_the_line(tmp_path):
+    bad = tmp_path / "bad.ics"
+    text = (FIXTURES / "meetup.ics").read_text().replace("STATUS:CONFIRMED", "STATUS CONFIRMED", 1)
+    bad.write_text(text)
+    code, _, errors = run_import(str(bad), "--events", str(tmp_path / "events"))
+    line = text.splitlines().index("STATUS CONFIRMED") + 1
+    assert code == 1 and f"bad.ics:{line}:" in errors and "nothing was written" in errors
+    assert not (tmp_path / "events").exists()
+
+
+def test_a_changed_source_is_kept_without_update_and_summarised(tmp_path):
+    events = tmp_path / "events"
+    source = tmp_path / "meetup.ics"
+    source.write_bytes((FIXTURES / "meetup.ics").read_bytes())
+    run_import(str(source), "--events", str(events))
+    path = events / "lightning-talks-night-2025-03-13.yaml"
+    path.write_text(path.read_text().replace("kind: meetup", "kind: social"))  # a person's edit
+    source.write_text(source.read_text().replace("20250313T200000", "20250313T203000"))
+    before = files(events)
+    code, report, _ = run_import(str(source), "--events", str(events))
+    assert code == 0 and files(events) == before
+    assert "kept" in report and "changed: end" in report and "--update" in report
+    code, report, _ = run_import(str(source), "--events", str(events), "--update")
+    assert "updated   " in report and "changed: end" in report
+    text = path.read_text()
+    assert "end: 2025-03-13 20:30\n" in text and "kind: social\n" in text  # the edit stays
+    assert sorted(files(events)) == sorted(before)  # the same files, none added
+
+
+def test_stdin_is_a_source(tmp_path):
+    result = CliRunner().invoke(cli, ["import", "-", "--events", str(tmp_path / "e")],
+                                input=(FIXTURES / "apple.ics").read_bytes())
+    assert result.exit_code == 0, result.output
+    assert sorted(files(tmp_path / "e")) == ["pycon-uk-2025-2025-09-19.yaml",
+                                             "python-dojo-2025-03-06.yaml"]
+
+
+def test_ids_are_stable_slugs_of_title_and_date():
+    from pipeline.importer.draft import Draft, base_id
+
+    draft = Draft(source_uid=None, title="Apéro des contributeurs!", kind="social",
+                  start=dt.datetime(2025, 10, 16, 19))
+    assert base_id(draft) == "apero-des-contributeurs-2025-10-16"
