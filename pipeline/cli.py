@@ -147,7 +147,7 @@ def import_(sources: tuple[str, ...], events_dir: Path, update: bool, zone: str 
             config: Path | None) -> None:
     """Write event files from .ics files (or - for stdin) and CSV files; see docs/import.md."""
     from pipeline.importer.ics import Options
-    from pipeline.importer.run import changes_supported, import_events
+    from pipeline.importer.run import import_events
     from pipeline.importer.zones import iana_names
     from pipeline.sources.settings import load_settings
 
@@ -158,8 +158,7 @@ def import_(sources: tuple[str, ...], events_dir: Path, update: bool, zone: str 
     if zone is not None and zone not in iana_names():
         raise click.BadParameter(f"{zone!r} is not an IANA time zone (e.g. Europe/Berlin)",
                                  param_hint="--timezone")
-    options = Options(timezone=zone, kinds=tuple(settings.kinds), default_kind=kind,
-                      changes=changes_supported())
+    options = Options(timezone=zone, kinds=tuple(settings.kinds), default_kind=kind)
     import_events(list(sources), events_dir, settings, options, update).show()
 
 

@@ -47,7 +47,8 @@ def of_files(folder: Path) -> dict[Key, str]:
     found: dict[Key, str] = {}
     for event in load_events(folder, Settings()):
         for occurrence in event.occurrences(after=PINNED, before=UNTIL):
-            key = (_utc(occurrence.start, None), _utc(occurrence.end, None),
-                   event.status is Status.CANCELLED)
+            cancelled = event.status is Status.CANCELLED or bool(
+                getattr(occurrence, "change", None) and occurrence.change.cancelled)
+            key = (_utc(occurrence.start, None), _utc(occurrence.end, None), cancelled)
             found[key] = f"{occurrence.start:%Y-%m-%d}"
     return found

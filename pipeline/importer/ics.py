@@ -24,12 +24,11 @@ NOT_EVENTS = {
 
 @dataclass(frozen=True, slots=True)
 class Options:
-    """What the command line adds: a zone for floating times, kinds, overrides support."""
+    """What the command line adds: a zone for floating times and the kinds."""
 
     timezone: str | None = None
     kinds: tuple[str, ...] = ("meetup",)
     default_kind: str = "meetup"
-    changes: bool = False  # recurrence.changes is in the loader
 
 
 def syntax_problems(text: str, origin: str) -> list[Problem]:
@@ -142,7 +141,7 @@ def _context(calendar: Calendar, path: str, options: Options) -> tuple[Context, 
                                     "import knows; fix it or pass --timezone"))
     return Context(zones=zones, calendar_zone=calendar_zone,
                    floating_zone=options.timezone or calendar_zone, kinds=options.kinds,
-                   default_kind=options.default_kind, changes=options.changes), problems
+                   default_kind=options.default_kind), problems
 
 
 def _title(component: Component) -> str:

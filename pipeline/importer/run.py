@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 import tempfile
 from pathlib import Path
@@ -14,7 +13,6 @@ from pipeline.importer.draft import Draft, base_id
 from pipeline.importer.ics import Options, read_ics
 from pipeline.importer.report import Note, Report
 from pipeline.importer.yamlout import render, write_event
-from pipeline.model import Recurrence
 from pipeline.sources.events import load_event, yaml_files
 from pipeline.sources.settings import Settings
 from pipeline.sources.yamlsource import YamlProblem, read_mapping
@@ -33,11 +31,6 @@ class ImportRefused(PipelineError):
         import click
 
         click.echo(self.format_message(), err=True)
-
-
-def changes_supported() -> bool:
-    """True once the loader reads `recurrence.changes` (issue 13)."""
-    return "changes" in {f.name for f in dataclasses.fields(Recurrence)}
 
 
 def read_sources(sources: list[str], options: Options) -> tuple[list[Draft], list[Note]]:

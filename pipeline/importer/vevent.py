@@ -43,7 +43,6 @@ class Context:
     floating_zone: str | None  # --timezone, else X-WR-TIMEZONE
     kinds: tuple[str, ...]
     default_kind: str
-    changes: bool
 
 
 def _values(event: Component, name: str) -> list[Any]:
@@ -87,7 +86,7 @@ def draft_from(event: Component, overrides: list[Component], ctx: Context, origi
         if problem:
             raise Skip(f"its RRULE cannot be published: {problem}")
         exceptions, changes = _exceptions_and_changes(event, overrides, rule, start, end, zone,
-                                                      all_day, ctx, notes)
+                                                      all_day, notes)
     elif overrides:
         notes.append(f"{len(overrides)} RECURRENCE-ID VEVENT(s) change a VEVENT without RRULE: ignored")
     _notes_on_the_rest(event, notes)
@@ -244,7 +243,7 @@ def _moment(value: dt.date, zone: str | None, all_day: bool) -> dt.date:
 
 def _exceptions_and_changes(event: Component, overrides: list[Component], rule: str,
                             start: dt.date, end: dt.date | None, zone: str | None, all_day: bool,
-                            ctx: Context, notes: list[str]) -> tuple[tuple, tuple]:
+                            notes: list[str]) -> tuple[tuple, tuple]:
     exceptions: set[dt.date] = set()
     for prop in _values(event, "EXDATE"):
         for item in prop.dts:
@@ -266,26 +265,8 @@ def _exceptions_and_changes(event: Component, overrides: list[Component], rule: 
         change = _change(override, event, rule, start, end, zone, all_day, notes)
         if change is None:
             continue
-        if ctx.changes:
-            changes.append(change)
-        elif change.status == "cancelled":
-            exceptions.add(change.occurrence)
-            notes.append(f"occurrence {change.occurrence} is cancelled: written as 'except' (it "
-                         "vanishes) because 'recurrence.changes' is not representable yet")
-        else:
-            notes.append(f"occurrence {change.occurrence} is changed ("
-                         f"{_what_changed(change)}): not representable yet ('recurrence.changes' "
-                         "is not in the loader): the file shows it as the rule has it")
+        changes.append(change)
     return tuple(sorted(exceptions, key=str)), tuple(sorted(changes, key=lambda c: str(c.occurrence)))
-
-
-def _what_changed(change: Change) -> str:
-    parts = [f"moved to {change.start}" if change.start else None,
-             f"ends {change.end}" if change.end and not change.start else None,
-             f"title {change.title!r}" if change.title else None,
-             f"location {change.location!r}" if change.location else None,
-             "summary" if change.summary else None]
-    return ", ".join(p for p in parts if p)
 
 
 def _change(override: Component, master: Component, rule: str, start: dt.date,
@@ -320,7 +301,7 @@ def _change(override: Component, master: Component, rule: str, start: dt.date,
     change = Change(
         occurrence=original,
         start=new_start if new_start != original else None,
-        end=new_end if new_end is not None and (new_start != original or new_end != usual_end) else None,
+        end=new_end if new_end is not None and new_end != usual_end else None,  # else: series' length
         title=title if title and title != one_line(str(master.get("SUMMARY", ""))) else None,
         summary=(summary or description) if (summary, description) != _texts(master) else None,
         location=location if location and location != _place(master) else None,

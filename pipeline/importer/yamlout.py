@@ -14,7 +14,7 @@ from pipeline.importer.draft import Change, Draft, Moment
 
 ORDER = ("id", "title", "kind", "start", "end", "duration", "timezone", "status", "location",
          "url", "summary", "description", "image", "highlights", "links", "hosts", "tags",
-         "recurrence", "source_uid")
+         "recurrence", "moved_from", "source_uid")
 # What a person may add that no calendar has: kept from the existing file on --update.
 EDITORIAL = ("kind", "image", "highlights", "links", "hosts")
 
@@ -44,8 +44,10 @@ def moment_text(value: Moment) -> str:
     return f"{value:%Y-%m-%d}"
 
 
-def _change(change: Change) -> dict[str, Any]:
+def _change(change: Change, series_time: dt.time | None) -> dict[str, Any]:
     item: dict[str, Any] = {"occurrence": moment_text(change.occurrence)}
+    if isinstance(change.occurrence, dt.datetime) and change.occurrence.time() == series_time:
+        item["occurrence"] = moment_text(change.occurrence.date())  # the loader's short form
     for key in ("start", "end"):
         value = getattr(change, key)
         if value is not None:
@@ -84,7 +86,8 @@ def render(draft: Draft, event_id: str, kept: dict[str, Any] | None = None) -> s
                 moment_text(m.date() if isinstance(m, dt.datetime) and isinstance(draft.start, dt.datetime)
                             and m.time() == draft.start.time() else m) for m in draft.exceptions]
         if draft.changes:
-            recurrence["changes"] = [_change(c) for c in draft.changes]
+            usual = draft.start.time() if isinstance(draft.start, dt.datetime) else None
+            recurrence["changes"] = [_change(c, usual) for c in draft.changes]
         data["recurrence"] = recurrence
     for key, value in (kept or {}).items():
         if key in EDITORIAL and value is not None:
