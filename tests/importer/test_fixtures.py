@@ -66,7 +66,7 @@ def test_a_second_import_changes_no_byte(tmp_path, name):
 
 def test_moved_and_cancelled_occurrences_are_merged_into_their_series(tmp_path):
     events = tmp_path / "events"
-    _, report, _ = run_import(str(FIXTURES / "google.ics"), "--events", str(events))
+    run_import(str(FIXTURES / "google.ics"), "--events", str(events))
     series = [p for p in files(events) if p.startswith("pydata-nyc-monthly-talks")]
     assert series == ["pydata-nyc-monthly-talks-2025-02-13.yaml"]  # one file, not three
     text = files(events)["pydata-nyc-monthly-talks-2025-02-13.yaml"].decode()

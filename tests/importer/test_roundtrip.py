@@ -1,0 +1,60 @@
+"""Importing the project's own published feeds gives back events with the same occurrences."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from pipeline.cli import cli
+from pipeline.model import Status
+from pipeline.sources.events import load_events
+from pipeline.sources.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+UNTIL = dt.datetime(2027, 1, 6, tzinfo=dt.UTC)
+
+
+def occurrences(folder: Path) -> set[tuple]:
+    """Every occurrence until 2027 as (title, start, end, cancelled), timed ones in UTC."""
+    found = set()
+    for event in load_events(folder, Settings()):
+        for o in event.occurrences(before=UNTIL):
+            start, end = ((o.start, o.end) if event.all_day else
+                          (o.start.astimezone(dt.UTC), o.end.astimezone(dt.UTC)))  # type: ignore[union-attr]
+            found.add((event.title, start, end, event.status is Status.CANCELLED))
+    return found
+
+
+def test_bundled_feeds_import_to_the_same_occurrences_and_build_again(tmp_path):
+    out, events, again = tmp_path / "out", tmp_path / "events", tmp_path / "again"
+    runner = CliRunner()
+    built = runner.invoke(cli, ["build", "--events", str(ROOT / "events"), "--newsletters",
+                                str(ROOT / "newsletters"), "--out", str(out), "--now",
+                                "2025-01-06", "-q"])
+    assert built.exit_code == 0, built.output
+    feeds = sorted(str(p) for p in (out / "calendar" / "events").glob("*.ics"))
+    imported = runner.invoke(cli, ["import", *feeds, "--events", str(events)])
+    assert imported.exit_code == 0, imported.output
+    assert occurrences(events) == occurrences(ROOT / "events")
+    rebuilt = runner.invoke(cli, ["build", "--events", str(events), "--newsletters",
+                                  str(tmp_path / "none"), "--out", str(again), "--now",
+                                  "2025-01-06", "-q"])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    # The series with its 'except' date comes back as a series, not as many events.
+    assert len(list(events.glob("*.yaml"))) == len(feeds)
+    assert "  rule: FREQ=WEEKLY;UNTIL=20251231T235959Z;BYDAY=WE\n" in (
+        events / "pytorch-coresig-2024-12-04.yaml").read_text()
+
+
+def test_the_feeds_own_page_link_becomes_url_not_text(tmp_path):
+    out, events = tmp_path / "out", tmp_path / "events"
+    runner = CliRunner()
+    runner.invoke(cli, ["build", "--events", str(ROOT / "events"), "--newsletters",
+                        str(ROOT / "newsletters"), "--out", str(out), "--now", "2025-01-06", "-q"])
+    runner.invoke(cli, ["import", str(out / "calendar" / "events" / "pytorch-conference-2025.ics"),
+                        "--events", str(events)])
+    (text,) = [p.read_text() for p in events.glob("*.yaml")]
+    assert "Event page:" not in text
+    assert "\nurl: https://events.linuxfoundation.org/pytorch-conference-2025/\n" in text
