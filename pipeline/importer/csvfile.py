@@ -59,7 +59,7 @@ def read_csv(data: bytes, path: str, default_kind: str) -> tuple[list[Draft], li
         draft = _draft(row, (path, line), default_kind, problems)
         if draft is not None:
             drafts.append(draft)
-    return (drafts, []) if not problems else ([], problems)
+    return drafts, problems  # the good rows too: the loader checks them, all problems at once
 
 
 def _numbered(reader: Any) -> list[tuple[int, list[str]]]:

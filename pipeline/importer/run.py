@@ -33,8 +33,9 @@ class ImportRefused(PipelineError):
         click.echo(self.format_message(), err=True)
 
 
-def read_sources(sources: list[str], options: Options) -> tuple[list[Draft], list[Note]]:
-    """Drafts and notes of every source; ImportRefused listing the problems of all of them."""
+def read_sources(sources: list[str], options: Options,
+                 ) -> tuple[list[Draft], list[Note], list[Problem]]:
+    """Drafts, notes and problems of every source."""
     drafts: list[Draft] = []
     notes: list[Note] = []
     problems: list[Problem] = []
@@ -53,9 +54,7 @@ def read_sources(sources: list[str], options: Options) -> tuple[list[Draft], lis
             notes += more
         drafts += found
         problems += trouble
-    if problems:
-        raise ImportRefused(problems)
-    return drafts, notes
+    return drafts, notes, problems
 
 
 def existing_files(folder: Path) -> tuple[dict[str, tuple[Path, str, dict]], set[str]]:
@@ -79,7 +78,7 @@ def existing_files(folder: Path) -> tuple[dict[str, tuple[Path, str, dict]], set
 def import_events(sources: list[str], events_dir: Path, settings: Settings, options: Options,
                   update: bool) -> Report:
     """Import every source into `events_dir`; the report says what was written and left out."""
-    drafts, notes = read_sources(sources, options)
+    drafts, notes, problems = read_sources(sources, options)
     report = Report(notes=list(notes))
     by_uid, taken = existing_files(events_dir)
     planned: list[tuple[Draft, Path, str, dict | None]] = []
@@ -101,7 +100,6 @@ def import_events(sources: list[str], events_dir: Path, settings: Settings, opti
                 path, mapping = events_dir / f"{event_id}.yaml", None
         taken.add(event_id)
         planned.append((draft, path, event_id, mapping))
-    problems: list[Problem] = []
     checked = []
     with tempfile.TemporaryDirectory() as scratch:
         for draft, path, event_id, mapping in planned:
