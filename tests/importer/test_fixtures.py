@@ -172,3 +172,29 @@ def test_ids_are_stable_slugs_of_title_and_date():
     draft = Draft(source_uid=None, title="Apéro des contributeurs!", kind="social",
                   start=dt.datetime(2025, 10, 16, 19))
     assert base_id(draft) == "apero-des-contributeurs-2025-10-16"
+
+
+def test_an_unknown_zone_name_is_reported_and_the_event_left_out(tmp_path):
+    source = tmp_path / "odd.ics"
+    source.write_text("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//y//EN\r\nBEGIN:VEVENT\r\n"
+                      "UID:odd-1\r\nDTSTART;TZID=Mars Standard Time:20250401T100000\r\n"
+                      "DTEND;TZID=Mars Standard Time:20250401T110000\r\nSUMMARY:On Mars\r\n"
+                      "END:VEVENT\r\nEND:VCALENDAR\r\n")
+    code, report, _ = run_import(str(source), "--events", str(tmp_path / "events"))
+    assert code == 0
+    assert "odd.ics:4: VEVENT 'On Mars'" in report
+    assert "not imported: time zone 'Mars Standard Time' is neither an IANA nor a Windows name" in report
+    assert not (tmp_path / "events").exists()
+
+
+def test_a_changed_occurrence_without_its_series_is_a_single_event(tmp_path):
+    source = tmp_path / "one.ics"
+    source.write_text("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//y//EN\r\nBEGIN:VEVENT\r\n"
+                      "UID:series-9\r\nRECURRENCE-ID;TZID=Europe/Rome:20250402T100000\r\n"
+                      "DTSTART;TZID=Europe/Rome:20250403T100000\r\n"
+                      "DTEND;TZID=Europe/Rome:20250403T110000\r\nSUMMARY:Moved call\r\n"
+                      "END:VEVENT\r\nEND:VCALENDAR\r\n")
+    code, report, _ = run_import(str(source), "--events", str(tmp_path / "events"))
+    assert code == 0 and "imported as a single event" in report
+    text = (tmp_path / "events" / "moved-call-2025-04-03.yaml").read_text()
+    assert "start: 2025-04-03 10:00\n" in text and "timezone: Europe/Rome\n" in text
