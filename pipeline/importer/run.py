@@ -75,6 +75,13 @@ def existing_files(folder: Path) -> tuple[dict[str, tuple[Path, str, dict]], set
     return by_uid, ids
 
 
+def _mapping(path: Path) -> dict | None:
+    try:
+        return read_mapping(path, "event")
+    except (YamlProblem, OSError, UnicodeDecodeError):
+        return None
+
+
 def import_events(sources: list[str], events_dir: Path, settings: Settings, options: Options,
                   update: bool) -> Report:
     """Import every source into `events_dir`; the report says what was written and left out."""
@@ -91,7 +98,7 @@ def import_events(sources: list[str], events_dir: Path, settings: Settings, opti
             event_id = base_id(draft)
             path = events_dir / f"{event_id}.yaml"
             if path.exists() and draft.source_uid is None:
-                mapping = None  # a CSV row without uid: its slug is its identity
+                mapping = _mapping(path)  # a CSV row without uid: its slug is its identity
             else:
                 number = 2
                 while event_id in taken:
