@@ -13,6 +13,8 @@ from icalendar import Calendar, Timezone
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON  # CLDR's windowsZones.xml
 
 UTC_NAMES = frozenset({"UTC", "GMT", "Z", "Etc/UTC", "Etc/GMT", "Universal", "Zulu"})
+REGIONS = frozenset({"Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia",
+                     "Europe", "Indian", "Pacific"})
 YEARS = 4  # how many years of a VTIMEZONE's offsets must equal those of an IANA candidate
 
 
@@ -147,7 +149,7 @@ def _by_rules(tzid: str, definition: Timezone, year: int) -> tuple[str | None, s
         return None, (f"time zone '{tzid}' is not an IANA name and its VTIMEZONE matches no IANA "
                       f"zone in {year}-{year + YEARS - 1}")
     chosen = _preferred(tzid, definition, matches)
-    others = [m for m in matches if m != chosen and "/" in m and not m.startswith("Etc/")]
+    others = [m for m in _places(matches) if m != chosen]
     return chosen, (f"time zone '{tzid}' is not an IANA name; its VTIMEZONE has the rules of "
                     f"{chosen} in {year}-{year + YEARS - 1}" + (
                         f" (as do {len(others)} other zones, e.g. {', '.join(others[:3])}; change "
@@ -155,16 +157,24 @@ def _by_rules(tzid: str, definition: Timezone, year: int) -> tuple[str | None, s
 
 
 def _preferred(tzid: str, definition: Timezone, matches: list[str]) -> str:
-    """The candidate the file names (X-LIC-LOCATION, a city in the TZID), else the first place."""
+    """The candidate the file names (X-LIC-LOCATION, a city in the TZID), else a CLDR zone."""
     location = str(definition.get("X-LIC-LOCATION", "")).strip()
     if location in matches:
         return location
     windows = WINDOWS_TO_OLSON.get(tzid)
     if windows in matches:
         return windows  # type: ignore[return-value]
-    words = {w.lower() for w in re.findall(r"[A-Za-z]+", tzid)}
-    for name in matches:
-        if name.rsplit("/", 1)[-1].replace("_", " ").lower() in words:
+    places = _places(matches) or matches
+    words = " ".join(re.findall(r"[a-z]+", tzid.lower()))
+    for name in places:
+        if f" {name.rsplit('/', 1)[-1].replace('_', ' ').lower()} " in f" {words} ":
             return name
-    places = [m for m in matches if "/" in m and not m.startswith(("Etc/", "SystemV/"))]
-    return (places or matches)[0]
+    # CLDR's zone for each Windows name is a canonical, well-known one (not a link like
+    # America/Ensenada): the first of those, else the first place.
+    golden = sorted(set(places) & set(WINDOWS_TO_OLSON.values()))
+    return (golden or places)[0]
+
+
+def _places(names: list[str]) -> list[str]:
+    """Region/City names only: not Etc/GMT-1, CET, nor old links such as US/Pacific."""
+    return [n for n in names if n.split("/", 1)[0] in REGIONS and "/" in n]
