@@ -198,3 +198,43 @@ def test_a_changed_occurrence_without_its_series_is_a_single_event(tmp_path):
     assert code == 0 and "imported as a single event" in report
     text = (tmp_path / "events" / "moved-call-2025-04-03.yaml").read_text()
     assert "start: 2025-04-03 10:00\n" in text and "timezone: Europe/Rome\n" in text
+
+
+def calendar(*lines: str) -> str:
+    return "\r\n".join(["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//x//y//EN", *lines,
+                        "END:VCALENDAR", ""])
+
+
+def test_rules_the_loader_refuses_are_reported_per_event(tmp_path):
+    source = tmp_path / "rules.ics"
+    source.write_text(calendar(
+        "BEGIN:VEVENT", "UID:h1", "DTSTART;TZID=Europe/Oslo:20250401T100000", "DURATION:PT30M",
+        "RRULE:FREQ=HOURLY;COUNT=5", "SUMMARY:Hourly check-in", "END:VEVENT",
+        "BEGIN:VEVENT", "UID:h2", "DTSTART;TZID=Europe/Oslo:20250401T100000", "DURATION:PT1H",
+        "RRULE:FREQ=WEEKLY;BYDAY=WE;COUNT=4", "SUMMARY:Off-rule start", "END:VEVENT",
+        "BEGIN:VEVENT", "UID:h3", "DTSTART;TZID=Europe/Oslo:20250402T100000", "DURATION:PT1H",
+        "SUMMARY:Fine", "END:VEVENT"))
+    code, report, _ = run_import(str(source), "--events", str(tmp_path / "events"))
+    assert code == 0
+    assert "VEVENT 'Hourly check-in'\n  - not imported: its RRULE cannot be published" in report
+    assert "'Off-rule start'\n  - not imported: the event file would be refused" in report
+    assert "'start' is not an occurrence" in report
+    assert files(tmp_path / "events").keys() == {"fine-2025-04-02.yaml"}
+    assert b"duration: 1h\n" in files(tmp_path / "events")["fine-2025-04-02.yaml"]
+
+
+def test_a_one_off_utc_time_takes_the_given_zone_as_the_same_instant(tmp_path):
+    source = tmp_path / "utc.ics"
+    source.write_text(calendar("BEGIN:VEVENT", "UID:u1", "DTSTART:20250701T160000Z",
+                               "DTEND:20250701T170000Z", "SUMMARY:Call", "END:VEVENT"))
+    code, report, _ = run_import(str(source), "--events", str(tmp_path / "e"),
+                                 "--timezone", "America/Chicago")
+    text = files(tmp_path / "e")["call-2025-07-01.yaml"].decode()
+    assert code == 0 and "start: 2025-07-01 11:00\nend: 2025-07-01 12:00\n" in text
+    assert "timezone: America/Chicago\n" in text and "UTC" not in report
+
+
+def test_a_wrong_zone_or_kind_option_is_a_usage_error(tmp_path):
+    source = str(FIXTURES / "apple.ics")
+    assert run_import(source, "--events", str(tmp_path), "--timezone", "Europe/Berln")[0] == 2
+    assert run_import(source, "--events", str(tmp_path), "--kind", "party")[0] == 2
