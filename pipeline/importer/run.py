@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import tempfile
 from pathlib import Path
@@ -82,6 +83,17 @@ def _mapping(path: Path) -> dict | None:
         return None
 
 
+def _trial(draft: Draft, event_id: str, mapping: dict | None, scratch: Path, settings: Settings,
+           path: Path) -> tuple[str, list[Problem]]:
+    """The file's text and what the loader says about it, read from a scratch folder."""
+    text = render(draft, event_id, mapping)
+    trial = scratch / f"{event_id}.yaml"
+    trial.write_text(text, encoding="utf-8")
+    found: list[Problem] = []
+    load_event(trial, settings, found, shown=display_path(path))
+    return text, found
+
+
 def import_events(sources: list[str], events_dir: Path, settings: Settings, options: Options,
                   update: bool) -> Report:
     """Import every source into `events_dir`; the report says what was written and left out."""
@@ -110,11 +122,16 @@ def import_events(sources: list[str], events_dir: Path, settings: Settings, opti
     checked = []
     with tempfile.TemporaryDirectory() as scratch:
         for draft, path, event_id, mapping in planned:
-            text = render(draft, event_id, mapping)
-            trial = Path(scratch, f"{event_id}.yaml")
-            trial.write_text(text, encoding="utf-8")
-            found: list[Problem] = []
-            if load_event(trial, settings, found, shown=display_path(path)) is not None:
+            text, found = _trial(draft, event_id, mapping, Path(scratch), settings, path)
+            if found and draft.changes and not draft.strict:
+                # One odd override (e.g. moved onto another occurrence's day) must not cost the
+                # whole series: keep the series, report the changes as not representable.
+                reasons = "; ".join(p.message for p in found)
+                draft = dataclasses.replace(draft, changes=(), notes=(*draft.notes, (
+                    f"its {len(draft.changes)} changed occurrence(s) are left out, as the loader "
+                    f"refuses them: {reasons}; the file shows the occurrences as the rule has them")))
+                text, found = _trial(draft, event_id, mapping, Path(scratch), settings, path)
+            if not found:
                 checked.append((draft, path, text))
             elif draft.strict:  # a CSV row: the person wrote it in the loader's terms
                 line = int(draft.origin.rsplit(":", 1)[1])

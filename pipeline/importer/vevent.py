@@ -260,12 +260,18 @@ def _exceptions_and_changes(event: Component, overrides: list[Component], rule: 
         notes.append(f"RDATE adds {len(extra)} occurrence(s) outside the rule "
                      f"({', '.join(map(str, sorted(extra)[:5]))}): not representable (a series "
                      "here is one RRULE); add them as separate events if they matter")
-    changes: list[Change] = []
-    for override in overrides:
+    by_occurrence: dict[dt.date, Change] = {}
+    # The highest SEQUENCE is the latest word on an occurrence; older copies are history.
+    for override in sorted(overrides, key=lambda o: int(o.get("SEQUENCE", 0) or 0)):
         change = _change(override, event, rule, start, end, zone, all_day, notes)
         if change is None:
             continue
-        changes.append(change)
+        if change.occurrence in exceptions:
+            notes.append(f"occurrence {change.occurrence} is both in EXDATE and changed by a "
+                         "RECURRENCE-ID VEVENT: EXDATE wins (it is skipped)")
+            continue
+        by_occurrence[change.occurrence] = change
+    changes = list(by_occurrence.values())
     return tuple(sorted(exceptions, key=str)), tuple(sorted(changes, key=lambda c: str(c.occurrence)))
 
 
@@ -274,6 +280,8 @@ def _change(override: Component, master: Component, rule: str, start: dt.date,
     """What a RECURRENCE-ID VEVENT changes of its occurrence, or None when nothing."""
     recurrence_id = override["RECURRENCE-ID"]
     original = _moment(recurrence_id.dt, zone, all_day)
+    if not all_day and not isinstance(original, dt.datetime):  # a date: that day's occurrence
+        original = dt.datetime.combine(original, start.time())  # type: ignore[attr-defined]
     if str(recurrence_id.params.get("RANGE", "")).upper() == "THISANDFUTURE":
         notes.append(f"the change of {original} applies to all later occurrences (RANGE="
                      "THISANDFUTURE): not representable; split the series into two events")

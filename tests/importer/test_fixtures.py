@@ -238,3 +238,26 @@ def test_a_wrong_zone_or_kind_option_is_a_usage_error(tmp_path):
     source = str(FIXTURES / "apple.ics")
     assert run_import(source, "--events", str(tmp_path), "--timezone", "Europe/Berln")[0] == 2
     assert run_import(source, "--events", str(tmp_path), "--kind", "party")[0] == 2
+
+
+def test_changes_the_loader_refuses_leave_the_series_in_place(tmp_path):
+    zone = "TZID=Europe/Madrid"
+    source = tmp_path / "clash.ics"
+    source.write_text(calendar(
+        "BEGIN:VEVENT", "UID:s1", f"DTSTART;{zone}:20250401T180000", f"DTEND;{zone}:20250401T190000",
+        "RRULE:FREQ=WEEKLY;COUNT=4", "EXDATE;TZID=Europe/Madrid:20250415T180000",
+        "SUMMARY:Weekly", "END:VEVENT",
+        # moved onto the day of the next occurrence, which is still there: the loader refuses it
+        "BEGIN:VEVENT", "UID:s1", f"RECURRENCE-ID;{zone}:20250401T180000",
+        f"DTSTART;{zone}:20250408T200000", f"DTEND;{zone}:20250408T210000", "SUMMARY:Weekly",
+        "SEQUENCE:1", "END:VEVENT",
+        # a change of a skipped occurrence: EXDATE wins
+        "BEGIN:VEVENT", "UID:s1", f"RECURRENCE-ID;{zone}:20250415T180000",
+        f"DTSTART;{zone}:20250415T190000", f"DTEND;{zone}:20250415T200000", "SUMMARY:Weekly",
+        "END:VEVENT"))
+    code, report, errors = run_import(str(source), "--events", str(tmp_path / "e"))
+    assert code == 0, errors
+    text = files(tmp_path / "e")["weekly-2025-04-01.yaml"].decode()
+    assert "changes:" not in text and "  - 2025-04-15\n" in text
+    assert "changed occurrence(s) are left out, as the loader refuses them" in report
+    assert "2025-04-15 18:00:00 is both in EXDATE and changed" in report
