@@ -135,7 +135,9 @@ def _context(calendar: Calendar, path: str, options: Options) -> tuple[Context, 
     problems = []
     declared = str(calendar.get("X-WR-TIMEZONE", "")).strip()
     if declared:
-        calendar_zone, _ = zones.resolve(declared, 2025)
+        starts = [e.decoded("DTSTART") for e in calendar.walk("VEVENT") if "DTSTART" in e]
+        year = min((s.year for s in starts), default=2025)  # rules are compared from then on
+        calendar_zone, _ = zones.resolve(declared, year)
         if calendar_zone is None:
             problems.append(Problem(path, 1, f"X-WR-TIMEZONE '{declared}' is not a time zone this "
                                     "import knows; fix it or pass --timezone"))

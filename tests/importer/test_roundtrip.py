@@ -58,3 +58,17 @@ def test_the_feeds_own_page_link_becomes_url_not_text(tmp_path):
     (text,) = [p.read_text() for p in events.glob("*.yaml")]
     assert "Event page:" not in text
     assert "\nurl: https://events.linuxfoundation.org/pytorch-conference-2025/\n" in text
+
+
+def test_the_upcoming_feed_imports_to_its_events_occurrences(tmp_path):
+    out, events = tmp_path / "out", tmp_path / "events"
+    runner = CliRunner()
+    runner.invoke(cli, ["build", "--events", str(ROOT / "events"), "--newsletters",
+                        str(ROOT / "newsletters"), "--out", str(out), "--now", "2025-01-06", "-q"])
+    result = runner.invoke(cli, ["import", str(out / "calendar" / "upcoming.ics"), "--events",
+                                 str(events)])
+    assert result.exit_code == 0, result.output
+    imported = occurrences(events)
+    titles = {title for title, *_ in imported}
+    assert titles == {"PyTorch CoreSIG", "PyTorch Conference 2025"}  # what is upcoming then
+    assert imported == {o for o in occurrences(ROOT / "events") if o[0] in titles}
