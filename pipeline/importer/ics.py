@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 
@@ -35,12 +36,7 @@ def syntax_problems(text: str, origin: str) -> list[Problem]:
     """Every line icalendar cannot read, and unbalanced BEGIN/END, as path:line problems."""
     problems: list[Problem] = []
     stack: list[tuple[str, int]] = []
-    logical: list[tuple[int, str]] = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if line[:1] in (" ", "\t") and logical:  # folded: continues the previous line
-            logical[-1] = (logical[-1][0], logical[-1][1] + line[1:])
-        elif line.strip():
-            logical.append((number, line))
+    logical = logical_lines(text)
     for number, line in logical:
         try:
             name, _, value = Contentline(line, strict=False).parts()
@@ -64,6 +60,28 @@ def syntax_problems(text: str, origin: str) -> list[Problem]:
     return problems
 
 
+def logical_lines(text: str) -> list[tuple[int, str]]:
+    """Content lines unfolded, each with the number of its first physical line."""
+    logical: list[tuple[int, str]] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if line[:1] in (" ", "\t") and logical:  # folded: continues the previous line
+            logical[-1] = (logical[-1][0], logical[-1][1] + line[1:])
+        elif line.strip():
+            logical.append((number, line))
+    return logical
+
+
+_ZONED_UTC = re.compile(r"^(DTSTART|DTEND|RECURRENCE-ID|EXDATE)[;:][^:]*TZID=[^:]*:.*\dZ$", re.I)
+
+
+def _zoned_utc_notes(text: str, path: str) -> list[Note]:
+    """Times written with both a TZID and a UTC 'Z': ambiguous, read as icalendar reads them."""
+    return [Note(f"{path}:{number}", line.split(";", 1)[0].split(":", 1)[0].upper(),
+                 "has both a TZID and a UTC 'Z': read as wall-clock time in the TZID (as "
+                 "icalendar and most calendar apps do); check the time")
+            for number, line in logical_lines(text) if _ZONED_UTC.match(line)]
+
+
 def _begin_lines(text: str, name: str) -> list[int]:
     """Line numbers of each BEGIN:name, in file order (icalendar keeps no positions)."""
     return [n for n, line in enumerate(text.splitlines(), 1) if line.strip().upper() == f"BEGIN:{name}"]
@@ -84,7 +102,7 @@ def read_ics(data: bytes, path: str, options: Options) -> tuple[list[Draft], lis
     context, problems = _context(calendar, path, options)
     if problems:
         return [], [], problems
-    notes: list[Note] = []
+    notes: list[Note] = _zoned_utc_notes(text, path)
     for name, reason in NOT_EVENTS.items():
         for line, component in zip(_begin_lines(text, name), calendar.walk(name), strict=False):
             notes.append(Note(f"{path}:{line}", f"{name} {_title(component)}", f"not imported: {reason}"))

@@ -261,3 +261,13 @@ def test_changes_the_loader_refuses_leave_the_series_in_place(tmp_path):
     assert "changes:" not in text and "  - 2025-04-15\n" in text
     assert "changed occurrence(s) are left out, as the loader refuses them" in report
     assert "2025-04-15 18:00:00 is both in EXDATE and changed" in report
+
+
+def test_a_tzid_with_a_utc_z_is_read_as_wall_clock_and_reported(tmp_path):
+    source = tmp_path / "z.ics"
+    source.write_text(calendar("BEGIN:VEVENT", "UID:z1", "DTSTART;TZID=Europe/Berlin:20250301T180000Z",
+                               "DTEND;TZID=Europe/Berlin:20250301T190000Z", "SUMMARY:Zed",
+                               "END:VEVENT"))
+    code, report, _ = run_import(str(source), "--events", str(tmp_path / "e"))
+    assert code == 0 and "z.ics:6: DTSTART\n  - has both a TZID and a UTC 'Z'" in report
+    assert b"start: 2025-03-01 18:00\n" in files(tmp_path / "e")["zed-2025-03-01.yaml"]
