@@ -47,8 +47,8 @@ def read_sources(sources: list[str], options: Options,
         except OSError as error:
             problems.append(Problem(shown, 0, f"cannot read it: {error.strerror}"))
             continue
-        if source.lower().endswith(".csv") or (source != "-" and not data.lstrip(b"\xef\xbb\xbf \r\n")
-                                               .upper().startswith(b"BEGIN:")):
+        if source.lower().endswith(".csv") or not data.lstrip(b"\xef\xbb\xbf \r\n").upper(
+                ).startswith(b"BEGIN:"):
             found, trouble = read_csv(data, shown, options.default_kind)
         else:
             found, more, trouble = read_ics(data, shown, options)

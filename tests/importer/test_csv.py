@@ -62,3 +62,18 @@ def test_an_unknown_column_is_named(tmp_path):
     source.write_text("title,start,colour\nA,2025-04-01,red\n")
     code, _, errors = run(str(source), "--events", str(tmp_path / "events"))
     assert code == 1 and "x.csv:1: unknown column 'colour'" in errors
+
+
+def test_the_documented_columns_are_the_columns_read():
+    from pipeline.importer.csvfile import COLUMNS
+
+    table = DOC.split("## CSV files", 1)[1].split("```csv", 1)[0]
+    assert tuple(re.findall(r"^\| `(\w+)` \|", table, flags=re.M)) == COLUMNS
+
+
+def test_csv_on_standard_input(tmp_path):
+    result = CliRunner().invoke(cli, ["import", "-", "--events", str(tmp_path / "e")],
+                                input="title,start\nPicnic,2025-06-21\n")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "e" / "picnic-2025-06-21.yaml").read_text() == (
+        "id: picnic-2025-06-21\ntitle: Picnic\nkind: meetup\nstart: 2025-06-21\n")
