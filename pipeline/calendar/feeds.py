@@ -7,7 +7,7 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-from icalendar import Calendar, vDuration, vText
+from icalendar import Calendar, vCalAddress, vDuration, vText
 from icalendar import Event as VEvent
 from icalendar.parser import escape_char
 from icalendar.prop import vRecur
@@ -253,11 +253,23 @@ def _vevent(event: Event, settings: Settings) -> bytes:
     return b"".join(blocks)
 
 
+@lru_cache(maxsize=16)
+def _organizer(settings: Settings) -> vCalAddress:
+    """The settings' organizer as ORGANIZER: mailto: address, CN name, DIR web page."""
+    organizer = settings.organizer_of_events
+    address = vCalAddress(f"mailto:{organizer.email}")
+    address.params["CN"] = organizer.name  # icalendar quotes it (RFC 6868 for a quote sign)
+    address.params["DIR"] = organizer.url
+    return address
+
+
 def _describe(vevent: VEvent, event: Event, settings: Settings, title: str, summary: str | None,
               location: Location | None, status: str) -> None:
     """STATUS, SUMMARY, DESCRIPTION, LOCATION, URL, CATEGORIES, CONFERENCE and IMAGE."""
     vevent.add("STATUS", status.upper())
     vevent.add("SUMMARY", LiteralText(title))
+    # RFC 5546 3.2.1: a METHOD:PUBLISH event has an ORGANIZER (libical's check flags it).
+    vevent.add("ORGANIZER", _organizer(settings))
     join = location.url if location else None
     description = "\n\n".join(part for part in (
         summary, event.url and f"Event page: {event.url}",

@@ -101,3 +101,16 @@ def test_a_changed_override_raises_the_sequence_of_the_whole_series(write_yaml, 
     vevents = _vevents(files["calendar/events/call.ics"])
     assert len(vevents) == 4
     assert {(int(v["SEQUENCE"]), v["DTSTAMP"].dt) for v in vevents} == {(1, later)}
+
+
+def test_every_vevent_of_a_publish_has_one_organizer(write_yaml, in_tmp, settings):
+    # RFC 5546 3.2.1: METHOD:PUBLISH requires ORGANIZER; libical's iTIP check refused the files.
+    settings = dataclasses.replace(settings, site_name='Test "Community", Paris; \\ x')
+    files = render_calendars(_load(write_yaml, in_tmp, settings), settings, NOW)
+    for data in files.values():
+        assert b"METHOD:PUBLISH\r\n" in data
+        for vevent in _vevents(data):
+            (organizer,) = [v for k, v in vevent.property_items() if k == "ORGANIZER"]
+            assert str(organizer) == "mailto:news@example.org"
+            assert organizer.params["CN"] == 'Test "Community", Paris; \\ x'
+            assert organizer.params["DIR"] == "https://events.example.org/"
