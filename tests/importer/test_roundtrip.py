@@ -72,3 +72,29 @@ def test_the_upcoming_feed_imports_to_its_events_occurrences(tmp_path):
     titles = {title for title, *_ in imported}
     assert titles == {"PyTorch CoreSIG", "PyTorch Conference 2025"}  # what is upcoming then
     assert imported == {o for o in occurrences(ROOT / "events") if o[0] in titles}
+
+
+def test_moved_and_cancelled_occurrences_survive_a_round_trip_through_the_feeds(tmp_path):
+    source, out, events = tmp_path / "src", tmp_path / "out", tmp_path / "events"
+    source.mkdir()
+    (source / "community-call.yaml").write_text(
+        "title: Community call\nkind: meeting\nstart: 2025-01-09 18:00\nduration: 1h\n"
+        "timezone: Europe/Paris\nrecurrence:\n  rule: FREQ=MONTHLY;BYDAY=2TH;COUNT=12\n"
+        "  except: [2025-03-13]\n  changes:\n    - occurrence: 2025-04-10\n"
+        "      start: 2025-04-17 17:00\n      title: Community call (moved)\n"
+        "    - occurrence: 2025-05-08\n      status: cancelled\n")
+    runner = CliRunner()
+    built = runner.invoke(cli, ["build", "--events", str(source), "--newsletters",
+                                str(tmp_path / "none"), "--out", str(out), "--now", "2025-01-06", "-q"])
+    assert built.exit_code == 0, built.output
+    result = runner.invoke(cli, ["import", str(out / "calendar" / "events" / "community-call.ics"),
+                                 "--events", str(events)])
+    assert result.exit_code == 0, result.output
+
+    def moments(folder: Path) -> set[tuple]:
+        return {(o.start.astimezone(dt.UTC), o.end.astimezone(dt.UTC),  # type: ignore[union-attr]
+                 bool(o.change and o.change.cancelled), o.change.title if o.change else None)
+                for event in load_events(folder, Settings()) for o in event.occurrences()}
+
+    assert moments(events) == moments(source)
+    assert len(moments(events)) == 11
