@@ -137,7 +137,10 @@ def read_ics(data: bytes, path: str, options: Options) -> tuple[list[Draft], lis
         for line, event in lone:
             origin = f"{path}:{line}"
             try:
-                drafts.append(draft_from(event, [], context, origin, uid, lone_occurrence=True))
+                # Its own identity: several changed occurrences of one absent series are
+                # several files, each found again by the next import.
+                own = f"{uid};RECURRENCE-ID={event['RECURRENCE-ID'].to_ical().decode()}"
+                drafts.append(draft_from(event, [], context, origin, own, lone_occurrence=True))
             except Skip as skip:
                 target = problems if skip.problem else None
                 if target is not None:

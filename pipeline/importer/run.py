@@ -102,7 +102,14 @@ def import_events(sources: list[str], events_dir: Path, settings: Settings, opti
     by_uid, taken = existing_files(events_dir)
     planned: list[tuple[Draft, Path, str, dict | None]] = []
     drafts.sort(key=lambda d: (str(d.start), d.source_uid or "", d.title, d.origin))
+    seen: dict[str, str] = {}
     for draft in drafts:
+        if draft.source_uid in seen:  # the same event in two sources (or twice in one)
+            report.notes.append(Note(draft.origin, f"'{draft.title}'", "not imported: its UID is "
+                                     f"already imported from {seen[draft.source_uid]}"))
+            continue
+        if draft.source_uid:
+            seen[draft.source_uid] = draft.origin
         known = by_uid.get(draft.source_uid) if draft.source_uid else None
         if known is not None:
             path, event_id, mapping = known

@@ -198,6 +198,14 @@ def test_a_changed_occurrence_without_its_series_is_a_single_event(tmp_path):
     assert code == 0 and "imported as a single event" in report
     text = (tmp_path / "events" / "moved-call-2025-04-03.yaml").read_text()
     assert "start: 2025-04-03 10:00\n" in text and "timezone: Europe/Rome\n" in text
+    assert "source_uid: series-9;RECURRENCE-ID=20250402T100000\n" in text
+
+
+def test_one_event_in_two_sources_is_imported_once(tmp_path):
+    code, report, _ = run_import(str(FIXTURES / "meetup.ics"), str(FIXTURES / "meetup.ics"),
+                                 "--events", str(tmp_path / "e"))
+    assert code == 0 and len(files(tmp_path / "e")) == 2
+    assert report.count("its UID is already imported from") == 2
 
 
 def calendar(*lines: str) -> str:
