@@ -1,4 +1,4 @@
-"""The `pipeline` command line: build, check, newsletter, send, serve (imports are lazy)."""
+"""The `pipeline` command line: build, check, import, newsletter, send, serve (imports are lazy)."""
 
 from __future__ import annotations
 
@@ -130,6 +130,36 @@ def check(events_dir: Path, newsletters_dir: Path, config: Path | None) -> None:
 
     events, issues, _ = load_inputs(events_dir, newsletters_dir, config)
     click.echo(f"ok: {plural(len(events), 'event')}, {plural(len(issues), 'newsletter issue')}")
+
+
+@cli.command("import")
+@click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
+@events_option
+@click.option("--update", is_flag=True, help="Overwrite event files that an earlier import wrote "
+              "and the source now changes (each change is summarised). Default: keep them.")
+@click.option("--timezone", "zone", default=None, metavar="ZONE",
+              help="IANA zone of floating times (no TZID, no Z) and of one-off UTC times when "
+                   "the calendar names no X-WR-TIMEZONE.")
+@click.option("--kind", default="meetup", show_default=True,
+              help="Kind of events whose CATEGORIES (or CSV 'kind') name none.")
+@config_option
+def import_(sources: tuple[str, ...], events_dir: Path, update: bool, zone: str | None, kind: str,
+            config: Path | None) -> None:
+    """Write event files from .ics files (or - for stdin) and CSV files; see docs/import.md."""
+    from pipeline.importer.ics import Options
+    from pipeline.importer.run import import_events
+    from pipeline.importer.zones import iana_names
+    from pipeline.sources.settings import load_settings
+
+    settings = load_settings(config)
+    if kind not in settings.kinds:
+        raise click.BadParameter(f"{kind!r} is not a kind; use one of {', '.join(settings.kinds)}",
+                                 param_hint="--kind")
+    if zone is not None and zone not in iana_names():
+        raise click.BadParameter(f"{zone!r} is not an IANA time zone (e.g. Europe/Berlin)",
+                                 param_hint="--timezone")
+    options = Options(timezone=zone, kinds=tuple(settings.kinds), default_kind=kind)
+    import_events(list(sources), events_dir, settings, options, update).show()
 
 
 @cli.command()
