@@ -11,12 +11,15 @@ import click
 
 from pipeline import __version__
 
-EVENTS_HELP = "Folder of event files (*.yaml, any sub-folders)."
-NEWSLETTERS_HELP = "Folder of newsletter issue files; a missing folder means no issues."
-OUT_HELP = "Publish root to write (created if missing)."
+EVENTS_HELP = "Folder of event files (*.yaml, any sub-folders). Default: SITE/events."
+NEWSLETTERS_HELP = ("Folder of newsletter issue files; a missing folder means no issues. "
+                    "Default: SITE/newsletters.")
+OUT_HELP = "Publish root to write (created if missing). Default: SITE/output."
+SITE_HELP = ("The site folder (pipeline.yaml, events/, newsletters/, templates/, output/). "
+             "Default: the current folder.")
 NOW_HELP = ("Pin 'now' (ISO date or date-time; without an offset it is UTC) so that the build "
             "is reproducible. Default: the current time.")
-CONFIG_HELP = "Settings file. Default: ./pipeline.yaml when it exists, else built-in defaults."
+CONFIG_HELP = "Settings file. Default: SITE/pipeline.yaml when it exists, else built-in defaults."
 
 
 class NowType(click.ParamType):
@@ -58,18 +61,29 @@ def current_time() -> dt.datetime:
 
 def events_option(f):
     return click.option("--events", "events_dir", type=click.Path(path_type=Path),
-                        default=Path("events"), show_default=True, help=EVENTS_HELP)(f)
+                        default=None, help=EVENTS_HELP)(f)
 
 
 def newsletters_option(f):
     return click.option("--newsletters", "newsletters_dir", type=click.Path(path_type=Path),
-                        default=Path("newsletters"), show_default=True,
-                        help=NEWSLETTERS_HELP)(f)
+                        default=None, help=NEWSLETTERS_HELP)(f)
 
 
 def out_option(f):
     return click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
-                        default=Path("output"), show_default=True, help=OUT_HELP)(f)
+                        default=None, help=OUT_HELP)(f)
+
+
+def site_option(f):
+    return click.option("--site", type=click.Path(path_type=Path, file_okay=False),
+                        default=None, help=SITE_HELP)(f)
+
+
+def locate(site: Path | None, config: Path | None):
+    """The site folder; paths not given on the command line resolve inside it."""
+    from pipeline.sources.site import locate_site
+
+    return locate_site(site, config)
 
 
 def now_option(f):
@@ -104,6 +118,7 @@ def cli() -> None:
 
 
 @cli.command()
+@site_option
 @events_option
 @newsletters_option
 @out_option
@@ -111,47 +126,67 @@ def cli() -> None:
 @config_option
 @verbosity_options
 @lock_option
-def build(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.datetime | None,
-          config: Path | None, quiet: bool, verbose: bool, lock_timeout: float | None) -> None:
+def build(site: Path | None, events_dir: Path | None, newsletters_dir: Path | None,
+          out_dir: Path | None, now: dt.datetime | None, config: Path | None, quiet: bool,
+          verbose: bool, lock_timeout: float | None) -> None:
     """Validate everything, render feeds and issues, then publish them to --out."""
     from pipeline.build import build_site
 
-    build_site(events_dir, newsletters_dir, out_dir, now or current_time(), config,
-               quiet=quiet, verbose=verbose, lock_timeout=lock_timeout)
+    where = locate(site, config)
+    build_site(where.path(events_dir, "events"), where.path(newsletters_dir, "newsletters"),
+               where.path(out_dir, "output"), now or current_time(), where.config,
+               quiet=quiet, verbose=verbose, lock_timeout=lock_timeout, site=where.root)
 
 
 @cli.command()
+@site_option
 @events_option
 @newsletters_option
 @config_option
-def check(events_dir: Path, newsletters_dir: Path, config: Path | None) -> None:
-    """Validate event, issue and settings files without writing anything."""
-    from pipeline.build import load_inputs, plural
+def check(site: Path | None, events_dir: Path | None, newsletters_dir: Path | None,
+          config: Path | None) -> None:
+    """Validate every file and render every issue in memory; nothing is written."""
+    from pipeline.build import check_site
 
-    events, issues, _ = load_inputs(events_dir, newsletters_dir, config)
-    click.echo(f"ok: {plural(len(events), 'event')}, {plural(len(issues), 'newsletter issue')}")
+    where = locate(site, config)
+    click.echo(check_site(where.path(events_dir, "events"),
+                          where.path(newsletters_dir, "newsletters"), where.config,
+                          where.root, current_time()))
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False), default=Path("."))
+def init(folder: Path) -> None:
+    """Start a site in FOLDER (default: here): settings, example events and issue, README."""
+    from pipeline.build import init_site
+
+    click.echo(init_site(folder, current_time().date()))
 
 
 @cli.command()
 @click.option("--from", "start", type=DateType(), required=True, help="First day of the period.")
 @click.option("--to", "end", type=DateType(), required=True, help="Last day of the period.")
 @click.option("--title", default=None, help="Headline. Default: 'Events from FROM to TO'.")
+@site_option
 @events_option
 @out_option
 @now_option
 @config_option
 @verbosity_options
 @lock_option
-def newsletter(start: dt.date, end: dt.date, title: str | None, events_dir: Path,
-               out_dir: Path, now: dt.datetime | None, config: Path | None, quiet: bool,
-               verbose: bool, lock_timeout: float | None) -> None:
+def newsletter(start: dt.date, end: dt.date, title: str | None, site: Path | None,
+               events_dir: Path | None, out_dir: Path | None, now: dt.datetime | None,
+               config: Path | None, quiet: bool, verbose: bool,
+               lock_timeout: float | None) -> None:
     """Render an ad-hoc issue of the events between --from and --to (e.g. last month)."""
     from pipeline.build import build_adhoc_issue
 
     if end < start:
         raise click.BadParameter("--to is before --from", param_hint="--to")
-    build_adhoc_issue(start, end, title, events_dir, out_dir, now or current_time(), config,
-                      quiet=quiet, verbose=verbose, lock_timeout=lock_timeout)
+    where = locate(site, config)
+    build_adhoc_issue(start, end, title, where.path(events_dir, "events"),
+                      where.path(out_dir, "output"), now or current_time(), where.config,
+                      quiet=quiet, verbose=verbose, lock_timeout=lock_timeout, site=where.root)
 
 
 @cli.command()
