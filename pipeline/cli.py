@@ -158,7 +158,7 @@ def check(site: Path | None, events_dir: Path | None, newsletters_dir: Path | No
 @click.argument("folder", type=click.Path(path_type=Path, file_okay=False), default=Path("."))
 def init(folder: Path) -> None:
     """Start a site in FOLDER (default: here): settings, example events and issue, README."""
-    from pipeline.build import init_site
+    from pipeline.init import init_site
 
     click.echo(init_site(folder, current_time().date()))
 
