@@ -244,16 +244,38 @@ def send(issue: str, smtp: str | None, to: tuple[str, ...], list_file: Path | No
 
 
 @cli.command()
-@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False, exists=True),
-              default=Path("output"), show_default=True, help="Publish root to serve.")
+@site_option
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
+              default=None, help="Publish root to serve. Default: SITE/output.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
               help="TCP port (0: any free port; the first line says which).")
 @click.option("--bind", default="127.0.0.1", show_default=True, help="Address to listen on.")
-def serve(out_dir: Path, port: int, bind: str) -> None:
+@click.option("--watch", is_flag=True, help="Rebuild (as `pipeline build`) when a file of the "
+              "site changes, and reload open pages.")
+@now_option
+@config_option
+def serve(site: Path | None, out_dir: Path | None, port: int, bind: str, watch: bool,
+          now: dt.datetime | None, config: Path | None) -> None:
     """Preview the publish root over HTTP with production content types and cache headers."""
     from pipeline.publish.serve import serve as serve_forever
 
-    serve_forever(out_dir, bind, port)
+    where = locate(site, config)
+    out = where.path(out_dir, "output")
+    if not watch:
+        serve_forever(out, bind, port)
+        return
+    from pipeline.build import build_site
+
+    def rebuild() -> None:
+        build_site(where.path(None, "events"), where.path(None, "newsletters"), out,
+                   now or current_time(), where.config, site=where.root)
+
+    try:
+        rebuild()
+    except click.ClickException as error:  # serve what there is; the next change retries
+        error.show()
+    inputs = (where.root, *((where.config,) if where.config else ()))
+    serve_forever(out, bind, port, watch=(inputs, rebuild))
 
 
 def main() -> None:

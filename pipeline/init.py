@@ -98,7 +98,7 @@ A site of the calendar and newsletter pipeline: `events/` become iCalendar feeds
 
     pipeline check          # validate everything and render every issue; writes nothing
     pipeline build          # publish output/ (feeds, issues, archive)
-    pipeline serve          # preview output/ at http://127.0.0.1:8000/
+    pipeline serve --watch  # preview output/ at http://127.0.0.1:8000/, rebuilt on change
 
 Override one template of the theme by copying it to `templates/email/` (same name).
 
@@ -173,4 +173,4 @@ def init_site(folder: Path, today: dt.date) -> str:
     where = display_path(folder)
     hint = "" if where == "." else f"cd {where} && "
     return (f"created a site in {where}: pipeline.yaml, events/, newsletters/, README.md.\n"
-            f"Next: {hint}pipeline build && pipeline serve")
+            f"Next: {hint}pipeline serve --watch")
