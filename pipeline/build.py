@@ -100,6 +100,7 @@ def build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.d
     ledger = read_ledger(out_dir)
     artifacts, next_ledger = render_site(events, issues, settings, now, cache.vevents,
                                          cache.zones, ledger)
+    notes = _calendar_notices(events, settings, now, ledger, out_dir)
     state = {LEDGER_FILE: ledger_bytes(next_ledger)}
     cache.save()
     feeds = sum(1 for path in artifacts if path.startswith("calendar/") and path.count("/") == 1)
@@ -107,8 +108,22 @@ def build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.d
     # Publishing needs only the bytes: letting the parsed events and the cache go first keeps
     # them out of the build's peak memory (the manifest is made there; 100k events: 170 MB).
     del events, issues, cache, ledger, next_ledger
-    publish(artifacts, out_dir, summary=", ".join(plural(n, noun) for n, noun in counts),
+    publish(artifacts, out_dir, summary="; ".join([", ".join(plural(n, noun) for n, noun in counts),
+                                                   *notes]),
             quiet=quiet, verbose=verbose, lock_timeout=lock_timeout, state=state)
+
+
+def _calendar_notices(events: tuple[Event, ...], settings: Settings, now: dt.datetime,
+                      ledger: Ledger, out_dir: Path) -> list[str]:
+    """Warn (stderr) about published events that vanished; the summary's note on empty feeds."""
+    import click
+
+    from pipeline.calendar.notices import empty_feed_note, vanished_events
+
+    for warning in vanished_events(ledger, events, settings, lambda p: (out_dir / p).is_file()):
+        click.echo(warning, err=True)
+    note = empty_feed_note(events, now)
+    return [note] if note else []
 
 
 def build_adhoc_issue(start: dt.date, end: dt.date, title: str | None, events_dir: Path,
