@@ -384,3 +384,24 @@ def test_mjml_error_at_a_position_names_the_template_line(templates_here, site_s
     # MJML notices at the next token (the layout's </mj-body>): that is the line named.
     assert re.match(r"templates/email/issue\.mjml\.j2:\d+: MJML could not compile the issue's "
                     r"e-mail \(unexpected token in root template at position \d+", error.value.message)
+
+
+def test_check_renders_every_issue_and_names_a_template_typo(in_tmp: Path, write_yaml) -> None:
+    # Issue 12: a template typo passed `check` and failed only at `build`.
+    from click.testing import CliRunner
+
+    from pipeline.cli import cli
+
+    write_yaml("events/autumn.yaml", EVENT_YAML)
+    write_yaml("newsletters/2024-11.yaml", "title: November\ndate: 2024-12-02\n"
+               "period: {from: 2024-11-01, to: 2024-11-30}\n")
+    assert CliRunner().invoke(cli, ["check"]).exit_code == 0
+    footer = in_tmp / "templates/email/_footer.mjml.j2"
+    footer.parent.mkdir(parents=True)
+    lines = (ROOT / "templates/email/_footer.mjml.j2").read_text().splitlines()
+    footer.write_text("\n".join([*lines, "{{ issue.archive_ulr }}", ""]))
+    result = CliRunner().invoke(cli, ["check"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: templates/email/_footer.mjml.j2:{len(lines) + 1}: "
+                                    "rendering issue '2024-11' failed:"), result.stderr
+    assert not (in_tmp / "output").exists()
