@@ -208,20 +208,23 @@ def newsletter(start: dt.date, end: dt.date, title: str | None, site: Path | Non
 @click.option("--retries", type=click.IntRange(min=0), default=3, show_default=True, metavar="N",
               help="Retries of a transient failure (4xx reply, dropped connection), with backoff.")
 @click.option("--ledger", "ledger_dir", type=click.Path(path_type=Path, file_okay=False),
-              envvar="PIPELINE_SEND_LEDGER", default=Path(".send-ledger"), show_default=True,
-              help="Folder of send ledgers (keep it: it is what prevents a second mailing).")
+              envvar="PIPELINE_SEND_LEDGER", default=None,
+              help="Folder of send ledgers (keep it: it is what prevents a second mailing). "
+              "Default: SITE/.send-ledger.")
 @click.option("--resend-in-doubt", is_flag=True, help="Also mail addresses an interrupted run "
               "may or may not have reached (they may get the issue twice).")
 @click.option("--dry-run", is_flag=True, help="Send nothing; print what would be sent.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
-              default=Path("output"), show_default=True,
-              help="Publish root holding newsletter/ISSUE/message.eml.")
+              default=None, help="Publish root holding newsletter/ISSUE/message.eml. "
+              "Default: SITE/output.")
+@site_option
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
 @click.option("--verbose", "-v", is_flag=True, help="One line per recipient.")
 def send(issue: str, smtp: str | None, to: tuple[str, ...], list_file: Path | None,
          starttls: bool, implicit_tls: bool, unsubscribe_url: str | None,
-         envelope_from: str | None, rate: float, retries: int, ledger_dir: Path,
-         resend_in_doubt: bool, dry_run: bool, out_dir: Path, quiet: bool, verbose: bool) -> None:
+         envelope_from: str | None, rate: float, retries: int, ledger_dir: Path | None,
+         resend_in_doubt: bool, dry_run: bool, out_dir: Path | None, site: Path | None,
+         quiet: bool, verbose: bool) -> None:
     """Mail the published issue ISSUE to each recipient once (credentials: $PIPELINE_SMTP_USER,
     $PIPELINE_SMTP_PASSWORD)."""
     from pipeline.send.campaign import send_issue
@@ -235,11 +238,14 @@ def send(issue: str, smtp: str | None, to: tuple[str, ...], list_file: Path | No
     if smtp is None and not dry_run:
         raise click.UsageError("give the SMTP server with --smtp HOST:PORT (or use --dry-run)")
     host, port = parse_smtp_address(smtp) if smtp else ("", 0)
+    where = locate(site, None)
     send_issue(SendRequest(
-        issue_id=issue, out_dir=out_dir, recipients=read_recipients(to, list_file),
+        issue_id=issue, out_dir=where.path(out_dir, "output"),
+        recipients=read_recipients(to, list_file),
         smtp_host=host, smtp_port=port, starttls=starttls, implicit_tls=implicit_tls,
         unsubscribe_template=unsubscribe_url, envelope_from=envelope_from, rate=rate,
-        retries=retries, ledger_dir=ledger_dir, resend_in_doubt=resend_in_doubt,
+        retries=retries, ledger_dir=where.path(ledger_dir, ".send-ledger"),
+        resend_in_doubt=resend_in_doubt,
         dry_run=dry_run, quiet=quiet, verbose=verbose), clock=current_time)
 
 

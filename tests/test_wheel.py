@@ -13,6 +13,8 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import tarfile
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -59,11 +61,27 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
                             ignore=shutil.ignore_patterns("__pycache__", "_data", "*.egg-info"))
         else:
             shutil.copy2(ROOT / name, source / name)
-    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
-                            "--no-build-isolation", "-q", "-w", str(base / "dist"), str(source)],
+    # The sdist first, and the wheel from the unpacked sdist: both must carry the theme.
+    sdist = subprocess.run([sys.executable, "-c", "from setuptools.build_meta import build_sdist;"
+                            f"print(build_sdist({str(base / 'sdist')!r}))"], cwd=source,
                            capture_output=True, text=True, timeout=300)
+    assert sdist.returncode == 0, sdist.stderr
+    archive = base / "sdist" / sdist.stdout.split()[-1]
+    with tarfile.open(archive) as tar:
+        names = tar.getnames()
+        tar.extractall(base / "unpacked", filter="data")
+    assert any(n.endswith("/templates/email/issue.mjml.j2") for n in names), names
+    assert any(n.endswith("/schemas/event.schema.json") for n in names), names
+    unpacked = next((base / "unpacked").iterdir())
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
+                            "--no-build-isolation", "-q", "-w", str(base / "dist"),
+                            str(unpacked)], capture_output=True, text=True, timeout=300)
     assert built.returncode == 0, built.stderr
     wheel = next((base / "dist").glob("pipeline-*.whl"))
+    with zipfile.ZipFile(wheel) as contents:
+        shipped = set(contents.namelist())
+    assert {"pipeline/_data/templates/email/issue.mjml.j2",
+            "pipeline/_data/schemas/event.schema.json"} <= shipped
     venv = base / "venv"
     # No pip inside (ensurepip costs seconds): this environment's pip installs into it.
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True,
