@@ -64,7 +64,8 @@ def _compile(env: jinja2.Environment, content: IssueContent, issue: Issue) -> st
     """The issue compiled by MJML: the e-mail's HTML part, or the web page."""
     what = f"issue '{issue.id}'"
     mjml_source = templates.render(env, templates.ISSUE_MJML, what, issue=content)
-    return templates.compile_mjml(mjml_source, issue.source or what, env)
+    return templates.compile_mjml(mjml_source, issue.source or what, lambda error: (
+        templates.mjml_origin(env, templates.ISSUE_MJML, {"issue": content}, mjml_source, error)))
 
 
 def _issue_files(env: jinja2.Environment, events: tuple[Event, ...], issue: Issue,

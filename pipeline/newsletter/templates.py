@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 import jinja2
@@ -22,6 +23,8 @@ ARCHIVE_HTML = "archive.html.j2"
 # No web fonts: mjml-python would otherwise link five Google Fonts into every issue.
 FONTS: dict[str, str] = {}
 POSITION = re.compile(r"position (\d+)")
+MARKER = re.compile("\x00(\\d+)\x00")  # NUL: refused in every input, so never in output
+TAG_EDGE = re.compile(r"\{[{%#]|[}%#]\}")
 
 
 def _autoescape(name: str | None) -> bool:
@@ -81,27 +84,81 @@ def render(env: jinja2.Environment, name: str, for_what: str, **context: object)
                             "variable names against docs/newsletter.md") from None
 
 
-def compile_mjml(source: str, for_what: str, env: jinja2.Environment | None = None) -> str:
-    """MJML to HTML in-process; an error names the template line it most likely comes from."""
+def compile_mjml(source: str, for_what: str,
+                 origin: Callable[[str], str | None] | None = None) -> str:
+    """MJML to HTML in-process; `origin(error)` names the template line behind an error."""
     try:
         return mjml.mjml2html(source, fonts=FONTS)
     except Exception as error:  # the binding raises bare ValueError and friends
-        where = mjml_origin(source, str(error), env) if env is not None else None
+        where = origin(str(error)) if origin is not None else None
         raise PipelineError(
             f"{where or for_what}: MJML could not compile the issue's e-mail ({error}); a "
             "bare '<' or '&' must be escaped, and every mj- tag closed") from None
 
 
-def mjml_origin(source: str, message: str, env: jinja2.Environment) -> str | None:
-    """`template:line` of the template line that produced the MJML at the error's position.
+def mjml_origin(env: jinja2.Environment, name: str, context: dict, source: str,
+                message: str) -> str | None:
+    """`template:line` that rendered the MJML at the error's position, when it says one.
 
-    The position is an offset in the rendered MJML; the rendered line there (without its
-    values) is looked up in the templates, site first. None when no template line matches.
+    mjml-python gives a byte offset in the rendered MJML. The template is rendered again
+    with a marker at the start of every output line naming its template and line; if that
+    render, markers removed, is the same text, the marker before the offset is exact.
+    Otherwise the rendered line is looked up in the templates (values as wildcards).
     """
     match = POSITION.search(message)
     if not match:
         return None
-    offset = min(int(match.group(1)), len(source))
+    offset = len(source.encode("utf-8")[:int(match.group(1))].decode("utf-8", "ignore"))
+    origins: list[str] = []
+    try:
+        marked_env = env.overlay(loader=_MarkingLoader(env.loader, origins), cache_size=0)
+        marked = marked_env.get_template(name).render(**context)
+    except jinja2.TemplateError:
+        marked = ""
+    parts = MARKER.split(marked)
+    clean, at = [], 0
+    found = None
+    for index, part in enumerate(parts):
+        if index % 2:  # a marker: the origin of what follows
+            if at <= offset:
+                found = origins[int(part)]
+            continue
+        clean.append(part)
+        at += len(part)
+    if found is not None and "".join(clean) == source:
+        return found
+    return _matching_line(env, source, offset)
+
+
+class _MarkingLoader(jinja2.BaseLoader):
+    """Another loader's templates with a marker at the start of each plain output line."""
+
+    def __init__(self, inner: jinja2.BaseLoader | None, origins: list[str]) -> None:
+        self.inner = inner
+        self.origins = origins
+
+    def get_source(self, environment, template):  # type: ignore[override]
+        assert self.inner is not None
+        source, filename, uptodate = self.inner.get_source(environment, template)
+        lines, inside, stripped = [], False, False
+        for number, line in enumerate(source.split("\n"), 1):
+            # Lines inside or starting with a tag or comment, and lines whose blanks a `-`
+            # (`-#}` before, `{{-` within) strips, are left alone: a marker there would
+            # change what trim_blocks, lstrip_blocks and the `-` do.
+            plain = not line.lstrip().startswith(("{%", "{#")) and not any(
+                edge in line for edge in ("{{-", "{%-", "{#-"))
+            if not inside and not stripped and plain:
+                self.origins.append(f"{shown(Path(filename or template))}:{number}")
+                line = f"\x00{len(self.origins) - 1}\x00{line}"
+            for token in TAG_EDGE.findall(line):
+                inside = token.startswith("{")
+            stripped = line.rstrip().endswith(("-%}", "-#}", "-}}"))
+            lines.append(line)
+        return "\n".join(lines), filename, uptodate
+
+
+def _matching_line(env: jinja2.Environment, source: str, offset: int) -> str | None:
+    """The first template line (site first) that could have rendered the line at `offset`."""
     start = source.rfind("\n", 0, offset) + 1
     end = source.find("\n", offset)
     rendered = source[start:end if end >= 0 else len(source)].strip()

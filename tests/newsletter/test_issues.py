@@ -381,9 +381,12 @@ def test_mjml_error_at_a_position_names_the_template_line(templates_here, site_s
     footer.write_text("\n".join([*lines, "    <mj-column></mj-column></mj-section>", ""]))
     with pytest.raises(PipelineError) as error:
         render_issue_files((), make_issue(), site_settings, PINNED_NOW)
-    # MJML notices at the next token (the layout's </mj-body>): that is the line named.
-    assert re.match(r"templates/email/issue\.mjml\.j2:\d+: MJML could not compile the issue's "
-                    r"e-mail \(unexpected token in root template at position \d+", error.value.message)
+    # MJML notices at the next tag, the layout's </mj-body>: exactly that line is named.
+    layout = (templates_here / "templates/email/issue.mjml.j2").read_text().splitlines()
+    body_end = next(i for i, line in enumerate(layout, 1) if line.strip() == "</mj-body>")
+    assert re.match(rf"templates/email/issue\.mjml\.j2:{body_end}: MJML could not compile the "
+                    r"issue's e-mail \(unexpected token in root template at position \d+",
+                    error.value.message), error.value.message
 
 
 def test_check_renders_every_issue_and_names_a_template_typo(in_tmp: Path, write_yaml) -> None:
