@@ -23,11 +23,12 @@ def plural(count: int, noun: str) -> str:
 
 
 def load_inputs(events_dir: Path, newsletters_dir: Path | None, config: Path | None,
-                load: LoadFiles | None = None,
+                load: LoadFiles | None = None, site: Path | None = None,
                 ) -> tuple[tuple[Event, ...], tuple[Issue, ...], Settings]:
     """Settings, events and issues, validated; raises InvalidInput listing every problem.
 
     `load` reads a list of event files (default: loading.load_files; the build's cache).
+    `site`: the site folder, whose templates/email/ override the packaged theme.
     """
     from pipeline.errors import InvalidInput
     from pipeline.sources.events import load_events, load_files
@@ -35,7 +36,7 @@ def load_inputs(events_dir: Path, newsletters_dir: Path | None, config: Path | N
     from pipeline.sources.settings import read_settings
 
     # Settings with problems still give the other files a check: every problem, one run.
-    settings, problems = read_settings(config)
+    settings, problems = read_settings(config, site)
     events: tuple[Event, ...] = ()
     issues: tuple[Issue, ...] = ()
     # Both folders are checked even when the first has problems, for the same reason.
@@ -71,9 +72,22 @@ def render_site(events: tuple[Event, ...], issues: tuple[Issue, ...], settings: 
     return {**calendars, **render_newsletters(events, issues, settings, now)}, next_ledger
 
 
+def check_site(events_dir: Path, newsletters_dir: Path, config: Path | None,
+               site: Path | None, now: dt.datetime) -> str:
+    """`pipeline check`: validate, then render every issue in memory (nothing is written).
+
+    Rendering finds what only rendering can: template mistakes, MJML errors, bad links.
+    """
+    from pipeline.newsletter.issues import render_newsletters
+
+    events, issues, settings = load_inputs(events_dir, newsletters_dir, config, site=site)
+    render_newsletters(events, issues, settings, now)
+    return f"ok: {plural(len(events), 'event')}, {plural(len(issues), 'newsletter issue')}"
+
+
 def build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.datetime,
                config: Path | None, quiet: bool = False, verbose: bool = False,
-               lock_timeout: float | None = None) -> None:
+               lock_timeout: float | None = None, site: Path | None = None) -> None:
     """`pipeline build`: nothing under `out_dir` changes unless everything rendered."""
     from pipeline.cache import EventCache, cache_dir_for
     from pipeline.calendar.stamps import LEDGER_FILE, ledger_bytes, read_ledger
@@ -81,11 +95,12 @@ def build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.d
 
     # Unchanged event files are neither parsed nor serialized again (see pipeline/cache.py).
     cache = EventCache(cache_dir_for(out_dir), now)
-    events, issues, settings = load_inputs(events_dir, newsletters_dir, config, cache.load)
+    events, issues, settings = load_inputs(events_dir, newsletters_dir, config, cache.load, site)
     # Each event's DTSTAMP/LAST-MODIFIED/SEQUENCE come from the ledger the last build published.
     ledger = read_ledger(out_dir)
     artifacts, next_ledger = render_site(events, issues, settings, now, cache.vevents,
                                          cache.zones, ledger)
+    notes = _calendar_notices(events, settings, now, ledger, out_dir)
     state = {LEDGER_FILE: ledger_bytes(next_ledger)}
     cache.save()
     feeds = sum(1 for path in artifacts if path.startswith("calendar/") and path.count("/") == 1)
@@ -93,19 +108,33 @@ def build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.d
     # Publishing needs only the bytes: letting the parsed events and the cache go first keeps
     # them out of the build's peak memory (the manifest is made there; 100k events: 170 MB).
     del events, issues, cache, ledger, next_ledger
-    publish(artifacts, out_dir, summary=", ".join(plural(n, noun) for n, noun in counts),
+    publish(artifacts, out_dir, summary="; ".join([", ".join(plural(n, noun) for n, noun in counts),
+                                                   *notes]),
             quiet=quiet, verbose=verbose, lock_timeout=lock_timeout, state=state)
+
+
+def _calendar_notices(events: tuple[Event, ...], settings: Settings, now: dt.datetime,
+                      ledger: Ledger, out_dir: Path) -> list[str]:
+    """Warn (stderr) about published events that vanished; the summary's note on empty feeds."""
+    import click
+
+    from pipeline.calendar.notices import empty_feed_note, vanished_events
+
+    for warning in vanished_events(ledger, events, settings, lambda p: (out_dir / p).is_file()):
+        click.echo(warning, err=True)
+    note = empty_feed_note(events, now)
+    return [note] if note else []
 
 
 def build_adhoc_issue(start: dt.date, end: dt.date, title: str | None, events_dir: Path,
                       out_dir: Path, now: dt.datetime, config: Path | None,
                       quiet: bool = False, verbose: bool = False,
-                      lock_timeout: float | None = None) -> None:
+                      lock_timeout: float | None = None, site: Path | None = None) -> None:
     """`pipeline newsletter`: one issue of the events between two dates, dated `now`."""
     from pipeline.newsletter.issues import render_issue_files
     from pipeline.publish.writer import publish
 
-    events, _, settings = load_inputs(events_dir, None, config)
+    events, _, settings = load_inputs(events_dir, None, config, site=site)
     issue = Issue(id=f"events-{start:%Y-%m-%d}-to-{end:%Y-%m-%d}",
                   title=title or f"Events from {start:%-d %B %Y} to {end:%-d %B %Y}",
                   date=now.date(), period_start=start, period_end=end, source="--from/--to")

@@ -11,12 +11,15 @@ import click
 
 from pipeline import __version__
 
-EVENTS_HELP = "Folder of event files (*.yaml, any sub-folders)."
-NEWSLETTERS_HELP = "Folder of newsletter issue files; a missing folder means no issues."
-OUT_HELP = "Publish root to write (created if missing)."
+EVENTS_HELP = "Folder of event files (*.yaml, any sub-folders). Default: SITE/events."
+NEWSLETTERS_HELP = ("Folder of newsletter issue files; a missing folder means no issues. "
+                    "Default: SITE/newsletters.")
+OUT_HELP = "Publish root to write (created if missing). Default: SITE/output."
+SITE_HELP = ("The site folder (pipeline.yaml, events/, newsletters/, templates/, output/). "
+             "Default: the current folder.")
 NOW_HELP = ("Pin 'now' (ISO date or date-time; without an offset it is UTC) so that the build "
             "is reproducible. Default: the current time.")
-CONFIG_HELP = "Settings file. Default: ./pipeline.yaml when it exists, else built-in defaults."
+CONFIG_HELP = "Settings file. Default: SITE/pipeline.yaml when it exists, else built-in defaults."
 
 
 class NowType(click.ParamType):
@@ -58,18 +61,29 @@ def current_time() -> dt.datetime:
 
 def events_option(f):
     return click.option("--events", "events_dir", type=click.Path(path_type=Path),
-                        default=Path("events"), show_default=True, help=EVENTS_HELP)(f)
+                        default=None, help=EVENTS_HELP)(f)
 
 
 def newsletters_option(f):
     return click.option("--newsletters", "newsletters_dir", type=click.Path(path_type=Path),
-                        default=Path("newsletters"), show_default=True,
-                        help=NEWSLETTERS_HELP)(f)
+                        default=None, help=NEWSLETTERS_HELP)(f)
 
 
 def out_option(f):
     return click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
-                        default=Path("output"), show_default=True, help=OUT_HELP)(f)
+                        default=None, help=OUT_HELP)(f)
+
+
+def site_option(f):
+    return click.option("--site", type=click.Path(path_type=Path, file_okay=False),
+                        default=None, help=SITE_HELP)(f)
+
+
+def locate(site: Path | None, config: Path | None):
+    """The site folder; paths not given on the command line resolve inside it."""
+    from pipeline.sources.site import locate_site
+
+    return locate_site(site, config)
 
 
 def now_option(f):
@@ -104,6 +118,7 @@ def cli() -> None:
 
 
 @cli.command()
+@site_option
 @events_option
 @newsletters_option
 @out_option
@@ -111,25 +126,41 @@ def cli() -> None:
 @config_option
 @verbosity_options
 @lock_option
-def build(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.datetime | None,
-          config: Path | None, quiet: bool, verbose: bool, lock_timeout: float | None) -> None:
+def build(site: Path | None, events_dir: Path | None, newsletters_dir: Path | None,
+          out_dir: Path | None, now: dt.datetime | None, config: Path | None, quiet: bool,
+          verbose: bool, lock_timeout: float | None) -> None:
     """Validate everything, render feeds and issues, then publish them to --out."""
     from pipeline.build import build_site
 
-    build_site(events_dir, newsletters_dir, out_dir, now or current_time(), config,
-               quiet=quiet, verbose=verbose, lock_timeout=lock_timeout)
+    where = locate(site, config)
+    build_site(where.path(events_dir, "events"), where.path(newsletters_dir, "newsletters"),
+               where.path(out_dir, "output"), now or current_time(), where.config,
+               quiet=quiet, verbose=verbose, lock_timeout=lock_timeout, site=where.root)
 
 
 @cli.command()
+@site_option
 @events_option
 @newsletters_option
 @config_option
-def check(events_dir: Path, newsletters_dir: Path, config: Path | None) -> None:
-    """Validate event, issue and settings files without writing anything."""
-    from pipeline.build import load_inputs, plural
+def check(site: Path | None, events_dir: Path | None, newsletters_dir: Path | None,
+          config: Path | None) -> None:
+    """Validate every file and render every issue in memory; nothing is written."""
+    from pipeline.build import check_site
 
-    events, issues, _ = load_inputs(events_dir, newsletters_dir, config)
-    click.echo(f"ok: {plural(len(events), 'event')}, {plural(len(issues), 'newsletter issue')}")
+    where = locate(site, config)
+    click.echo(check_site(where.path(events_dir, "events"),
+                          where.path(newsletters_dir, "newsletters"), where.config,
+                          where.root, current_time()))
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False), default=Path("."))
+def init(folder: Path) -> None:
+    """Start a site in FOLDER (default: here): settings, example events and issue, README."""
+    from pipeline.init import init_site
+
+    click.echo(init_site(folder, current_time().date()))
 
 
 @cli.command("import")
@@ -166,22 +197,26 @@ def import_(sources: tuple[str, ...], events_dir: Path, update: bool, zone: str 
 @click.option("--from", "start", type=DateType(), required=True, help="First day of the period.")
 @click.option("--to", "end", type=DateType(), required=True, help="Last day of the period.")
 @click.option("--title", default=None, help="Headline. Default: 'Events from FROM to TO'.")
+@site_option
 @events_option
 @out_option
 @now_option
 @config_option
 @verbosity_options
 @lock_option
-def newsletter(start: dt.date, end: dt.date, title: str | None, events_dir: Path,
-               out_dir: Path, now: dt.datetime | None, config: Path | None, quiet: bool,
-               verbose: bool, lock_timeout: float | None) -> None:
+def newsletter(start: dt.date, end: dt.date, title: str | None, site: Path | None,
+               events_dir: Path | None, out_dir: Path | None, now: dt.datetime | None,
+               config: Path | None, quiet: bool, verbose: bool,
+               lock_timeout: float | None) -> None:
     """Render an ad-hoc issue of the events between --from and --to (e.g. last month)."""
     from pipeline.build import build_adhoc_issue
 
     if end < start:
         raise click.BadParameter("--to is before --from", param_hint="--to")
-    build_adhoc_issue(start, end, title, events_dir, out_dir, now or current_time(), config,
-                      quiet=quiet, verbose=verbose, lock_timeout=lock_timeout)
+    where = locate(site, config)
+    build_adhoc_issue(start, end, title, where.path(events_dir, "events"),
+                      where.path(out_dir, "output"), now or current_time(), where.config,
+                      quiet=quiet, verbose=verbose, lock_timeout=lock_timeout, site=where.root)
 
 
 @cli.command()
@@ -203,20 +238,23 @@ def newsletter(start: dt.date, end: dt.date, title: str | None, events_dir: Path
 @click.option("--retries", type=click.IntRange(min=0), default=3, show_default=True, metavar="N",
               help="Retries of a transient failure (4xx reply, dropped connection), with backoff.")
 @click.option("--ledger", "ledger_dir", type=click.Path(path_type=Path, file_okay=False),
-              envvar="PIPELINE_SEND_LEDGER", default=Path(".send-ledger"), show_default=True,
-              help="Folder of send ledgers (keep it: it is what prevents a second mailing).")
+              envvar="PIPELINE_SEND_LEDGER", default=None,
+              help="Folder of send ledgers (keep it: it is what prevents a second mailing). "
+              "Default: SITE/.send-ledger.")
 @click.option("--resend-in-doubt", is_flag=True, help="Also mail addresses an interrupted run "
               "may or may not have reached (they may get the issue twice).")
 @click.option("--dry-run", is_flag=True, help="Send nothing; print what would be sent.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
-              default=Path("output"), show_default=True,
-              help="Publish root holding newsletter/ISSUE/message.eml.")
+              default=None, help="Publish root holding newsletter/ISSUE/message.eml. "
+              "Default: SITE/output.")
+@site_option
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
 @click.option("--verbose", "-v", is_flag=True, help="One line per recipient.")
 def send(issue: str, smtp: str | None, to: tuple[str, ...], list_file: Path | None,
          starttls: bool, implicit_tls: bool, unsubscribe_url: str | None,
-         envelope_from: str | None, rate: float, retries: int, ledger_dir: Path,
-         resend_in_doubt: bool, dry_run: bool, out_dir: Path, quiet: bool, verbose: bool) -> None:
+         envelope_from: str | None, rate: float, retries: int, ledger_dir: Path | None,
+         resend_in_doubt: bool, dry_run: bool, out_dir: Path | None, site: Path | None,
+         quiet: bool, verbose: bool) -> None:
     """Mail the published issue ISSUE to each recipient once (credentials: $PIPELINE_SMTP_USER,
     $PIPELINE_SMTP_PASSWORD)."""
     from pipeline.send.campaign import send_issue
@@ -230,25 +268,50 @@ def send(issue: str, smtp: str | None, to: tuple[str, ...], list_file: Path | No
     if smtp is None and not dry_run:
         raise click.UsageError("give the SMTP server with --smtp HOST:PORT (or use --dry-run)")
     host, port = parse_smtp_address(smtp) if smtp else ("", 0)
+    where = locate(site, None)
     send_issue(SendRequest(
-        issue_id=issue, out_dir=out_dir, recipients=read_recipients(to, list_file),
+        issue_id=issue, out_dir=where.path(out_dir, "output"),
+        recipients=read_recipients(to, list_file),
         smtp_host=host, smtp_port=port, starttls=starttls, implicit_tls=implicit_tls,
         unsubscribe_template=unsubscribe_url, envelope_from=envelope_from, rate=rate,
-        retries=retries, ledger_dir=ledger_dir, resend_in_doubt=resend_in_doubt,
+        retries=retries, ledger_dir=where.path(ledger_dir, ".send-ledger"),
+        resend_in_doubt=resend_in_doubt,
         dry_run=dry_run, quiet=quiet, verbose=verbose), clock=current_time)
 
 
 @cli.command()
-@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False, exists=True),
-              default=Path("output"), show_default=True, help="Publish root to serve.")
+@site_option
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
+              default=None, help="Publish root to serve. Default: SITE/output.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
               help="TCP port (0: any free port; the first line says which).")
 @click.option("--bind", default="127.0.0.1", show_default=True, help="Address to listen on.")
-def serve(out_dir: Path, port: int, bind: str) -> None:
+@click.option("--watch", is_flag=True, help="Rebuild (as `pipeline build`) when a file of the "
+              "site changes, and reload open pages.")
+@now_option
+@config_option
+def serve(site: Path | None, out_dir: Path | None, port: int, bind: str, watch: bool,
+          now: dt.datetime | None, config: Path | None) -> None:
     """Preview the publish root over HTTP with production content types and cache headers."""
     from pipeline.publish.serve import serve as serve_forever
 
-    serve_forever(out_dir, bind, port)
+    where = locate(site, config)
+    out = where.path(out_dir, "output")
+    if not watch:
+        serve_forever(out, bind, port)
+        return
+    from pipeline.build import build_site
+
+    def rebuild() -> None:
+        build_site(where.path(None, "events"), where.path(None, "newsletters"), out,
+                   now or current_time(), where.config, site=where.root)
+
+    try:
+        rebuild()
+    except click.ClickException as error:  # serve what there is; the next change retries
+        error.show()
+    inputs = (where.root, *((where.config,) if where.config else ()))
+    serve_forever(out, bind, port, watch=(inputs, rebuild))
 
 
 def main() -> None:

@@ -97,7 +97,7 @@ def spy(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
 def build(out: str = "output", now: dt.datetime = NOW) -> dict[str, bytes]:
     """`pipeline build` of the working directory; every published file's bytes."""
     build_site(Path("events"), Path("newsletters"), Path(out), now, Path("pipeline.yaml"),
-               quiet=True)
+               quiet=True, site=Path("."))  # the site's own templates/ (a copy) are used
     root = Path(out)
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
             if p.is_file() and not p.name.startswith(".")}

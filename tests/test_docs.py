@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.sources.branding import KEYS as BRANDING_KEYS
 from pipeline.sources.events import EVENT_KEYS, LOCATION_KEYS, load_event
 from pipeline.sources.issues import ISSUE_KEYS, load_issue
 from pipeline.sources.schema import event_schema
@@ -29,6 +30,7 @@ TABLES = {
     "Newsletter issue files": ISSUE_KEYS,
     "Settings file": KEYS,
     "`feeds` items": FEED_KEYS,
+    "`branding`": BRANDING_KEYS,
 }
 
 
@@ -75,12 +77,13 @@ def test_documented_settings_defaults_are_the_code_defaults():
 
 def test_the_doc_has_an_example_of_each_file():
     firsts = sorted(example.splitlines()[0].split("/")[0] for example in yaml_examples())
-    assert firsts == ["# events", "# events", "# events", "# newsletters", "# pipeline.yaml"]
+    assert firsts == ["# events", "# events", "# events", "# newsletters", "# pipeline.yaml",
+                      "# pipeline.yaml of a site with its own look"]
 
 
 @pytest.mark.parametrize("example", yaml_examples(), ids=lambda e: e.splitlines()[0][2:])
 def test_yaml_example_loads_without_problems(tmp_path, example):
-    name = example.splitlines()[0].removeprefix("# ").strip()
+    name = example.splitlines()[0].removeprefix("# ").split(" of ")[0].strip()
     path = tmp_path / name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(example, encoding="utf-8")
@@ -89,6 +92,8 @@ def test_yaml_example_loads_without_problems(tmp_path, example):
         assert load_event(path, Settings(), problems) is not None
     elif name.startswith("newsletters/"):
         assert load_issue(path, Settings(), problems) is not None
+    elif "branding:" in example:
+        assert load_settings(path).branding.accent_color == "#1d4ed8"
     else:
         assert load_settings(path).kinds[-1] == "sprint"
     assert [str(p) for p in problems] == []

@@ -126,6 +126,40 @@ def issue_content(events: tuple[Event, ...], issue: Issue, settings: Settings,
     return content
 
 
+@dataclass(frozen=True, slots=True)
+class BrandContent:
+    """What every template reads as `brand`: the site's branding, ready to render."""
+
+    accent_color: str
+    accent_color_dark: str
+    logo: Image | None  # src made absolute
+    logo_width: int
+    footer: Prose | None
+    postal_address: tuple[str, ...]  # its lines
+    subscribe_url: str  # empty: no subscribe sentence
+    social: tuple[Link, ...]
+
+
+def brand_content(settings: Settings) -> BrandContent:
+    """The `brand` of every template; a relative link in the footer raises InvalidInput."""
+    problems: list[Problem] = []
+    branding = settings.branding
+    builder = _Builder(settings, problems)
+    footer = builder.prose(branding.footer, settings.source or "pipeline.yaml",
+                           "branding.footer")
+    if problems:
+        raise InvalidInput(problems)
+    logo = branding.logo
+    return BrandContent(
+        accent_color=branding.accent_color, accent_color_dark=branding.accent_color_dark,
+        logo=Image(builder.absolute(logo.src), logo.alt) if logo else None,
+        logo_width=logo.width if logo else 0, footer=footer,
+        postal_address=tuple(line.strip() for line in branding.postal_address.splitlines()
+                             if line.strip()),
+        subscribe_url=branding.subscribe_url,
+        social=tuple(Link(s.title, s.url) for s in branding.social))
+
+
 def issue_url(issue: Issue, settings: Settings) -> str:
     """The issue's web address."""
     return settings.absolute_url(f"newsletter/{issue.id}/")
@@ -142,7 +176,8 @@ class _Builder:
         if not markdown:
             return None
         self.check_links(markdown, source, key)
-        return Prose(Markup(markdown_to_html(markdown)), markdown_to_text(markdown))
+        return Prose(Markup(markdown_to_html(markdown, self.settings.branding.accent_color)),
+                     markdown_to_text(markdown))
 
     def check_links(self, markdown: str, source: str, key: str) -> None:
         # Checked here, not only in preflight, so that the message names the right file.
@@ -158,7 +193,8 @@ class _Builder:
         highlights = []
         for line in event.highlights:
             self.check_links(line, event.source, "highlights")
-            highlights.append(Prose(Markup(inline_markdown_to_html(line)),
+            accent = self.settings.branding.accent_color
+            highlights.append(Prose(Markup(inline_markdown_to_html(line, accent)),
                                     inline_markdown_to_text(line)))
         picture = None
         if event.image is not None:

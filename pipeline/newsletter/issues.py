@@ -15,6 +15,7 @@ from pipeline.newsletter.atom import FEED_PATH, render_feed
 from pipeline.newsletter.content import (
     UNSUBSCRIBE_PLACEHOLDER,
     IssueContent,
+    brand_content,
     format_day,
     issue_content,
     issue_url,
@@ -36,7 +37,7 @@ def render_newsletters(events: tuple[Event, ...], issues: tuple[Issue, ...],
     """
     if not issues:
         return {}
-    env = templates.environment()
+    env = theme(settings)
     artifacts: Artifacts = {}
     for issue in issues:
         artifacts.update(_issue_files(env, events, issue, settings))
@@ -51,14 +52,20 @@ def render_issue_files(events: tuple[Event, ...], issue: Issue, settings: Settin
 
     `now` is unused: an issue is a function of its own date, never of the clock.
     """
-    return _issue_files(templates.environment(), events, issue, settings)
+    return _issue_files(theme(settings), events, issue, settings)
+
+
+def theme(settings: Settings) -> jinja2.Environment:
+    """The site's templates over the packaged theme, with the site's branding as `brand`."""
+    return templates.environment(settings.site, {"brand": brand_content(settings)})
 
 
 def _compile(env: jinja2.Environment, content: IssueContent, issue: Issue) -> str:
     """The issue compiled by MJML: the e-mail's HTML part, or the web page."""
     what = f"issue '{issue.id}'"
     mjml_source = templates.render(env, templates.ISSUE_MJML, what, issue=content)
-    return templates.compile_mjml(mjml_source, issue.source or what)
+    return templates.compile_mjml(mjml_source, issue.source or what, lambda error: (
+        templates.mjml_origin(env, templates.ISSUE_MJML, {"issue": content}, mjml_source, error)))
 
 
 def _issue_files(env: jinja2.Environment, events: tuple[Event, ...], issue: Issue,

@@ -14,7 +14,6 @@ from markdown_it.token import Token
 ALLOWED_TAGS = {"p", "a", "strong", "em", "code", "pre", "ul", "ol", "li", "br", "blockquote",
                 "h3", "h4", "hr"}
 ALLOWED_SCHEMES = {"https", "http", "mailto", "webcal", "tel"}
-LINK_STYLE = "color:#c2410c;text-decoration:underline;"  # inline: Gmail drops class rules
 TEXT_WIDTH = 72
 
 
@@ -25,25 +24,35 @@ def _parser() -> MarkdownIt:
     return MarkdownIt("commonmark", {"html": False}).disable("image")
 
 
-def _sanitise(html: str) -> str:
+def link_style(colour: str | None) -> dict[str, dict[str, str]]:
+    """Each link's inline style (Gmail drops class rules) in the site's accent colour."""
+    style = "text-decoration:underline;" if colour is None else \
+        f"color:{colour};text-decoration:underline;"
+    return {"a": {"style": style}}
+
+
+def _sanitise(html: str, link_colour: str | None) -> str:
     """Keep only the allowed tags, `href` with an allowed scheme, and our link style."""
     return nh3.clean(html, tags=ALLOWED_TAGS, attributes={"a": {"href"}},
                      url_schemes=ALLOWED_SCHEMES, link_rel="noopener",
-                     set_tag_attribute_values={"a": {"style": LINK_STYLE}}).strip()
+                     set_tag_attribute_values=link_style(link_colour)).strip()
 
 
-def markdown_to_html(text: str) -> str:
-    """Block Markdown (paragraphs, lists) as sanitised HTML for an `mj-text`."""
+def markdown_to_html(text: str, link_colour: str | None = None) -> str:
+    """Block Markdown (paragraphs, lists) as sanitised HTML for an `mj-text`.
+
+    `link_colour`: the site's accent (branding.accent_color, a checked hex colour).
+    """
     # Headings inside an e-mail card sit under the card's own title: shift them down.
     html = _parser().render(text)
     for level, new in (("h1", "h3"), ("h2", "h3"), ("h5", "h4"), ("h6", "h4")):
         html = html.replace(f"<{level}>", f"<{new}>").replace(f"</{level}>", f"</{new}>")
-    return _sanitise(html)
+    return _sanitise(html, link_colour)
 
 
-def inline_markdown_to_html(text: str) -> str:
+def inline_markdown_to_html(text: str, link_colour: str | None = None) -> str:
     """One line of Markdown (a highlight) as sanitised inline HTML, without a paragraph."""
-    return _sanitise(_parser().renderInline(text))
+    return _sanitise(_parser().renderInline(text), link_colour)
 
 
 def link_targets(text: str) -> tuple[str, ...]:

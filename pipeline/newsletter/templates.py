@@ -1,21 +1,30 @@
-"""The Jinja2 templates of templates/email/ and the MJML compiler, with errors users can act on."""
+"""The e-mail theme (the site's templates/email/ over the packaged one) and the MJML compiler.
+
+Template and MJML mistakes become `templates/email/NAME:LINE: message` errors users can act on.
+"""
 
 from __future__ import annotations
 
+import re
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 import jinja2
 import mjml
 
 from pipeline.errors import PipelineError, display_path
+from pipeline.sources.site import packaged
 
-TEMPLATES_DIR = Path("templates/email")  # relative to the working directory: the repo root
+THEME = "templates/email"  # inside a site folder, and inside the package
 ISSUE_MJML = "issue.mjml.j2"
 ISSUE_TEXT = "issue.txt.j2"
 ARCHIVE_HTML = "archive.html.j2"
 # No web fonts: mjml-python would otherwise link five Google Fonts into every issue.
 FONTS: dict[str, str] = {}
+POSITION = re.compile(r"position (\d+)")
+MARKER = re.compile("\x00(\\d+)\x00")  # NUL: refused in every input, so never in output
+TAG_EDGE = re.compile(r"\{[{%#]|[}%#]\}")
 
 
 def _autoescape(name: str | None) -> bool:
@@ -23,17 +32,40 @@ def _autoescape(name: str | None) -> bool:
     return not (name or "").endswith(".txt.j2")
 
 
-def environment(folder: Path = TEMPLATES_DIR) -> jinja2.Environment:
-    """A Jinja2 environment over `folder`; a missing folder is a PipelineError."""
-    if not (folder / ISSUE_MJML).is_file():
+def theme_folders(site: Path | None) -> tuple[Path, ...]:
+    """Where templates are looked up, first match wins: the site's folder, then the package's."""
+    shipped = packaged("templates") / "email"
+    own = site / THEME if site is not None else None
+    return (own, shipped) if own is not None and own.is_dir() else (shipped,)
+
+
+def environment(site: Path | None = None, globals_: dict | None = None) -> jinja2.Environment:
+    """A Jinja2 environment over the site's templates, then the packaged theme."""
+    folders = theme_folders(site)
+    if not any((folder / ISSUE_MJML).is_file() for folder in folders):
         raise PipelineError(
-            f"{display_path(folder)}/{ISSUE_MJML} not found: newsletter issues need the "
-            f"templates of {TEMPLATES_DIR}/. Run pipeline from the folder that holds "
-            f"{TEMPLATES_DIR}/ (the repository root), or copy that folder from the project.")
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(folder), autoescape=_autoescape,
-        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-        keep_trailing_newline=True)
+            f"{THEME}/{ISSUE_MJML} not found in {' or '.join(map(display_path, folders))}: "
+            "the installed package lacks its theme; reinstall it (pip install pipeline)")
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(f) for f in folders]),
+        autoescape=_autoescape, undefined=jinja2.StrictUndefined, trim_blocks=True,
+        lstrip_blocks=True, keep_trailing_newline=True)
+    env.globals.update(globals_ or {})
+    return env
+
+
+def folders_of(env: jinja2.Environment) -> tuple[Path, ...]:
+    """The template folders of an environment made by `environment`, first match first."""
+    loaders = getattr(env.loader, "loaders", [env.loader])
+    return tuple(Path(p) for loader in loaders for p in getattr(loader, "searchpath", []))
+
+
+def shown(path: Path) -> str:
+    """A template's path as users find it: in their site, or `templates/email/X (packaged)`."""
+    shipped = packaged("templates").resolve()
+    if path.resolve().is_relative_to(shipped):
+        return f"{THEME}/{path.name} (packaged theme)"
+    return display_path(path)
 
 
 def render(env: jinja2.Environment, name: str, for_what: str, **context: object) -> str:
@@ -41,40 +73,122 @@ def render(env: jinja2.Environment, name: str, for_what: str, **context: object)
     try:
         return env.get_template(name).render(**context)
     except jinja2.TemplateSyntaxError as error:
-        where = f"{display_path(Path(error.filename))}:{error.lineno}" if error.filename \
-            else name
+        where = f"{shown(Path(error.filename))}:{error.lineno}" if error.filename else name
         raise PipelineError(f"{where}: template syntax error: {error.message}") from None
     except jinja2.TemplateNotFound as error:
         raise PipelineError(f"{for_what}: template {error.name!r} not found in "
-                            f"{_folder(env)}/") from None
+                            f"{' or '.join(map(display_path, folders_of(env)))}") from None
     except (jinja2.UndefinedError, TypeError, ValueError) as error:
-        where = _template_line(error, env) or f"{_folder(env)}/{name}"
+        where = _template_line(error, env) or f"{THEME}/{name}"
         raise PipelineError(f"{where}: rendering {for_what} failed: {error}; check the "
                             "variable names against docs/newsletter.md") from None
 
 
-def compile_mjml(source: str, for_what: str) -> str:
-    """MJML to HTML in-process; a compile error names the issue being rendered."""
+def compile_mjml(source: str, for_what: str,
+                 origin: Callable[[str], str | None] | None = None) -> str:
+    """MJML to HTML in-process; `origin(error)` names the template line behind an error."""
     try:
         return mjml.mjml2html(source, fonts=FONTS)
     except Exception as error:  # the binding raises bare ValueError and friends
+        where = origin(str(error)) if origin is not None else None
         raise PipelineError(
-            f"{for_what}: MJML could not compile the issue's e-mail ({error}); check the "
-            f"MJML in {TEMPLATES_DIR}/ (a bare '<' or '&' must be escaped)") from None
+            f"{where or for_what}: MJML could not compile the issue's e-mail ({error}); a "
+            "bare '<' or '&' must be escaped, and every mj- tag closed") from None
 
 
-def _folder(env: jinja2.Environment) -> str:
-    loader = env.loader
-    paths = getattr(loader, "searchpath", None) or [str(TEMPLATES_DIR)]
-    return display_path(Path(paths[0]))
+def mjml_origin(env: jinja2.Environment, name: str, context: dict, source: str,
+                message: str) -> str | None:
+    """`template:line` that rendered the MJML at the error's position, when it says one.
+
+    mjml-python gives a byte offset in the rendered MJML. The template is rendered again
+    with a marker at the start of every output line naming its template and line; if that
+    render, markers removed, is the same text, the marker before the offset is exact.
+    Otherwise the rendered line is looked up in the templates (values as wildcards).
+    """
+    match = POSITION.search(message)
+    if not match:
+        return None
+    offset = len(source.encode("utf-8")[:int(match.group(1))].decode("utf-8", "ignore"))
+    origins: list[str] = []
+    try:
+        marked_env = env.overlay(loader=_MarkingLoader(env.loader, origins), cache_size=0)
+        marked = marked_env.get_template(name).render(**context)
+    except jinja2.TemplateError:
+        marked = ""
+    parts = MARKER.split(marked)
+    clean, at = [], 0
+    found = None
+    for index, part in enumerate(parts):
+        if index % 2:  # a marker: the origin of what follows
+            if at <= offset:
+                found = origins[int(part)]
+            continue
+        clean.append(part)
+        at += len(part)
+    if found is not None and "".join(clean) == source:
+        return found
+    return _matching_line(env, source, offset)
+
+
+class _MarkingLoader(jinja2.BaseLoader):
+    """Another loader's templates with a marker at the start of each plain output line."""
+
+    def __init__(self, inner: jinja2.BaseLoader | None, origins: list[str]) -> None:
+        self.inner = inner
+        self.origins = origins
+
+    def get_source(self, environment, template):  # type: ignore[override]
+        assert self.inner is not None
+        source, filename, uptodate = self.inner.get_source(environment, template)
+        lines, inside, stripped = [], False, False
+        for number, line in enumerate(source.split("\n"), 1):
+            # Lines inside or starting with a tag or comment, and lines whose blanks a `-`
+            # (`-#}` before, `{{-` within) strips, are left alone: a marker there would
+            # change what trim_blocks, lstrip_blocks and the `-` do.
+            plain = not line.lstrip().startswith(("{%", "{#")) and not any(
+                edge in line for edge in ("{{-", "{%-", "{#-"))
+            if not inside and not stripped and plain:
+                self.origins.append(f"{shown(Path(filename or template))}:{number}")
+                line = f"\x00{len(self.origins) - 1}\x00{line}"
+            for token in TAG_EDGE.findall(line):
+                inside = token.startswith("{")
+            stripped = line.rstrip().endswith(("-%}", "-#}", "-}}"))
+            lines.append(line)
+        return "\n".join(lines), filename, uptodate
+
+
+def _matching_line(env: jinja2.Environment, source: str, offset: int) -> str | None:
+    """The first template line (site first) that could have rendered the line at `offset`."""
+    start = source.rfind("\n", 0, offset) + 1
+    end = source.find("\n", offset)
+    rendered = source[start:end if end >= 0 else len(source)].strip()
+    if not rendered:
+        return None
+    for folder in folders_of(env):
+        for template in sorted(folder.glob("*.mjml.j2")):
+            for number, line in enumerate(template.read_text("utf-8").splitlines(), 1):
+                if _same_line(line.strip(), rendered):
+                    return f"{shown(template)}:{number}"
+    return None
+
+
+def _same_line(template_line: str, rendered: str) -> bool:
+    """True when `rendered` could be `template_line` with its {{ }} and {% %} filled in."""
+    if not template_line or template_line.startswith("{#"):
+        return False
+    parts = re.split(r"\{\{.*?\}\}|\{%.*?%\}", template_line)
+    if not "".join(parts).strip():
+        return False
+    pattern = ".*?".join(re.escape(part) for part in parts)
+    return re.fullmatch(pattern, rendered, re.DOTALL) is not None
 
 
 def _template_line(error: BaseException, env: jinja2.Environment) -> str | None:
     """`template:line` of the innermost template frame of the error, when there is one."""
-    folder = Path(_folder(env)).resolve()
+    folders = [folder.resolve() for folder in folders_of(env)]
     found = None
     for frame in traceback.extract_tb(error.__traceback__):
         path = Path(frame.filename)
-        if path.suffix == ".j2" and path.resolve().is_relative_to(folder):
-            found = f"{display_path(path)}:{frame.lineno}"
+        if path.suffix == ".j2" and any(path.resolve().is_relative_to(f) for f in folders):
+            found = f"{shown(path)}:{frame.lineno}"
     return found

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.utils import getaddresses
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from pipeline.errors import InvalidInput, Problem, display_path
+from pipeline.sources.branding import Branding, read_branding
 from pipeline.sources.fields import SLUG, Fields, read_fields
+from pipeline.sources.site import SETTINGS_FILE
 
-SETTINGS_FILE = "pipeline.yaml"
 BUILTIN_KINDS = ("conference", "meetup", "hackathon", "docathon", "webinar", "social", "meeting")
 DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
 RESERVED_FEEDS = ("upcoming", "events")  # calendar/upcoming.ics and calendar/events/
@@ -54,7 +55,10 @@ class Settings:
     kinds: tuple[str, ...] = BUILTIN_KINDS
     feeds: tuple[FeedSpec, ...] = ()
     organizer: Organizer = Organizer()
+    branding: Branding = field(default_factory=Branding)
     source: str = field(default="", compare=False)
+    # The site folder: its templates/email/ overrides the packaged theme (None: theme only).
+    site: Path | None = field(default=None, compare=False)
 
     @property
     def uid_host(self) -> str:
@@ -90,7 +94,7 @@ class Settings:
 
 KEYS = ("site_name", "base_url", "uid_domain", "calendar_name", "calendar_description",
         "calendar_color", "refresh_interval", "sender", "list_id", "kinds", "feeds",
-        "organizer")
+        "organizer", "branding")
 ORGANIZER_KEYS = ("name", "email", "url")
 EMAIL = re.compile(r"^[^@\s<>\"(),;:\\\[\]]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$")
 FEED_KEYS = ("id", "name", "description", "kinds", "tags")
@@ -114,19 +118,22 @@ def load_settings(path: Path | None) -> Settings:
     return settings
 
 
-def read_settings(path: Path | None) -> tuple[Settings, list[Problem]]:
+def read_settings(path: Path | None, site: Path | None = None) -> tuple[Settings, list[Problem]]:
     """The settings with every valid key applied, and the problems of the others.
 
-    The build checks events against these best-effort settings even when the file has
-    problems, so that one run lists every problem of every file.
+    `path` None: ./pipeline.yaml when `site` is None and it exists, else the defaults.
+    `site`: the site folder whose templates/ override the theme. The build checks events
+    against these best-effort settings even when the file has problems, so that one run
+    lists every problem of every file.
     """
-    if path is None:
+    if path is None and site is None and Path(SETTINGS_FILE).exists():
         path = Path(SETTINGS_FILE)
-        if not path.exists():
-            return Settings(), []
+    if path is None:
+        return Settings(site=site), []
     problems: list[Problem] = []
     fields = read_fields(path, display_path(path), "settings", problems)
-    return (_settings_from(fields) if fields else Settings()), problems
+    settings = _settings_from(fields) if fields else Settings()
+    return replace(settings, site=site), problems
 
 
 def _settings_from(fields: Fields) -> Settings:
@@ -175,6 +182,9 @@ def _settings_from(fields: Fields) -> Settings:
     organizer = _organizer(fields)
     if organizer is not None:
         values["organizer"] = organizer
+    branding = read_branding(fields)
+    if branding is not None:
+        values["branding"] = branding
     return Settings(**values)
 
 

@@ -15,6 +15,30 @@ except ImportError:  # pragma: no cover - PyYAML built without libyaml
     from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
 
 MAX_FILE_BYTES = 1_000_000
+# PyYAML's words for the usual mistakes, and what to check, in plain words (first match).
+HINTS = (
+    ("mapping values are not allowed", "a value with ': ' in it must be quoted "
+     "(title: \"Typing: part 2\"), and a key must line up with the keys above it"),
+    ("could not find expected ':'", "each key needs ': ' after it (a space after the colon), "
+     "and a long value continues on lines indented more than its key"),
+    ("found character '\\t'", "indent with spaces; YAML does not allow tabs"),
+    ("found a tab character", "indent with spaces; YAML does not allow tabs"),
+    ("did not find expected key", "this line's indentation: keys of one mapping line up, "
+     "and list items (- ...) under a key are indented the same"),
+    ("expected <block end>", "this line's indentation: keys of one mapping line up, "
+     "and list items (- ...) under a key are indented the same"),
+    ("did not find expected '-' indicator", "list items (- ...) must line up, and the keys "
+     "of one item line up with the first one (after '- ')"),
+    ("did not find expected ',' or ']'", "a [list, in brackets] needs commas between items "
+     "and a closing ']'; quote an item that contains ', ' or ': '"),
+    ("did not find expected ',' or '}'", "a {mapping, in braces} needs commas between "
+     "items and a closing '}'; quote a value that contains ', ' or ': '"),
+    ("found unexpected end of stream", "a quote (\" or ') opened and never closed"),
+    ("found unknown escape character", "in \"double quotes\" a backslash starts an escape; "
+     "use 'single quotes' or write \\\\ for one backslash"),
+)
+# A plain value followed by ` #word`: YAML dropped the rest as a comment (`#41: Typing`).
+LOST_TAIL = re.compile(r"\s+#\S")
 
 
 class Mapping(dict):
@@ -106,6 +130,16 @@ class _FastLineLoader(_LineLoader):
     tag (numbers, booleans, null, explicit tags, merge keys) still goes through _LineLoader.
     """
 
+    source_lines: list[str] = []  # noqa: RUF012 - set per file by read_mapping
+    lost_tails: list[tuple[int, str, str]] = []  # noqa: RUF012 - replaced per instance
+
+    def lost_tail(self, node: yaml.ScalarNode) -> None:
+        """Note a plain value that YAML cut at ` #` (line, value kept, what was dropped)."""
+        rest = self.source_lines[node.end_mark.line][node.end_mark.column:]
+        if LOST_TAIL.match(rest):
+            self.lost_tails = [*self.lost_tails,
+                               (node.end_mark.line + 1, node.value, rest.strip())]
+
     def resolve(self, kind: type, value: Any, implicit: Any) -> str:
         # Resolver.resolve without path resolvers (we register none): called for every node.
         if kind is yaml.ScalarNode:
@@ -126,6 +160,9 @@ class _FastLineLoader(_LineLoader):
         tag, kind = node.tag, type(node)
         if tag == STR_TAG and kind is yaml.ScalarNode:
             value: Any = node.value
+            if not node.style and "#" in self.source_lines[node.end_mark.line][
+                    node.end_mark.column:]:
+                self.lost_tail(node)
         elif tag == MAP_TAG and kind is yaml.MappingNode and not any(
                 k.tag == MERGE_TAG for k, _ in node.value):
             value = Mapping()
@@ -165,6 +202,21 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def _warn_lost_tails(path: Path, lost: list[tuple[int, str, str]]) -> None:
+    """A warning (not an error: it may be a real comment) with the fix, for each cut value."""
+    if not lost:
+        return
+    import click
+
+    from pipeline.errors import display_path
+
+    for line, kept, dropped in lost:
+        whole = f"{kept} {dropped}".replace('"', '\\"')
+        click.echo(f"{display_path(path)}:{line}: warning: the value is only {kept!r}: YAML "
+                   f"reads ' {dropped.split()[0]}...' as a comment. If it belongs to the "
+                   f"value, quote it: \"{whole}\"", err=True)
+
+
 def read_mapping(path: Path, what: str) -> Mapping:
     """Read one YAML file whose top level must be a mapping; raise YamlProblem otherwise."""
     a_what = f"an {what}" if what[0] in "aeiou" else f"a {what}"
@@ -188,9 +240,11 @@ def read_mapping(path: Path, what: str) -> Mapping:
         raise YamlProblem(1, f"the file is empty; {a_what} file is a YAML mapping of keys "
                           f"such as {first_key}")
     loader = _FastLineLoader(text)
+    loader.source_lines = text.splitlines()
     try:
         node = loader.get_single_node()
         data = None if node is None else loader.walk(node)
+        _warn_lost_tails(path, loader.lost_tails)
     except YamlProblem:
         raise
     except yaml.MarkedYAMLError as error:
@@ -199,7 +253,8 @@ def read_mapping(path: Path, what: str) -> Mapping:
         problem = error.problem or "invalid YAML"
         if "could not determine a constructor" in problem:
             problem = f"tag {problem.split('tag ', 1)[-1]} is not allowed; only plain YAML values"
-        raise YamlProblem(line, f"invalid YAML: {problem}") from None
+        hint = next((f". Check: {fix}" for words, fix in HINTS if words in problem), "")
+        raise YamlProblem(line, f"invalid YAML: {problem}{hint}") from None
     except yaml.YAMLError as error:
         raise YamlProblem(0, f"invalid YAML: {error}") from None
     finally:

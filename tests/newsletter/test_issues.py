@@ -6,9 +6,11 @@ import datetime as dt
 import email
 import hashlib
 import json
+import re
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import chdir
+from dataclasses import replace
 from email import policy
 from pathlib import Path
 
@@ -150,6 +152,12 @@ def templates_here(in_tmp: Path) -> Path:
     return in_tmp
 
 
+@pytest.fixture
+def site_settings(templates_here: Path, settings: Settings) -> Settings:
+    """Settings of the site in the working directory, whose templates override the theme."""
+    return replace(settings, site=templates_here)
+
+
 def event(event_id: str, day: dt.date, **extra) -> Event:
     return Event(id=event_id, title=extra.pop("title", event_id.title()), kind="meetup",
                  start=day, end=day, source=f"events/{event_id}.yaml", **extra)
@@ -254,49 +262,62 @@ def test_no_issues_renders_nothing_and_needs_no_templates(in_tmp, settings) -> N
     assert render_newsletters((event("a", dt.date(2025, 1, 1)),), (), settings, PINNED_NOW) == {}
 
 
-def test_missing_templates_folder_is_a_clear_error(in_tmp, settings) -> None:
-    with pytest.raises(PipelineError) as error:
-        render_newsletters((), (make_issue(),), settings, PINNED_NOW)
-    assert error.value.message.startswith(
-        "templates/email/issue.mjml.j2 not found: newsletter issues need the templates of "
-        "templates/email/. Run pipeline from the folder that holds templates/email/")
+def test_a_folder_without_templates_renders_with_the_packaged_theme(in_tmp, settings) -> None:
+    # Issue 12: the theme ships with the package; the working directory holds no templates.
+    files = render_newsletters((), (make_issue(),), settings, PINNED_NOW)
+    assert "January" in files["newsletter/2025-01/index.txt"].decode()
 
 
-def test_template_mistake_names_template_and_line(templates_here, settings) -> None:
+def test_a_site_template_overrides_only_that_template(in_tmp, settings) -> None:
+    site = in_tmp / "site"
+    (site / "templates/email").mkdir(parents=True)
+    footer = (ROOT / "templates/email/_footer.mjml.j2").read_text()
+    (site / "templates/email/_footer.mjml.j2").write_text(
+        footer.replace("newsletter ·", "newsletter, our own footer ·"))
+    files = render_newsletters((), (make_issue(),), replace(settings, site=site), PINNED_NOW)
+    html = files["newsletter/2025-01/index.html"].decode()
+    assert "our own footer" in html
+    assert "January" in html  # the rest still comes from the packaged theme
+    # Another site, or none, is not affected.
+    plain = render_newsletters((), (make_issue(),), settings, PINNED_NOW)
+    assert "our own footer" not in plain["newsletter/2025-01/index.html"].decode()
+
+
+def test_template_mistake_names_template_and_line(templates_here, site_settings) -> None:
     footer = templates_here / "templates/email/_footer.mjml.j2"
     lines = footer.read_text().splitlines()
     footer.write_text("\n".join([*lines, "{{ issue.no_such_thing }}", ""]))
     with pytest.raises(PipelineError) as error:
-        render_issue_files((), make_issue(), settings, PINNED_NOW)
+        render_issue_files((), make_issue(), site_settings, PINNED_NOW)
     assert error.value.message.startswith(f"templates/email/_footer.mjml.j2:{len(lines) + 1}: "
                                           "rendering issue '2025-01' failed:")
     assert "no_such_thing" in error.value.message
 
 
-def test_mjml_compile_error_names_the_issue_file(templates_here, settings) -> None:
+def test_mjml_compile_error_names_the_issue_file(templates_here, site_settings) -> None:
     layout = templates_here / "templates/email/issue.mjml.j2"
     layout.write_text(layout.read_text().replace("</mj-body>", "</mj-body><mj-body"))
     with pytest.raises(PipelineError) as error:
-        render_issue_files((), make_issue(), settings, PINNED_NOW)
+        render_issue_files((), make_issue(), site_settings, PINNED_NOW)
     assert error.value.message.startswith(
         "newsletters/2025-01.yaml: MJML could not compile the issue's e-mail (")
 
 
 def test_preflight_stops_an_issue_whose_template_links_relatively(templates_here,
-                                                                  settings) -> None:
+                                                                  site_settings) -> None:
     footer = templates_here / "templates/email/_footer.mjml.j2"
     footer.write_text(footer.read_text().replace('href="{{ issue.feed_url }}"',
                                                  'href="feed.xml"'))
     with pytest.raises(PipelineError) as error:
-        render_issue_files((), make_issue(), settings, PINNED_NOW)
+        render_issue_files((), make_issue(), site_settings, PINNED_NOW)
     assert "newsletters/2025-01.yaml: the e-mail's HTML: <a href=\"feed.xml\">" in \
         error.value.message
 
 
-def test_archive_lists_issues_newest_first(templates_here, settings) -> None:
+def test_archive_lists_issues_newest_first(templates_here, site_settings) -> None:
     issues = (make_issue(id="a", title="Older <one>", date=dt.date(2025, 1, 31)),
               make_issue(id="b", title="Newer", date=dt.date(2025, 2, 28)))
-    files = render_newsletters((), issues, settings, PINNED_NOW)
+    files = render_newsletters((), issues, site_settings, PINNED_NOW)
     facts = scan(files["newsletter/index.html"])
     assert [h for h in facts.hrefs if "/newsletter/" in h and h.endswith("/")] == [
         "https://events.example.org/newsletter/b/", "https://events.example.org/newsletter/a/"]
@@ -334,7 +355,42 @@ def test_cli_newsletter_renders_an_adhoc_issue(templates_here: Path, write_yaml)
     assert "Talks & pizza." in text
 
 
-def test_cli_build_without_templates_fails_and_writes_nothing(in_tmp: Path, write_yaml) -> None:
+def test_cli_build_in_a_site_without_templates_uses_the_packaged_theme(in_tmp: Path,
+                                                                       write_yaml) -> None:
+    from click.testing import CliRunner
+
+    from pipeline.cli import cli
+
+    write_yaml("site/events/autumn.yaml", EVENT_YAML)
+    write_yaml("site/newsletters/2024-11.yaml", "title: November\ndate: 2024-12-02\n"
+               "period: {from: 2024-11-01, to: 2024-11-30}\n")
+    # Run from elsewhere: everything resolves against --site, nothing against the cwd.
+    (in_tmp / "elsewhere").mkdir()
+    with chdir(in_tmp / "elsewhere"):
+        result = CliRunner().invoke(cli, ["build", "--site", "../site", "--now", "2024-12-02",
+                                          "-q"])
+    assert (result.exit_code, result.output) == (0, "")
+    assert "Autumn meetup" in (in_tmp / "site/output/newsletter/2024-11/index.txt").read_text()
+    assert not (in_tmp / "elsewhere/output").exists()
+
+
+def test_mjml_error_at_a_position_names_the_template_line(templates_here, site_settings) -> None:
+    # Issue 12: MJML reports "position 14124" of the rendered source; users need file:line.
+    footer = templates_here / "templates/email/_footer.mjml.j2"
+    lines = footer.read_text().splitlines()
+    footer.write_text("\n".join([*lines, "    <mj-column></mj-column></mj-section>", ""]))
+    with pytest.raises(PipelineError) as error:
+        render_issue_files((), make_issue(), site_settings, PINNED_NOW)
+    # MJML notices at the next tag, the layout's </mj-body>: exactly that line is named.
+    layout = (templates_here / "templates/email/issue.mjml.j2").read_text().splitlines()
+    body_end = next(i for i, line in enumerate(layout, 1) if line.strip() == "</mj-body>")
+    assert re.match(rf"templates/email/issue\.mjml\.j2:{body_end}: MJML could not compile the "
+                    r"issue's e-mail \(unexpected token in root template at position \d+",
+                    error.value.message), error.value.message
+
+
+def test_check_renders_every_issue_and_names_a_template_typo(in_tmp: Path, write_yaml) -> None:
+    # Issue 12: a template typo passed `check` and failed only at `build`.
     from click.testing import CliRunner
 
     from pipeline.cli import cli
@@ -342,8 +398,13 @@ def test_cli_build_without_templates_fails_and_writes_nothing(in_tmp: Path, writ
     write_yaml("events/autumn.yaml", EVENT_YAML)
     write_yaml("newsletters/2024-11.yaml", "title: November\ndate: 2024-12-02\n"
                "period: {from: 2024-11-01, to: 2024-11-30}\n")
-    result = CliRunner().invoke(cli, ["build", "--now", "2024-12-02"])
+    assert CliRunner().invoke(cli, ["check"]).exit_code == 0
+    footer = in_tmp / "templates/email/_footer.mjml.j2"
+    footer.parent.mkdir(parents=True)
+    lines = (ROOT / "templates/email/_footer.mjml.j2").read_text().splitlines()
+    footer.write_text("\n".join([*lines, "{{ issue.archive_ulr }}", ""]))
+    result = CliRunner().invoke(cli, ["check"])
     assert result.exit_code == 1
-    assert "templates/email/issue.mjml.j2 not found" in result.output
-    assert "Traceback" not in result.output
+    assert result.stderr.startswith(f"Error: templates/email/_footer.mjml.j2:{len(lines) + 1}: "
+                                    "rendering issue '2024-11' failed:"), result.stderr
     assert not (in_tmp / "output").exists()

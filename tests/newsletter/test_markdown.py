@@ -43,12 +43,14 @@ def test_hostile_markdown_is_inert_html(source: str) -> None:
 
 
 def test_markdown_keeps_basic_formatting_and_styles_links() -> None:
-    html = markdown_to_html("Some **bold**, *em* and `code`.\n\n1. one\n2. [two](https://a.example/x)")
+    html = markdown_to_html("Some **bold**, *em* and `code`.\n\n1. one\n2. [two](https://a.example/x)",
+                            "#123abc")
     facts = scan(html)
     assert {"p", "strong", "em", "code", "ol", "li", "a"} <= set(facts.tags)
     assert facts.hrefs == ["https://a.example/x"]
     # Gmail drops class-based rules for links in some views: the colour is inline.
-    assert ("a", "style", "color:#c2410c;text-decoration:underline;") in facts.attributes
+    # The colour is the site's accent (branding.accent_color), passed in: none is in Python.
+    assert ("a", "style", "color:#123abc;text-decoration:underline;") in facts.attributes
 
 
 def test_headings_are_shifted_below_the_card_title() -> None:

@@ -119,3 +119,107 @@ def test_every_artifact_of_a_real_build_is_served_as_its_manifest_says(tmp_path:
         server.wait(timeout=10)
     assert {e["content_type"] for e in manifest} >= {"text/calendar; charset=utf-8",
                                                      "text/html; charset=utf-8", "message/rfc822"}
+
+
+def raw_request(base_url: str, request: bytes) -> bytes:
+    """Send bytes as they are (urllib would quote them); the whole answer."""
+    import socket
+
+    host, port = base_url.split("//", 1)[1].rstrip("/").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(request)
+        chunks = []
+        while chunk := connection.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_the_root_is_an_index_page_that_never_names_dot_files(base_url: str) -> None:
+    # Issue 11: `/` listed .pipeline.lock and the ledger by name.
+    status, headers, body = fetch(base_url)
+    page = body.decode()
+    assert status == 200 and headers["Content-Type"] == "text/html; charset=utf-8"
+    assert 'href="calendar/"' in page and 'href="newsletter/"' in page
+    assert 'href="calendar/upcoming.ics"' in page
+    assert ".pipeline" not in page and "ledger" not in page
+
+
+@pytest.mark.parametrize("path", ["/%00", "/calendar/upcoming.ics%00.html", "/%ff%fe",
+                                  "/..%5c..%5cetc%5cpasswd"])
+def test_a_nul_or_undecodable_path_is_answered_400(base_url: str, path: str) -> None:
+    # Issue 11: `%00` reached os.stat() and the connection was dropped without an answer.
+    answer = raw_request(base_url, f"GET {path} HTTP/1.0\r\n\r\n".encode())
+    assert answer.startswith(b"HTTP/1.0 400 "), answer[:80]
+
+
+@pytest.fixture
+def small_server(tmp_path: Path):
+    """An in-process server allowing 2 connections, dropping a silent one after 1 s."""
+    import threading
+
+    from pipeline.publish.serve import make_server
+
+    out = tmp_path / "output"
+    publish(ARTIFACTS, out, quiet=True)
+    server = make_server(out, "127.0.0.1", 0, max_connections=2, idle_timeout=1.0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_connections_are_bounded_and_silent_clients_dropped(small_server: str) -> None:
+    # Issue 11: one thread per slow client, without limit.
+    import socket
+    import time
+
+    host, port = "127.0.0.1", int(small_server.rstrip("/").rsplit(":", 1)[1])
+    slow = [socket.create_connection((host, port), timeout=10) for _ in range(2)]
+    time.sleep(0.2)  # both are being served (each holds a slot, sending nothing)
+    third = raw_request(small_server, b"GET /manifest.json HTTP/1.0\r\n\r\n")
+    assert third.startswith(b"HTTP/1.1 503 "), third[:80]
+    started = time.monotonic()
+    assert slow[0].recv(1024) == b""  # the server hung up on the silent client
+    assert time.monotonic() - started < 5
+    for connection in slow:
+        connection.close()
+    time.sleep(0.2)
+    status, _, _ = fetch(small_server + "manifest.json")  # slots are free again
+    assert status == 200
+
+
+def test_watch_rebuilds_on_change_and_open_pages_learn_of_it(tmp_path: Path) -> None:
+    import time
+
+    site = tmp_path / "site"
+    (site / "events").mkdir(parents=True)
+    (site / "newsletters").mkdir()
+    event = site / "events/meetup.yaml"
+    event.write_text("title: Before\nkind: meetup\nstart: 2030-05-01\n")
+    (site / "newsletters/2030-04.yaml").write_text(
+        "title: April\ndate: 2030-04-20\nperiod: {from: 2030-04-01, to: 2030-04-20}\n")
+    server = subprocess.Popen([sys.executable, "-m", "pipeline", "serve", "--watch", "--site",
+                               str(site), "--port", "0", "--now", "2030-04-20"],
+                              env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=tmp_path,
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = server.stdout.readline()
+        assert line.startswith("built: 1 event"), line  # the first build, then the server
+        base = server.stdout.readline().split(" at ", 1)[1].split()[0]
+        _, headers, page = fetch(base + "newsletter/2030-04/")
+        assert b"/~pipeline/version" in page and headers["Cache-Control"] == "no-store"
+        assert fetch(base + "~pipeline/version")[2] == b"0"
+        assert b"SUMMARY:Before" in fetch(base + "calendar/upcoming.ics")[2]
+        time.sleep(0.5)  # the watcher is up
+        event.write_text("title: After\nkind: meetup\nstart: 2030-05-01\n")
+        deadline = time.monotonic() + 20
+        while fetch(base + "~pipeline/version")[2] == b"0" and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert fetch(base + "~pipeline/version")[2] == b"1"
+        assert b"SUMMARY:After" in fetch(base + "calendar/upcoming.ics")[2]
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -486,3 +486,17 @@ def test_eml_and_sidecar_from_different_builds_are_not_sent(mailbox, out) -> Non
     assert result.exit_code == 1
     assert "does not match the eml_sha256 of its message.json" in result.output
     assert mailbox.messages == []
+
+
+def test_send_finds_the_issue_and_keeps_its_ledger_in_the_site_folder(mailbox, out,
+                                                                      monkeypatch) -> None:
+    # Issue 12: a site is a folder; `send --site` needs no `cd` and no --out or --ledger.
+    monkeypatch.chdir(out.parent.parent)
+    monkeypatch.delenv("PIPELINE_SEND_LEDGER", raising=False)
+    result = CliRunner().invoke(cli, ["send", ISSUE, "--smtp", mailbox.address, "--rate", "0",
+                                      "--site", out.parent.name, "--unsubscribe-url", TEMPLATE,
+                                      *to_all(ADDRESSES[:1])])
+    assert result.exit_code == 0, result.output
+    assert len(mailbox.messages) == 1
+    assert (out.parent / ".send-ledger" / f"{ISSUE}.jsonl").is_file()
+    assert not (out.parent.parent / ".send-ledger").exists()

@@ -112,7 +112,9 @@ BAD_EVENTS = [
     ("duplicate-key", {"events/a.yaml": VALID + "title: Again\n"},
      ["events/a.yaml:4: duplicate key 'title' (first at line 1)"]),
     ("invalid-yaml", {"events/a.yaml": "title: [unclosed\nkind: meetup\n"},
-     ["events/a.yaml:2: invalid YAML: did not find expected ',' or ']'"]),
+     ["events/a.yaml:2: invalid YAML: did not find expected ',' or ']'. Check: a [list, in "
+      "brackets] needs commas between items and a closing ']'; quote an item that contains "
+      "', ' or ': '"]),
     ("dst-gap", {"events/a.yaml": "title: A\nkind: meetup\nstart: 2024-03-31 02:30\nduration: 1h\n"
                  "timezone: Europe/Paris\n"},
      ["events/a.yaml:3: 'start' 2024-03-31 02:30 does not exist in Europe/Paris (the clocks jump "

@@ -192,3 +192,47 @@ def _shape(value):
     if isinstance(value, list):
         return ("seq", value.line, value.item_lines, [_shape(v) for v in value])
     return (type(value).__name__, value)
+
+
+# --- friendly traps (issue 12) ------------------------------------------------------------
+
+LISBON = "title: Lisbon Python #41: Typing\nkind: meetup # a real comment\nstart: 2030-01-01\n"
+
+
+def test_a_value_cut_at_space_hash_is_warned_with_the_fix(in_tmp, write_yaml) -> None:
+    from click.testing import CliRunner
+
+    from pipeline.cli import cli
+
+    write_yaml("events/lisbon.yaml", LISBON)
+    result = CliRunner().invoke(cli, ["check"])
+    assert result.exit_code == 0, result.output  # a warning, not an error: it may be meant
+    assert result.stderr.splitlines() == [
+        "events/lisbon.yaml:1: warning: the value is only 'Lisbon Python': YAML reads ' #41:...' "
+        "as a comment. If it belongs to the value, quote it: \"Lisbon Python #41: Typing\""]
+
+
+@pytest.mark.parametrize("text", [
+    "title: 'Lisbon Python #41: Typing'\n",
+    "title: Lisbon Python # the group's name\n",
+    "title: Lisbon Python\n# 41: Typing\n",
+    "highlights:\n  - 'Talk #2'\n",
+])
+def test_quoted_values_and_real_comments_are_not_warned(write_yaml, capsys, text) -> None:
+    read_mapping(write_yaml("a.yaml", text), "event")
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize(("text", "line", "check"), [
+    ("title: A\n  kind: meetup\n", 2, "a value with ': ' in it must be quoted"),
+    ("title: Typing: part 2\n", 1, "a value with ': ' in it must be quoted"),
+    ("title: A\nlinks:\n  - title: x\n   url: y\n", 4, "list items (- ...) must line up"),
+    ("title: A\nsummary: a\nlong\nkind: x\n", 4, "each key needs ': ' after it"),
+    ("title: A\n\tkind: meetup\n", 2, "indent with spaces; YAML does not allow tabs"),
+    ('title: "A\nkind: meetup\n', 3, "a quote (\" or ') opened and never closed"),
+])
+def test_syntax_errors_say_what_to_check(write_yaml, text, line, check) -> None:
+    found_line, message = problem(write_yaml, text)
+    assert message.startswith("invalid YAML: ")  # PyYAML's words stay, for searching the web
+    assert f". Check: {check}" in message
+    assert found_line == line
