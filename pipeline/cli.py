@@ -56,6 +56,19 @@ def current_time() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
+def check_out_dir(out_dir: Path, *inputs: Path) -> None:
+    """Refuse an --out whose pruning could reach the system, a home or the input files."""
+    out = out_dir.resolve()
+    guarded = [(Path(out.anchor), "the root of the file system"),
+               (Path.home().resolve(), "your home folder")]
+    guarded += [(folder.resolve(), f"the input folder {folder}") for folder in inputs]
+    for folder, what in guarded:
+        if out == folder or out in folder.parents:
+            shown = "is" if out == folder else "contains"
+            raise click.BadParameter(f"{str(out_dir)!r} {shown} {what}; publish into a folder "
+                                     "of its own, such as ./output", param_hint="--out")
+
+
 def events_option(f):
     return click.option("--events", "events_dir", type=click.Path(path_type=Path),
                         default=Path("events"), show_default=True, help=EVENTS_HELP)(f)
@@ -111,13 +124,17 @@ def cli() -> None:
 @config_option
 @verbosity_options
 @lock_option
+@click.option("--allow-empty", is_flag=True, help="Publish even when --events holds no event "
+              "although the last build published some (which removes them all).")
 def build(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.datetime | None,
-          config: Path | None, quiet: bool, verbose: bool, lock_timeout: float | None) -> None:
+          config: Path | None, quiet: bool, verbose: bool, lock_timeout: float | None,
+          allow_empty: bool) -> None:
     """Validate everything, render feeds and issues, then publish them to --out."""
     from pipeline.build import build_site
 
+    check_out_dir(out_dir, events_dir, newsletters_dir)
     build_site(events_dir, newsletters_dir, out_dir, now or current_time(), config,
-               quiet=quiet, verbose=verbose, lock_timeout=lock_timeout)
+               quiet=quiet, verbose=verbose, lock_timeout=lock_timeout, allow_empty=allow_empty)
 
 
 @cli.command()
@@ -150,6 +167,7 @@ def newsletter(start: dt.date, end: dt.date, title: str | None, events_dir: Path
 
     if end < start:
         raise click.BadParameter("--to is before --from", param_hint="--to")
+    check_out_dir(out_dir, events_dir)
     build_adhoc_issue(start, end, title, events_dir, out_dir, now or current_time(), config,
                       quiet=quiet, verbose=verbose, lock_timeout=lock_timeout)
 
