@@ -229,3 +229,186 @@ def test_out_may_not_hold_the_system_a_home_or_the_inputs(site: Path, out: str,
     assert "Invalid value for --out" in result.output
     assert "publish into a folder of its own" in result.output
     assert not (site / out / MANIFEST).exists() or out == "/"
+
+
+# Items 8 and 9: input files that are links, secrets, controls or out of range.
+
+def build_problems(*extra: str) -> list[str]:
+    """`pipeline build` of the working folder: exit 1, no traceback; the problem lines."""
+    result = build(*extra)
+    assert result.exit_code == 1, result.output
+    lines = result.output.splitlines()
+    assert lines[-1].endswith("found; nothing was published."), lines
+    return lines[:-1]
+
+
+PRIVATE_KEY = ("-----BEGIN OPENSSH PRIVATE KEY-----\n"
+               + "\n".join("b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtz"
+                           for _ in range(5)) + "\n-----END OPENSSH PRIVATE KEY-----\n")
+
+
+@pytest.mark.parametrize("folder", ["events", "newsletters"])
+def test_a_symlinked_input_file_is_refused_and_never_read(site: Path, folder: str) -> None:
+    secret = site / "id_ed25519"
+    secret.write_text(PRIVATE_KEY)
+    (site / folder).mkdir(exist_ok=True)
+    (site / folder / "meetup-copy.yaml").symlink_to(secret)
+    assert build_problems() == [
+        f"{folder}/meetup-copy.yaml:1: the file is a symbolic link; "
+        f"{'event' if folder == 'events' else 'newsletter issue'} files must be regular files "
+        "(copy the file here instead of linking it)"]
+
+
+def test_a_symlink_to_a_good_event_inside_events_is_refused_too(site: Path) -> None:
+    (site / "events/alias.yaml").symlink_to(site / "events/meetup.yaml")
+    assert build_problems() == ["events/alias.yaml:1: the file is a symbolic link; event files "
+                                "must be regular files (copy the file here instead of linking it)"]
+
+
+def test_no_error_quotes_more_than_a_short_excerpt_of_a_file(site: Path, write_yaml) -> None:
+    (site / "events/key.yaml").write_text(PRIVATE_KEY)
+    long_value = "x" * 5000
+    write_yaml("events/values.yaml", f"""
+        title: A
+        kind: {long_value}
+        start: {long_value}
+        url: {long_value}
+        tags: [{long_value}]
+        timezone: Europe/Paris
+        duration: {long_value}
+        recurrence: {{rule: "FREQ=WEEKLY;{long_value}"}}
+    """)
+    problems = build_problems()
+    assert len(problems) >= 4
+    for line in problems:
+        assert len(line) < 300, line
+    assert "b3BlbnNzaC1rZXktdjEAAAAA" not in "\n".join(problems)
+    assert problems[0].startswith("events/key.yaml:1: the file holds the single value "
+                                  "'-----BEGIN OPENSSH P'... (")
+
+
+def plain_event(**extra: str) -> str:
+    """The meetup event as written in a file (no indent), with `extra` keys after it."""
+    text = "title: Meetup\nkind: meetup\nstart: 2025-03-05 19:00\nduration: 2h\n" \
+           "timezone: Europe/Paris\n"
+    for key, value in extra.items():
+        if f"{key}:" in text:
+            text = re.sub(rf"^{key}: .*$", lambda _, k=key, v=value: f"{k}: {v}", text,
+                          flags=re.M)
+        else:
+            text += f"{key}: {value}\n"
+    return text
+
+
+@pytest.mark.parametrize("char", ["\x7f", "\x80", "\x9b", "\x9f"])
+@pytest.mark.parametrize(("key", "line"), [("title", 1), ("location", 6), ("summary", 6)])
+def test_del_and_c1_controls_are_refused_with_path_and_line(site: Path, char: str, key: str,
+                                                            line: int) -> None:
+    (site / "events/meetup.yaml").write_text(plain_event(**{key: f'"a\\u{ord(char):04x}b"'}))
+    assert build_problems() == [f"events/meetup.yaml:{line}: '{key}' contains a control "
+                                "character; remove it"]
+
+
+def test_a_url_with_a_c1_control_is_refused(site: Path) -> None:
+    (site / "events/meetup.yaml").write_text(plain_event(url='"https://a.org/\\u0090x"'))
+    problem, = build_problems()
+    assert problem == "events/meetup.yaml:6: 'url' contains a control character; remove it"
+
+
+def test_a_240_character_id_is_refused_at_load_time(site: Path) -> None:
+    (site / "events/meetup.yaml").write_text(plain_event(id="a" * 240))
+    assert build_problems() == ["events/meetup.yaml:6: 'id' is 240 characters long; at most 100 "
+                                "(it becomes a file name): shorten it"]
+
+
+def test_a_240_character_file_name_is_refused_at_load_time(site: Path, write_yaml) -> None:
+    write_yaml(f"events/{'b' * 240}.yaml", EVENT.format(title="Long"))
+    problem, = build_problems()
+    assert problem.startswith(f"events/{'b' * 240}.yaml:1: the file name 'bbbb")
+    assert "is over 100 characters, so it cannot be the event's id" in problem
+
+
+def test_a_240_character_issue_id_is_refused_at_load_time(site: Path, write_yaml) -> None:
+    write_yaml("newsletters/recap.yaml", f"""
+        id: {'c' * 240}
+        title: Recap
+        date: 2025-01-06
+        period: {{from: 2024-01-01, to: 2024-12-31}}
+    """)
+    assert build_problems() == ["newsletters/recap.yaml:1: 'id' is 240 characters long; at most "
+                                "100 (it becomes a file name): shorten it"]
+
+
+@pytest.mark.parametrize(("start", "extra"), [
+    ("9999-12-31", ""), ("0001-01-01", ""), ("9999-12-31 23:00", "duration: 2h\n"),
+    ("0001-01-01 00:30", "duration: 2h\n"), ("2025-01-01", "end: 9999-12-31\n"),
+])
+def test_years_9999_and_0001_are_refused_with_path_and_line(site: Path, write_yaml, start: str,
+                                                            extra: str) -> None:
+    timed = " " in start
+    write_yaml("events/meetup.yaml", f"title: A\nkind: meetup\nstart: {start}\n{extra}"
+               + ("timezone: Pacific/Kiritimati\n" if timed else ""))
+    problem, = build_problems()
+    assert re.fullmatch(r"events/meetup\.yaml:[34]: '(start|end)' \S+( \S+)? is outside the "
+                        r"years 1900 to 2199 that calendars are published for; check the year",
+                        problem), problem
+
+
+@pytest.mark.parametrize("rule", ["FREQ=YEARLY;UNTIL=99991231T000000Z", "FREQ=YEARLY;COUNT=9000"])
+def test_a_series_ending_after_2199_is_refused(site: Path, write_yaml, rule: str) -> None:
+    (site / "events/meetup.yaml").write_text(plain_event(recurrence=f'{{rule: "{rule}"}}'))
+    assert build_problems() == [f"events/meetup.yaml:6: rule '{rule}' ends in the year 9999, "
+                                "after 2199; end it earlier (UNTIL, COUNT) or leave it open-ended"]
+
+
+def test_the_last_years_allowed_build(site: Path, write_yaml) -> None:
+    write_yaml("events/meetup.yaml", "title: A\nkind: meetup\nstart: 2199-12-31 23:00\n"
+               "duration: 366d\ntimezone: Pacific/Kiritimati\nrecurrence: {rule: FREQ=YEARLY}\n")
+    write_yaml("events/first.yaml", "title: B\nkind: meetup\nstart: 1900-01-01\n")
+    assert build().exit_code == 0
+
+
+@pytest.mark.parametrize("duration", ["99999999h", "367d", "9999999999999999999999m"])
+def test_huge_durations_are_refused_with_path_and_line(site: Path, write_yaml,
+                                                       duration: str) -> None:
+    (site / "events/meetup.yaml").write_text(plain_event(duration=duration))
+    assert build_problems() == [f"events/meetup.yaml:4: 'duration' {duration} is longer than 366 "
+                                "days; check it, or make it an all-day event with 'end' (its "
+                                "last day)"]
+
+
+@pytest.mark.parametrize("rule", ["FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30",
+                                  "FREQ=DAILY;BYMONTH=4,6;BYMONTHDAY=31",
+                                  "FREQ=WEEKLY;BYMONTH=2;BYMONTHDAY=30,31;BYDAY=MO"])
+def test_a_rule_that_never_matches_is_refused_quickly(site: Path, write_yaml, rule: str) -> None:
+    (site / "events/meetup.yaml").write_text(plain_event(recurrence=f'{{rule: "{rule}"}}'))
+    started = time.monotonic()
+    problem, = build_problems()
+    assert time.monotonic() - started < 3
+    assert problem == (f"events/meetup.yaml:6: this rule has no occurrence: no date ever matches "
+                       f"'{rule}'; check its BYMONTH, BYMONTHDAY and BYDAY parts")
+
+
+def test_a_rule_matching_rarely_is_searched_in_bounded_time(site: Path, write_yaml) -> None:
+    # Day 60 is in February or March, never in January: no quick test says so; the search
+    # covers one 400-year cycle of the calendar instead of running to the year 9999.
+    import datetime as dt
+
+    from dateutil.rrule import rrulestr
+
+    from pipeline.sources.recurrence import first_occurrence
+    start = dt.datetime(2025, 1, 6, 19, 0)
+    started = time.monotonic()
+    assert first_occurrence(rrulestr("FREQ=YEARLY;BYYEARDAY=60;BYMONTH=1", dtstart=start),
+                            start) is None
+    assert first_occurrence(rrulestr("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29", dtstart=start),
+                            start) == dt.datetime(2028, 2, 29, 19, 0)
+    assert time.monotonic() - started < 2
+
+
+@pytest.mark.parametrize("interval", ["9999999999999999999999m", "367d"])
+def test_a_huge_refresh_interval_is_refused_with_path_and_line(site: Path, write_yaml,
+                                                               interval: str) -> None:
+    write_yaml("pipeline.yaml", SETTINGS + f"    refresh_interval: {interval}\n")
+    assert build_problems() == [f"pipeline.yaml:4: 'refresh_interval' {interval} is longer than "
+                                "366 days; write e.g. 12h or 1d"]

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from pipeline.errors import InvalidInput, Problem, display_path
 from pipeline.sources.fields import SLUG, Fields, read_fields
+from pipeline.sources.yamlsource import excerpt
 
 SETTINGS_FILE = "pipeline.yaml"
 BUILTIN_KINDS = ("conference", "meetup", "hackathon", "docathon", "webinar", "social", "meeting")
@@ -76,13 +77,19 @@ KEYS = ("site_name", "base_url", "uid_domain", "calendar_name", "calendar_descri
 FEED_KEYS = ("id", "name", "description", "kinds", "tags")
 
 
+MAX_REFRESH = dt.timedelta(days=366)  # longer is a typo; clients would never look again
+
+
 def parse_duration(value: str) -> dt.timedelta | None:
     """`90m`, `2h`, `1h30m`, `1d` as a timedelta; None when malformed or zero."""
     match = DURATION.match(value.replace(" ", ""))
     if not match or not any(match.groups()):
         return None
     days, hours, minutes = (int(g or 0) for g in match.groups())
-    delta = dt.timedelta(days=days, hours=hours, minutes=minutes)
+    try:
+        delta = dt.timedelta(days=days, hours=hours, minutes=minutes)
+    except OverflowError:  # more than 999,999,999 days: longer than any bound callers set
+        return dt.timedelta.max
     return delta or None
 
 
@@ -105,7 +112,8 @@ def read_settings(path: Path | None) -> tuple[Settings, list[Problem]]:
         if not path.exists():
             return Settings(), []
     problems: list[Problem] = []
-    fields = read_fields(path, display_path(path), "settings", problems)
+    # The settings file is the operator's own: a symlink (/etc/...) is followed.
+    fields = read_fields(path, display_path(path), "settings", problems, follow_symlinks=True)
     return (_settings_from(fields) if fields else Settings()), problems
 
 
@@ -119,7 +127,7 @@ def _settings_from(fields: Fields) -> Settings:
     base_url = fields.url("base_url")
     if base_url is not None and (urlsplit(base_url).query or urlsplit(base_url).fragment):
         # Paths are appended to base_url: 'https://x.org/?v=1' would give '?v=1/calendar/...'.
-        fields.error("base_url", f"'base_url' {base_url!r} must not have a query (?...) or a "
+        fields.error("base_url", f"'base_url' {excerpt(base_url)} must not have a query (?...) or a "
                      "fragment (#...); give the folder where output/ is served")
     elif base_url is not None:
         values["base_url"] = base_url if base_url.endswith("/") else base_url + "/"
@@ -131,8 +139,11 @@ def _settings_from(fields: Fields) -> Settings:
     if interval is not None:
         delta = parse_duration(interval)
         if delta is None or delta < dt.timedelta(hours=1):
-            fields.error("refresh_interval", f"'refresh_interval' {interval!r} is not a "
+            fields.error("refresh_interval", f"'refresh_interval' {excerpt(interval)} is not a "
                          "duration of at least an hour; write e.g. 12h or 1d")
+        elif delta > MAX_REFRESH:
+            fields.error("refresh_interval", f"'refresh_interval' {interval} is longer than "
+                         f"{MAX_REFRESH.days} days; write e.g. 12h or 1d")
         else:
             values["refresh_interval"] = delta
     sender = fields.text("sender", one_line=True)
@@ -140,7 +151,7 @@ def _settings_from(fields: Fields) -> Settings:
         # parseaddr() reads only the first of "a@x.org, b@y.org": From must hold one address.
         addresses = getaddresses([sender])
         if len(addresses) != 1 or "@" not in addresses[0][1]:
-            fields.error("sender", f"'sender' {sender!r} is not an e-mail address; write "
+            fields.error("sender", f"'sender' {excerpt(sender)} is not an e-mail address; write "
                          "e.g. PyTorch Foundation <newsletter@pytorch.org>")
         else:
             values["sender"] = sender
@@ -159,13 +170,13 @@ def _matching(fields: Fields, key: str, pattern: str, complaint: str) -> str | N
     """A one-line text that fully matches `pattern`; otherwise `'key' 'value' <complaint>`."""
     value = fields.text(key, one_line=True)
     if value is not None and not re.fullmatch(pattern, value):
-        fields.error(key, f"'{key}' {value!r} {complaint}")
+        fields.error(key, f"'{key}' {excerpt(value)} {complaint}")
         return None
     return value
 
 
 def _slug_problem(key: str, value: str) -> str | None:
-    return None if SLUG.match(value) else f"'{key}' item {value!r} is not a slug (a-z, 0-9, -)"
+    return None if SLUG.match(value) else f"'{key}' item {excerpt(value)} is not a slug (a-z, 0-9, -)"
 
 
 def _feeds(fields: Fields, kinds: tuple[str, ...]) -> tuple[FeedSpec, ...]:
