@@ -205,16 +205,27 @@ def test_a_dangling_symlink_out_is_one_line(site: Path) -> None:
     assert "--out gone is a symbolic link to" in result.output and "does not exist" in result.output
 
 
-def test_a_read_only_out_is_one_line(site: Path, monkeypatch) -> None:
-    (site / "output").mkdir()
-    real_access = os.access
-    # chmod does not stop root; a read-only mount is what os.access then reports.
-    monkeypatch.setattr(os, "access", lambda path, mode, **kw: False if Path(path).name ==
-                        "output" and mode & os.W_OK else real_access(path, mode, **kw))
-    result = build()
+def test_an_out_that_cannot_be_created_is_one_line(site: Path, monkeypatch) -> None:
+    def refuse(*args, **kwargs):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+
+    monkeypatch.setattr(os, "mkdir", refuse)  # as for a folder of someone else's, without root
+    result = build("--out", "new/output")
     assert result.exit_code == 1
-    assert result.output == ("Error: cannot write to --out output: Permission denied; nothing "
-                             "was published\n")
+    assert result.output == ("Error: cannot write to --out new/output: Permission denied; "
+                             "nothing was published\n")
+
+
+def test_a_read_only_out_is_one_line(site: Path, small_disk: Path) -> None:
+    import subprocess
+    out = small_disk / "out"
+    assert build("--out", str(out)).exit_code == 0
+    (site / "events/meetup.yaml").write_text(plain_event(title="Renamed"))
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    result = build("--out", str(out))
+    assert result.exit_code == 1
+    assert result.output == ("Error: cannot write to --out disk/out: Read-only file system; "
+                             "nothing was published\n")
 
 
 @pytest.mark.parametrize("out", ["/", "HOME", ".", "events", "..", "newsletters", "events/.."])
@@ -412,3 +423,50 @@ def test_a_huge_refresh_interval_is_refused_with_path_and_line(site: Path, write
     write_yaml("pipeline.yaml", SETTINGS + f"    refresh_interval: {interval}\n")
     assert build_problems() == [f"pipeline.yaml:4: 'refresh_interval' {interval} is longer than "
                                 "366 days; write e.g. 12h or 1d"]
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A 256 KiB tmpfs (root only; skipped where mounting is not allowed)."""
+    import subprocess
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs",
+                                            str(mount)], capture_output=True).returncode != 0:
+        pytest.skip("mounting a small tmpfs needs root (the monkeypatched ENOSPC test runs)")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
+
+
+def test_a_really_full_disk_is_one_line_and_publishes_nothing(site: Path, small_disk: Path) -> None:
+    out = small_disk / "out"
+    assert build("--out", str(out)).exit_code == 0
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    (site / "events/meetup.yaml").write_text(plain_event(title="Renamed"))
+    filler = small_disk / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    try:  # fill the disk to the last byte
+        with pytest.raises(OSError, match="No space left"):
+            while True:
+                os.write(fd, b"\0" * 512)
+    finally:
+        os.close(fd)
+    result = build("--out", str(out))
+    assert result.exit_code == 1
+    assert result.output.endswith("No space left on device; nothing was published\n")
+    assert result.output.count("\n") == 1
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    filler.unlink()
+    assert build("--out", str(out)).exit_code == 0
+    assert b"SUMMARY:Renamed" in (out / "calendar/events/meetup.ics").read_bytes()
+
+
+def test_a_lock_file_planted_as_a_symlink_creates_nothing_outside(tmp_path: Path) -> None:
+    out, target = tmp_path / "out", tmp_path / "created-by-the-build"
+    out.mkdir()
+    (out / ".pipeline.lock").symlink_to(target)
+    with pytest.raises(PipelineError, match=r"\.pipeline\.lock is a symbolic link"):
+        publish(OLD, out, quiet=True)
+    assert not target.exists() and not (out / MANIFEST).exists()

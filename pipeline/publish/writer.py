@@ -1,5 +1,7 @@
 """The publish step: the only code that writes under --out; atomic, churn-free, pruned, locked.
 
+Every write goes through folders.RootFolders: no symlink inside the root is ever followed.
+
 What "consistent" means, also after a crash (power loss, kill -9) at any point:
 
 1. Every file under the publish root is whole: byte for byte either its previous or its
@@ -22,7 +24,6 @@ old and new versions are mixed is only as long as a burst of renames.
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
 import re
@@ -169,8 +170,6 @@ def prepare_root(out_dir: Path) -> None:
         raise PipelineError(f"--out {shown} is a file, not a folder")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        if not os.access(out_dir, os.W_OK | os.X_OK):
-            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
     except OSError as error:
         raise PipelineError(f"cannot write to --out {shown}: {error.strerror}; nothing was "
                             "published") from None
@@ -221,9 +220,9 @@ def locked_root(out_dir: Path, lock_timeout: float | None = None) -> Iterator[Pu
         try:
             stack.enter_context(output_lock(out_dir, lock_timeout))
             folders = RootFolders(out_dir)
-        except (PermissionError, IsADirectoryError) as error:  # read-only; a planted folder
-            raise PipelineError(f"cannot lock --out {display_path(out_dir)}: {error.strerror}; "
-                                "nothing was published") from None
+        except OSError as error:  # a read-only file system or folder; a planted folder
+            raise PipelineError(f"cannot write to --out {display_path(out_dir)}: "
+                                f"{error.strerror}; nothing was published") from None
         stack.callback(folders.close)
         yield PublishRoot(out_dir, folders)
 
