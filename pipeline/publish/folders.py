@@ -109,11 +109,19 @@ class RootFolders:
                 return None
             raise
         try:
-            if stat.S_ISDIR(os.fstat(handle).st_mode):
+            status = os.fstat(handle)
+            if stat.S_ISDIR(status.st_mode):
                 raise PipelineError(f"cannot publish {self.shown(path)}: a folder is in the "
                                     "way; move it away")
-            with open(handle, "rb", closefd=False) as stream:
-                return stream.read()
+            # One read() of the known size, no file object: this runs for every artifact.
+            # A regular file reads short only at its end; should it have grown, read on.
+            data = os.read(handle, status.st_size + 1)
+            if len(data) <= status.st_size:
+                return data
+            chunks = [data]
+            while chunk := os.read(handle, 1 << 20):
+                chunks.append(chunk)
+            return b"".join(chunks)
         finally:
             os.close(handle)
 
