@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
+import json
 import os
 import re
 import threading
@@ -11,6 +13,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pipeline.calendar.stamps import LEDGER_FILE
 from pipeline.cli import cli
@@ -470,3 +474,53 @@ def test_a_lock_file_planted_as_a_symlink_creates_nothing_outside(tmp_path: Path
     with pytest.raises(PipelineError, match=r"\.pipeline\.lock is a symbolic link"):
         publish(OLD, out, quiet=True)
     assert not target.exists() and not (out / MANIFEST).exists()
+
+
+# Fuzz: whatever an event file says, the build reports it or renders it, never a traceback.
+
+
+YEARS_TEXT = st.sampled_from(["0001", "1899", "1900", "2025", "2199", "2200", "9999"])
+WALL = st.builds(lambda y, rest, time: f"{y}-{rest}{time}", YEARS_TEXT,
+                 st.sampled_from(["01-01", "02-29", "03-30", "10-26", "12-31", "13-01"]),
+                 st.sampled_from(["", " 00:30", " 02:30", " 23:59", " 24:00", "T12:00:00"]))
+ODD_TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)),
+                   max_size=30)
+VALUES = {
+    "id": st.one_of(st.from_regex(r"[a-z0-9][a-z0-9-]{0,120}", fullmatch=True), ODD_TEXT),
+    "title": ODD_TEXT,
+    "start": WALL,
+    "end": WALL,
+    "duration": st.one_of(st.from_regex(r"[0-9]{1,25}[dhm]", fullmatch=True), ODD_TEXT),
+    "timezone": st.sampled_from(["Europe/Paris", "Pacific/Kiritimati", "UTC", "Nowhere/X",
+                                 "America/St_Johns"]),
+    "url": st.one_of(ODD_TEXT, ODD_TEXT.map(lambda t: "https://a.example/" + t)),
+    "recurrence": st.fixed_dictionaries({"rule": st.sampled_from([
+        "FREQ=YEARLY", "FREQ=DAILY;COUNT=10000", "FREQ=WEEKLY;UNTIL=99991231T000000Z",
+        "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", "FREQ=MONTHLY;BYDAY=5FR", "FREQ=YEARLY;COUNT=9000",
+        "FREQ=DAILY;INTERVAL=0", "FREQ=WEEKLY;UNTIL=21991231"])}),
+}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(st.sampled_from(sorted(VALUES)), st.none(), max_size=8).flatmap(
+    lambda keys: st.fixed_dictionaries({key: VALUES[key] for key in keys})))
+def test_any_event_file_is_reported_or_rendered_never_a_traceback(tmp_path_factory,
+                                                                  values: dict) -> None:
+    from pipeline.calendar.feeds import render_calendars
+    from pipeline.errors import InvalidInput
+    from pipeline.sources.events import load_events
+    from pipeline.sources.settings import Settings
+
+    folder = tmp_path_factory.mktemp("events")
+    # JSON is YAML: every value arrives exactly as generated, quoted where it must be.
+    (folder / "fuzzed.yaml").write_text(json.dumps({"title": "T", "kind": "meetup",
+                                                    "start": "2025-01-06", **values}))
+    try:
+        events = load_events(folder, Settings())
+    except InvalidInput as error:
+        for problem in error.problems:
+            assert problem.path.endswith("fuzzed.yaml") and problem.line >= 1, problem
+            assert "\n" not in problem.message and len(problem.message) < 400, problem
+        return
+    files = render_calendars(events, Settings(), dt.datetime(2025, 1, 6, tzinfo=dt.UTC))
+    assert files["calendar/upcoming.ics"].startswith(b"BEGIN:VCALENDAR")
