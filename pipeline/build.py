@@ -87,30 +87,57 @@ def check_site(events_dir: Path, newsletters_dir: Path, config: Path | None,
 
 def build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.datetime,
                config: Path | None, quiet: bool = False, verbose: bool = False,
-               lock_timeout: float | None = None, site: Path | None = None) -> None:
+               lock_timeout: float | None = None, site: Path | None = None,
+               allow_empty: bool = False) -> None:
     """`pipeline build`: nothing under `out_dir` changes unless everything rendered."""
     from pipeline.cache import EventCache, cache_dir_for
+    from pipeline.calendar.feeds import render_calendars_and_ledger
     from pipeline.calendar.stamps import LEDGER_FILE, ledger_bytes, read_ledger
-    from pipeline.publish.writer import publish
+    from pipeline.newsletter.issues import render_newsletters
+    from pipeline.publish.writer import locked_root
 
     # Unchanged event files are neither parsed nor serialized again (see pipeline/cache.py).
     cache = EventCache(cache_dir_for(out_dir), now)
     events, issues, settings = load_inputs(events_dir, newsletters_dir, config, cache.load, site)
-    # Each event's DTSTAMP/LAST-MODIFIED/SEQUENCE come from the ledger the last build published.
-    ledger = read_ledger(out_dir)
-    artifacts, next_ledger = render_site(events, issues, settings, now, cache.vevents,
-                                         cache.zones, ledger)
-    notes = _calendar_notices(events, settings, now, ledger, out_dir)
-    state = {LEDGER_FILE: ledger_bytes(next_ledger)}
+    # The newsletters do not depend on the ledger: rendered before the lock, not holding it.
+    newsletters = render_newsletters(events, issues, settings, now)
     cache.save()
-    feeds = sum(1 for path in artifacts if path.startswith("calendar/") and path.count("/") == 1)
-    counts = ((len(events), "event"), (feeds, "feed"), (len(issues), "issue"))
-    # Publishing needs only the bytes: letting the parsed events and the cache go first keeps
-    # them out of the build's peak memory (the manifest is made there; 100k events: 170 MB).
-    del events, issues, cache, ledger, next_ledger
-    publish(artifacts, out_dir, summary="; ".join([", ".join(plural(n, noun) for n, noun in counts),
-                                                   *notes]),
-            quiet=quiet, verbose=verbose, lock_timeout=lock_timeout, state=state)
+    with locked_root(out_dir, lock_timeout) as root:
+        # Each event's DTSTAMP/LAST-MODIFIED/SEQUENCE come from the ledger the last build
+        # published. Read, render and publish under one lock: a build overlapping ours
+        # published either entirely before (we read its ledger) or entirely after (it reads
+        # ours). Rendering the feeds is a small part of a build (the parsing above is most of
+        # it), so holding the lock for it is cheaper than redoing it when the ledger moved.
+        ledger = read_ledger(out_dir)
+        if not events and not allow_empty:
+            refuse_emptying(out_dir, events_dir)
+        calendars, next_ledger = render_calendars_and_ledger(events, settings, now, cache.vevents,
+                                                             cache.zones, ledger)
+        artifacts = {**calendars, **newsletters}
+        notes = _calendar_notices(events, settings, now, ledger, out_dir)
+        state = {LEDGER_FILE: ledger_bytes(next_ledger)}
+        feeds = sum(1 for path in calendars if path.count("/") == 1)
+        counts = ((len(events), "event"), (feeds, "feed"), (len(issues), "issue"))
+        # Publishing needs only the bytes: letting the parsed events and the cache go first
+        # keeps them out of the build's peak memory (the manifest is made there; 100k: 170 MB).
+        del events, issues, cache, ledger, next_ledger, calendars, newsletters
+        summary = "; ".join([", ".join(plural(n, noun) for n, noun in counts), *notes])
+        root.publish(artifacts, summary, quiet=quiet, verbose=verbose, state=state)
+
+
+def refuse_emptying(out_dir: Path, events_dir: Path) -> None:
+    """An events folder emptied by mistake must not unpublish every event the last build did."""
+    from pipeline.errors import PipelineError, display_path
+    from pipeline.publish.manifest import read_manifest
+
+    # One file per event under calendar/events/ (calendar.links.event_ics_path).
+    published = sum(1 for path in read_manifest(out_dir) or {}
+                    if path.startswith("calendar/events/"))
+    if published:
+        raise PipelineError(
+            f"{display_path(events_dir)} has no events, but the last build published "
+            f"{plural(published, 'event')}; this build would remove them all from the feeds. "
+            "Pass --allow-empty if that is what you want; nothing was published")
 
 
 def _calendar_notices(events: tuple[Event, ...], settings: Settings, now: dt.datetime,

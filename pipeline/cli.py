@@ -59,6 +59,19 @@ def current_time() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
+def check_out_dir(out_dir: Path, *inputs: Path) -> None:
+    """Refuse an --out whose pruning could reach the system, a home or the input files."""
+    out = out_dir.resolve()
+    guarded = [(Path(out.anchor), "the root of the file system"),
+               (Path.home().resolve(), "your home folder")]
+    guarded += [(folder.resolve(), f"the input folder {folder}") for folder in inputs]
+    for folder, what in guarded:
+        if out == folder or out in folder.parents:
+            shown = "is" if out == folder else "contains"
+            raise click.BadParameter(f"{str(out_dir)!r} {shown} {what}; publish into a folder "
+                                     "of its own, such as ./output", param_hint="--out")
+
+
 def events_option(f):
     return click.option("--events", "events_dir", type=click.Path(path_type=Path),
                         default=None, help=EVENTS_HELP)(f)
@@ -126,16 +139,20 @@ def cli() -> None:
 @config_option
 @verbosity_options
 @lock_option
+@click.option("--allow-empty", is_flag=True, help="Publish even when --events holds no event "
+              "although the last build published some (which removes them all).")
 def build(site: Path | None, events_dir: Path | None, newsletters_dir: Path | None,
           out_dir: Path | None, now: dt.datetime | None, config: Path | None, quiet: bool,
-          verbose: bool, lock_timeout: float | None) -> None:
+          verbose: bool, lock_timeout: float | None, allow_empty: bool) -> None:
     """Validate everything, render feeds and issues, then publish them to --out."""
     from pipeline.build import build_site
 
     where = locate(site, config)
-    build_site(where.path(events_dir, "events"), where.path(newsletters_dir, "newsletters"),
-               where.path(out_dir, "output"), now or current_time(), where.config,
-               quiet=quiet, verbose=verbose, lock_timeout=lock_timeout, site=where.root)
+    events, newsletters = where.path(events_dir, "events"), where.path(newsletters_dir, "newsletters")
+    out = where.path(out_dir, "output")
+    check_out_dir(out, events, newsletters)
+    build_site(events, newsletters, out, now or current_time(), where.config, quiet=quiet,
+               verbose=verbose, lock_timeout=lock_timeout, site=where.root, allow_empty=allow_empty)
 
 
 @cli.command()
@@ -214,8 +231,9 @@ def newsletter(start: dt.date, end: dt.date, title: str | None, site: Path | Non
     if end < start:
         raise click.BadParameter("--to is before --from", param_hint="--to")
     where = locate(site, config)
-    build_adhoc_issue(start, end, title, where.path(events_dir, "events"),
-                      where.path(out_dir, "output"), now or current_time(), where.config,
+    events, out = where.path(events_dir, "events"), where.path(out_dir, "output")
+    check_out_dir(out, events)
+    build_adhoc_issue(start, end, title, events, out, now or current_time(), where.config,
                       quiet=quiet, verbose=verbose, lock_timeout=lock_timeout, site=where.root)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import time
@@ -41,7 +42,14 @@ def hold_lock(path: Path, timeout: float, holder: str) -> Iterator[None]:
     so a killed run never leaves a stale lock behind (the file itself may stay; harmless).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        # O_NOFOLLOW: a lock file planted as a symlink must not create or open its target.
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
+    except OSError as error:
+        if error.errno != errno.ELOOP:
+            raise
+        raise PipelineError(f"{display_path(path)} is a symbolic link; remove it (the lock "
+                            "file is never followed)") from None
     try:
         deadline = time.monotonic() + timeout
         while True:

@@ -1,5 +1,7 @@
 """The publish step: the only code that writes under --out; atomic, churn-free, pruned, locked.
 
+Every write goes through folders.RootFolders: no symlink inside the root is ever followed.
+
 What "consistent" means, also after a crash (power loss, kill -9) at any point:
 
 1. Every file under the publish root is whole: byte for byte either its previous or its
@@ -26,20 +28,20 @@ import json
 import os
 import re
 import sys
-import tempfile
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
 
 from pipeline.errors import PipelineError, display_path
+from pipeline.publish.folders import TEMP_SUFFIX, RootFolders
 from pipeline.publish.lock import output_lock
 from pipeline.publish.manifest import MANIFEST, manifest_bytes, manifest_entry, read_manifest
 
 JOURNAL = ".publish-journal.json"
-TEMP_SUFFIX = ".pipeline-tmp"  # staged files: `.<name>.<random>.pipeline-tmp`
 SAFE_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@+-]*$")
 STATE_NAME = re.compile(r"^\.[A-Za-z0-9][A-Za-z0-9_.-]*$")
 RESERVED_STATE = (JOURNAL, ".pipeline.lock")
@@ -97,93 +99,42 @@ def validate_state_names(state: Mapping[str, bytes]) -> None:
                             f"in the publish root, other than {', '.join(RESERVED_STATE)}")
 
 
-def _read_journal(out_dir: Path) -> set[str]:
+def _read_journal(folders: RootFolders) -> set[str]:
     """Paths an interrupted earlier run was writing or removing (ours to prune)."""
     try:
-        return set(json.loads((out_dir / JOURNAL).read_bytes())["paths"])
-    except FileNotFoundError:
-        return set()
+        data = folders.read(JOURNAL)
+        return set(json.loads(data)["paths"]) if data is not None else set()
     except (ValueError, KeyError, TypeError):
         return set()
 
 
-def _current_bytes(path: str | Path) -> bytes | None:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return None
-    except IsADirectoryError:
-        raise PipelineError(f"cannot publish {display_path(Path(path))}: a folder is in the way; "
-                            "move it away") from None
-
-
-def _names_in(folders: Iterable[str]) -> dict[str, frozenset[str]]:
-    """The names in each folder (none if it is missing), once the temp files a killed run
+def _names_in(folders: RootFolders, folder: str) -> frozenset[str]:
+    """The names in `folder` (none if it is missing), once the temp files a killed run
     left there are deleted (we hold the lock: none are in use).
 
     One listing per folder serves both, and spares a failed open per new file (most of them
     in a cold build) when the caller asks which targets exist.
     """
-    names: dict[str, frozenset[str]] = {}
-    for folder in folders:
-        try:
-            listed = frozenset(os.listdir(folder))
-        except (FileNotFoundError, NotADirectoryError):
-            names[folder] = frozenset()
-            continue
-        stale = {name for name in listed if name.startswith(".") and name.endswith(TEMP_SUFFIX)}
-        _unlink_all(os.path.join(folder, name) for name in stale)
-        names[folder] = listed - stale
-    return names
+    listed = folders.names(folder)
+    stale = {name for name in listed if name.startswith(".") and name.endswith(TEMP_SUFFIX)}
+    folders.unlink_all(f"{folder}/{name}" if folder else name for name in stale)
+    return listed - stale
 
 
-def _fsync_dir(directory: str | Path) -> None:
-    """Make renames and deletions in `directory` durable (POSIX needs the folder fsynced)."""
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+def _stage(folders: RootFolders, path: str, data: bytes, mode: int, sync: bool = True) -> str:
+    """Write `data` to a new temp dot-file beside `path` (fsynced if `sync`); return its path."""
+    return folders.stage(path, data, mode, sync)
+
+
+def _write_root_file(folders: RootFolders, name: str, data: bytes, mode: int = 0o644) -> None:
+    """Replace the root's file `name` so that readers see the old or the new file, never half."""
+    temp = _stage(folders, name, data, mode)
     try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _stage(target: str, data: bytes, mode: int, sync: bool = True) -> str:
-    """Write `data` to a new temp dot-file beside `target` (fsynced if `sync`); return its path."""
-    folder, name = os.path.split(target)
-    # O_EXCL never follows or reuses an existing name. We hold the lock and removed stale
-    # temps, so this fixed name is free unless something else created it since: then, a
-    # random name.
-    temp = os.path.join(folder, f".{name}.{os.getpid()}{TEMP_SUFFIX}")
-    try:
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
-    except FileExistsError:
-        fd, temp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=TEMP_SUFFIX)
-    try:
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fchmod(fd, mode)  # the exact mode: not narrowed by the umask or mkstemp's 0600
-            if sync:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
+        folders.replace(temp, name)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
+        folders.unlink(temp)
         raise
-    return temp
-
-
-def write_atomically(target: Path, data: bytes, mode: int = 0o644) -> None:
-    """Replace `target` with `data` so that readers see the old or the new file, never half."""
-    temp = _stage(os.fspath(target), data, mode)
-    try:
-        os.replace(temp, target)
-    except BaseException:
-        _unlink_all([temp])
-        raise
-    _fsync_dir(target.parent)
+    folders.fsync("")
 
 
 def _file_mode() -> int:
@@ -209,6 +160,73 @@ class Progress:
             click.echo("\r\033[K", nl=False, err=True)
 
 
+def prepare_root(out_dir: Path) -> None:
+    """Create the publish root if missing; one-line errors for a file, a dangling link, no access."""
+    shown = display_path(out_dir)
+    if out_dir.is_symlink() and not out_dir.exists():
+        raise PipelineError(f"--out {shown} is a symbolic link to {os.readlink(out_dir)}, which "
+                            "does not exist; create that folder or point --out elsewhere")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise PipelineError(f"--out {shown} is a file, not a folder")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise PipelineError(f"cannot write to --out {shown}: {error.strerror}; nothing was "
+                            "published") from None
+
+
+class PublishRoot:
+    """A publish root whose lock this process holds: read its state, then publish into it."""
+
+    def __init__(self, out_dir: Path, folders: RootFolders) -> None:
+        self.out_dir = out_dir
+        self._folders = folders
+
+    def publish(self, artifacts: Mapping[str, bytes], summary: str = "", *, quiet: bool = False,
+                verbose: bool = False, prune: bool = True,
+                state: Mapping[str, bytes] | None = None) -> PublishReport:
+        """Write `artifacts` and `state` into this root; see `publish`."""
+        started = time.perf_counter()
+        validate_paths(artifacts)
+        validate_state_names(state or {})
+        report = PublishReport()
+        try:
+            _publish_locked(artifacts, self.out_dir, self._folders, prune, quiet, report)
+            for name, data in sorted((state or {}).items()):
+                if self._folders.read(name) != data:
+                    _write_root_file(self._folders, name, data, _file_mode())
+        except OSError as error:  # a full or failing disk: one line, never a traceback
+            done = (f"{len(report.written)} files were replaced whole before that; run the "
+                    "build again to finish" if report.written else "nothing was published")
+            raise PipelineError(f"cannot publish to --out {display_path(self.out_dir)}: "
+                                f"{error.strerror or error}; {done}") from None
+        report.seconds = time.perf_counter() - started
+        if not quiet:
+            if verbose:
+                for label, paths in (("written", report.written), ("unchanged", report.unchanged),
+                                     ("removed", report.removed)):
+                    for path in paths:
+                        click.echo(f"  {label:9} {path}")
+            click.echo(report.summary_line(summary))
+        return report
+
+
+@contextmanager
+def locked_root(out_dir: Path, lock_timeout: float | None = None) -> Iterator[PublishRoot]:
+    """Create `out_dir` if needed and hold its lock: what is read inside (the ledger) is what
+    the publish inside replaces, with no other build in between."""
+    prepare_root(out_dir)
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(output_lock(out_dir, lock_timeout))
+            folders = RootFolders(out_dir)
+        except OSError as error:  # a read-only file system or folder; a planted folder
+            raise PipelineError(f"cannot write to --out {display_path(out_dir)}: "
+                                f"{error.strerror}; nothing was published") from None
+        stack.callback(folders.close)
+        yield PublishRoot(out_dir, folders)
+
+
 def publish(artifacts: Mapping[str, bytes], out_dir: Path, summary: str = "", *,
             quiet: bool = False, verbose: bool = False, prune: bool = True,
             lock_timeout: float | None = None,
@@ -221,31 +239,15 @@ def publish(artifacts: Mapping[str, bytes], out_dir: Path, summary: str = "", *,
     `state` holds dot-files of the root (e.g. `.pipeline-state.json`): written atomically
     after the manifest when their bytes changed, never listed, never pruned, not counted.
     """
-    started = time.perf_counter()
-    validate_paths(artifacts)
+    validate_paths(artifacts)  # a bug is reported before the root is even created
     validate_state_names(state or {})
-    if out_dir.exists() and not out_dir.is_dir():
-        raise PipelineError(f"--out {display_path(out_dir)} is a file, not a folder")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with output_lock(out_dir, lock_timeout):
-        report = _publish_locked(artifacts, out_dir, prune, quiet, verbose)
-        for name, data in sorted((state or {}).items()):
-            if _current_bytes(out_dir / name) != data:
-                write_atomically(out_dir / name, data, _file_mode())
-    report.seconds = time.perf_counter() - started
-    if not quiet:
-        if verbose:
-            for label, paths in (("written", report.written), ("unchanged", report.unchanged),
-                                 ("removed", report.removed)):
-                for path in paths:
-                    click.echo(f"  {label:9} {path}")
-        click.echo(report.summary_line(summary))
-    return report
+    with locked_root(out_dir, lock_timeout) as root:
+        return root.publish(artifacts, summary, quiet=quiet, verbose=verbose, prune=prune,
+                            state=state)
 
 
-def _publish_locked(artifacts: Mapping[str, bytes], out_dir: Path, prune: bool, quiet: bool,
-                    verbose: bool) -> PublishReport:
-    report = PublishReport()
+def _publish_locked(artifacts: Mapping[str, bytes], out_dir: Path, folders: RootFolders,
+                    prune: bool, quiet: bool, report: PublishReport) -> None:
     previous = read_manifest(out_dir)
     if previous is None:
         # Without a manifest we cannot tell our files from the user's: prune nothing.
@@ -254,120 +256,89 @@ def _publish_locked(artifacts: Mapping[str, bytes], out_dir: Path, prune: bool, 
         previous = {}
     # Kept files (ad-hoc issues) stay until deleted by hand; then their entries go too.
     kept = {path: entry for path, entry in previous.items() if entry.get("kept") is True
-            and path not in artifacts and _is_safe(path) and (out_dir / path).is_file()}
+            and path not in artifacts and _is_safe(path) and folders.is_file(path)}
     # Only safe relative paths are ours: a tampered manifest must not delete outside the root.
-    owned = {p for p in set(previous) | _read_journal(out_dir) if _is_safe(p)} - set(kept)
-    # Plain strings, not Paths, for what runs once per file: 10k Paths cost a tenth of a second.
-    targets = {path: os.path.join(out_dir, path) for path in artifacts}
-    folders = {os.path.dirname(target) for target in targets.values()}
-    present = _names_in({os.fspath(out_dir), *folders})
+    owned = {p for p in set(previous) | _read_journal(folders) if _is_safe(p)} - set(kept)
+    # Every folder touched is opened (and checked for symlinks) before anything is written.
+    located = {path: path.rpartition("/") for path in artifacts}
+    present = {folder: _names_in(folders, folder)
+               for folder in {"", *(folder for folder, _, _ in located.values())}}
 
     changed: dict[str, bytes] = {}
     for path in sorted(artifacts):
-        folder, name = os.path.split(targets[path])
-        if name in present[folder] and _current_bytes(targets[path]) == artifacts[path]:
+        folder, _, name = located[path]
+        if name in present[folder] and folders.read(path) == artifacts[path]:
             report.unchanged.append(path)  # same bytes: not rewritten, mtime and ETag kept
         else:
             changed[path] = artifacts[path]
-    gone = sorted(p for p in owned - set(artifacts) if prune and (out_dir / p).is_file()
-                  and not (out_dir / p).is_symlink())
+    gone = sorted(p for p in owned - set(artifacts) if prune and folders.is_file(p))
     entries = [manifest_entry(path, data, kept=not prune) for path, data in artifacts.items()]
     if prune:
         entries += kept.values()
     else:  # merge: keep what earlier runs published and is still there
         entries += [entry for path, entry in previous.items()
-                    if path not in artifacts and _is_safe(path) and (out_dir / path).is_file()]
+                    if path not in artifacts and _is_safe(path) and folders.is_file(path)]
     manifest = manifest_bytes(entries)
-    manifest_changed = _current_bytes(out_dir / MANIFEST) != manifest
+    manifest_changed = folders.read(MANIFEST) != manifest
 
-    staged = _stage_all(out_dir, changed, quiet)
+    staged = _stage_all(folders, changed, quiet)
     if changed or gone:
         # Journal before the first rename: should we die below, the next run knows which
         # paths are ours (to prune) and which ones may differ from the manifest.
         try:
-            write_atomically(out_dir / JOURNAL, json.dumps(
+            _write_root_file(folders, JOURNAL, json.dumps(
                 {"paths": sorted({*changed, *owned})}, indent=1).encode() + b"\n")
         except BaseException:
-            _unlink_all(staged.values())
+            folders.unlink_all(staged.values())
+            folders.remove_created()
             raise
-    _commit(out_dir, staged, gone, quiet, report)
+    _commit(folders, staged, gone, report)
     if manifest_changed:
-        write_atomically(out_dir / MANIFEST, manifest, _file_mode())
-    if (out_dir / JOURNAL).exists():  # this run's, or one an interrupted run left behind
-        (out_dir / JOURNAL).unlink()
-        _fsync_dir(out_dir)
-    return report
+        _write_root_file(folders, MANIFEST, manifest, _file_mode())
+    if JOURNAL in folders.names(""):  # this run's, or one an interrupted run left behind
+        folders.unlink(JOURNAL)
+        folders.fsync("")
 
 
-def _unlink_all(paths: Iterable[str]) -> None:
-    for path in paths:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
-
-
-def _stage_all(out_dir: Path, changed: dict[str, bytes], quiet: bool) -> dict[str, str]:
+def _stage_all(folders: RootFolders, changed: dict[str, bytes], quiet: bool) -> dict[str, str]:
     """Write every changed file under a temp name; on failure undo it all (nothing shows)."""
     mode = _file_mode()
     batch = len(changed) > 1 and hasattr(os, "sync")
     progress = Progress(len(changed), enabled=not quiet)
     staged: dict[str, str] = {}
-    created: list[Path] = []
-    ready: set[str] = set()
     try:
         for done, (path, data) in enumerate(changed.items(), 1):
-            target = os.path.join(out_dir, path)
-            folder = os.path.dirname(target)
-            if folder not in ready:  # 10k files share a few folders: stat each once
-                parent = Path(folder)
-                missing = [f for f in (parent, *parent.parents) if not f.exists()]
-                parent.mkdir(parents=True, exist_ok=True)
-                created += reversed(missing)
-                ready.add(folder)
-            staged[path] = _stage(target, data, mode, sync=not batch)
+            staged[path] = _stage(folders, path, data, mode, sync=not batch)
             progress.step(done)
         if batch:
             os.sync()  # every staged file is on disk before the first rename
     except BaseException:
-        _unlink_all(staged.values())
-        for folder in reversed(created):
-            with contextlib.suppress(OSError):
-                folder.rmdir()
+        folders.unlink_all(staged.values())
+        folders.remove_created()
         raise
     finally:
         progress.close()
     return staged
 
 
-def _commit(out_dir: Path, staged: dict[str, str], gone: list[str], quiet: bool,
+def _commit(folders: RootFolders, staged: dict[str, str], gone: list[str],
             report: PublishReport) -> None:
     """Rename every staged file into place, then prune; fsync the folders touched."""
-    folders: set[str] = set()
+    touched: set[str] = set()
     try:
         for path, temp in staged.items():
-            os.replace(temp, os.path.join(out_dir, path))
-            folders.add(os.path.dirname(temp))
+            folders.replace(temp, path)
+            touched.add(path.rpartition("/")[0])
             report.written.append(path)
     except BaseException:
         written = set(report.written)
-        _unlink_all(temp for path, temp in staged.items() if path not in written)
+        folders.unlink_all(temp for path, temp in staged.items() if path not in written)
         raise
     for path in gone:
-        target = out_dir / path
-        target.unlink(missing_ok=True)
+        folders.unlink(path)
         report.removed.append(path)
-        folders.add(str(target.parent))
-        _remove_empty_folders(out_dir, target.parent)
-    for folder in folders:
-        if os.path.isdir(folder):
-            _fsync_dir(folder)
-
-
-def _remove_empty_folders(out_dir: Path, folder: Path) -> None:
-    """Remove `folder` and its parents below the root once pruning emptied them."""
-    root = out_dir.resolve()
-    while folder.resolve() != root and folder.resolve().is_relative_to(root):
-        with contextlib.suppress(OSError):  # not empty (user files) or already gone
-            folder.rmdir()
-        if folder.exists():
-            return
-        folder = folder.parent
+        folder = path.rpartition("/")[0]
+        touched.add(folder)
+        folders.remove_empty(folder)
+    for folder in sorted(touched):
+        folders.fsync(folder)

@@ -13,6 +13,7 @@ from typing import Any
 from pipeline.errors import InvalidInput, Problem, display_path
 from pipeline.model import Event, Image, Link, Location, Status
 from pipeline.sources.fields import (
+    MAX_SLUG,
     SLUG,
     Fields,
     localize,
@@ -24,13 +25,15 @@ from pipeline.sources.fields import (
 )
 from pipeline.sources.recurrence import read_recurrence
 from pipeline.sources.settings import Settings, parse_duration
-from pipeline.sources.yamlsource import Mapping, Sequence
+from pipeline.sources.yamlsource import Mapping, Sequence, excerpt
 
 EVENT_KEYS = ("id", "title", "kind", "start", "end", "duration", "timezone", "status",
               "location", "url", "summary", "description", "image", "highlights", "links",
               "hosts", "tags", "recurrence", "moved_from", "source_uid")
 LOCATION_KEYS = ("name", "address", "city", "country", "url", "online")
 LoadFiles = Callable[[list[Path], Settings, list[Problem]], list[Event | None]]
+# A timed event's `duration`: longer is a typo (99999999h) and would overflow the calendar.
+MAX_DURATION = dt.timedelta(days=366)
 
 
 def yaml_files(folder: Path) -> list[Path]:
@@ -48,6 +51,23 @@ def yaml_files(folder: Path) -> list[Path]:
     return [path for _, path in sorted(found)]
 
 
+def regular_files(paths: list[Path], what: str, problems: list[Problem]) -> list[Path]:
+    """`paths` without the symlinks among them, each of those reported.
+
+    A symlinked input file is refused, wherever it points: following it would read (and an
+    error would quote) whatever it names, such as a private key (docs/deployment.md).
+    """
+    kept = []
+    for path in paths:
+        if path.is_symlink():
+            problems.append(Problem(display_path(path), 1, f"the file is a symbolic link; {what} "
+                                    "files must be regular files (copy the file here instead "
+                                    "of linking it)"))
+        else:
+            kept.append(path)
+    return kept
+
+
 def load_files(paths: list[Path], settings: Settings, problems: list[Problem],
                ) -> list[Event | None]:
     """`load_event` of each path, in order (the build's cache swaps in a cached version)."""
@@ -63,7 +83,7 @@ def load_events(folder: Path, settings: Settings, load: LoadFiles = load_files,
     problems: list[Problem] = []
     events: list[Event] = []
     first_file: dict[str, tuple[str, int]] = {}
-    for event in load(yaml_files(folder), settings, problems):
+    for event in load(regular_files(yaml_files(folder), "event", problems), settings, problems):
         if event is None:
             continue
         if event.id in first_file:
@@ -100,12 +120,13 @@ def _event_from(f: Fields, stem: str, settings: Settings) -> Event | None:
     f.reject_unknown(EVENT_KEYS)
     if f.data.get("id") is not None:  # `id:` left empty means the default, like a missing key
         event_id = f.slug("id")
-    elif SLUG.match(stem):
+    elif SLUG.match(stem) and len(stem) <= MAX_SLUG:
         event_id = stem
     else:
         event_id = None
-        f.error(None, f"the file name '{stem}' is not a slug, so it cannot be the event's id; "
-                "rename the file or add an 'id:' such as 'pytorch-conference-2025'", line=1)
+        problem = "is not a slug" if not SLUG.match(stem) else f"is over {MAX_SLUG} characters"
+        f.error(None, f"the file name {excerpt(stem)} {problem}, so it cannot be the event's "
+                "id; rename the file or add an 'id:' such as 'pytorch-conference-2025'", line=1)
     title = f.text("title", required=True, one_line=True)
     kind = f.choice("kind", settings.kinds, required=True)
     status = f.choice("status", [s.value for s in Status], default="confirmed")
@@ -123,7 +144,8 @@ def _event_from(f: Fields, stem: str, settings: Settings) -> Event | None:
         "links": read_links(f, "links"),
         "hosts": f.text_list("hosts"),
         "tags": f.text_list("tags", lambda t, _: None if SLUG.match(t) else
-                            f"tag {t!r} is not a slug; use lowercase letters, digits and '-'"),
+                            f"tag {excerpt(t)} is not a slug; use lowercase letters, "
+                            "digits and '-'"),
         "source_uid": f.text("source_uid", one_line=True),
     }
     if None in (event_id, title, kind, status, start, end):
@@ -193,8 +215,13 @@ def _start_end(f: Fields, zone: zoneinfo.ZoneInfo | None) -> tuple[Any, Any]:
     if duration_text is not None:
         duration = parse_duration(duration_text)
         if duration is None:
-            f.error("duration", f"'duration' {duration_text!r} is not a duration; write e.g. "
-                    "90m, 2h or 1h30m")
+            f.error("duration", f"'duration' {excerpt(duration_text)} is not a duration; "
+                    "write e.g. 90m, 2h or 1h30m")
+            return None, None
+        if duration > MAX_DURATION:
+            f.error("duration", f"'duration' {duration_text} is longer than "
+                    f"{MAX_DURATION.days} days; check it, or make it an all-day event with "
+                    "'end' (its last day)")
             return None, None
         if aware_start is None:
             return None, None
@@ -281,7 +308,7 @@ def _image(f: Fields) -> Image | None:
             img.error("src", f"'image.src' {problem}")
             return None
     elif src is not None and (any(c.isspace() or c in '<>"\\' for c in src) or ".." in src):
-        img.error("src", f"'image.src' {src!r} is not a usable path; write a path under the "
+        img.error("src", f"'image.src' {excerpt(src)} is not a usable path; write a path under the "
                   "site's base URL (e.g. assets/images/photo.jpg) or a full https:// URL")
         return None
     return Image(src, alt) if src and alt else None

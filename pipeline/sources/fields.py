@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from pipeline.errors import Problem
-from pipeline.sources.yamlsource import Mapping, Sequence, YamlProblem, read_mapping
+from pipeline.sources.yamlsource import Mapping, Sequence, YamlProblem, excerpt, read_mapping
 
 T = TypeVar("T")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -21,8 +21,13 @@ MAX_UNKNOWN = 20  # unknown keys reported per mapping
 DATETIME = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?$")
 # Regexes instead of per-character Python loops: text checks ran for every value of every file.
 LINE_BREAK = re.compile("[\r\n\u2028\u2029\x85\x0b\x0c]")
-CONTROL = re.compile("[\x00-\x08\x0b-\x1f]")
-NOT_IN_URL = re.compile(r'[\s\x00-\x1f<>"`]')
+# C0 controls but tab and newline, DEL, and the C1 controls (U+0080-U+009F): terminals and
+# mail readers act on them, and nobody types them on purpose.
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+NOT_IN_URL = re.compile(r'[\s\x00-\x1f\x7f-\x9f<>"`]')
+MAX_SLUG = 100  # ids become file and folder names (255 bytes at most, with temp suffixes)
+YEARS = (1900, 2199)  # dates outside are refused: every end, UNTIL and time zone stays
+# computable, and a time zone is scanned over 300 years at most (one probe a day: ~1 s)
 
 
 def suggest(value: str, choices: Iterable[str]) -> str:
@@ -38,10 +43,11 @@ def type_name(value: Any) -> str:
         type(value), type(value).__name__)
 
 
-def read_fields(path: Path, shown: str, what: str, problems: list[Problem]) -> Fields | None:
+def read_fields(path: Path, shown: str, what: str, problems: list[Problem],
+                follow_symlinks: bool = False) -> Fields | None:
     """The file's top-level mapping as Fields, or None with the file's problem recorded."""
     try:
-        data = read_mapping(path, what)
+        data = read_mapping(path, what, follow_symlinks)
     except YamlProblem as problem:
         problems.append(Problem(shown, problem.line, problem.message))
         return None
@@ -123,10 +129,14 @@ class Fields:
     def slug(self, key: str, value: str | None = None, required: bool = False) -> str | None:
         """A lowercase slug such as `pytorch-conference-2025`."""
         value = value if value is not None else self.text(key, required, one_line=True)
+        if value is not None and len(value) > MAX_SLUG:
+            self.error(key, f"'{self.name(key)}' is {len(value):,} characters long; at most "
+                       f"{MAX_SLUG} (it becomes a file name): shorten it")
+            return None
         if value is not None and not SLUG.match(value):
-            fixed = re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")
-            self.error(key, f"'{self.name(key)}' {value!r} is not a slug (lowercase letters, "
-                       f"digits and '-', starting with a letter or digit)"
+            fixed = re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")[:MAX_SLUG]
+            self.error(key, f"'{self.name(key)}' {excerpt(value)} is not a slug (lowercase "
+                       f"letters, digits and '-', starting with a letter or digit)"
                        + (f"; try '{fixed}'" if fixed else ""))
             return None
         return value
@@ -140,7 +150,7 @@ class Fields:
             return default
         if value not in choices:
             hint = suggest(value, choices) or f"; use one of: {', '.join(choices)}"
-            self.error(key, f"{self.name(key)} '{value}' is not allowed{hint}")
+            self.error(key, f"{self.name(key)} {excerpt(value)} is not allowed{hint}")
             return None
         return value
 
@@ -218,7 +228,11 @@ class Fields:
             return None
         parsed = parse(value)
         if parsed is None:
-            self.error(key, f"'{self.name(key)}' {value!r} is not {what}; {fix}")
+            self.error(key, f"'{self.name(key)}' {excerpt(value)} is not {what}; {fix}")
+        elif isinstance(parsed, dt.date) and not YEARS[0] <= parsed.year <= YEARS[1]:
+            self.error(key, f"'{self.name(key)}' {value} is outside the years {YEARS[0]} to "
+                       f"{YEARS[1]} that calendars are published for; check the year")
+            return None
         return parsed
 
 
@@ -250,12 +264,14 @@ def parse_wall_clock(value: str) -> dt.date | dt.datetime | None:
 def url_problem(value: str) -> str | None:
     """Why `value` is not an absolute http(s) URL we can put in a feed or an e-mail."""
     if NOT_IN_URL.search(value):
-        return f"{value!r} is not a URL: it contains spaces, quotes or angle brackets"
+        return (f"{excerpt(value)} is not a URL: it contains spaces, quotes, angle brackets or "
+                "control characters")
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https"):
-        return f"{value!r} must be an http:// or https:// URL"
+        return f"{excerpt(value)} must be an http:// or https:// URL"
     if not parts.netloc:
-        return f"{value!r} has no host; write the full address, e.g. https://example.org/page"
+        return (f"{excerpt(value)} has no host; write the full address, e.g. "
+                "https://example.org/page")
     return None
 
 

@@ -6,9 +6,10 @@ from pathlib import Path
 
 from pipeline.errors import InvalidInput, Problem, display_path
 from pipeline.model import Issue, Section
-from pipeline.sources.events import read_links, yaml_files
-from pipeline.sources.fields import SLUG, Fields, read_fields, suggest
+from pipeline.sources.events import read_links, regular_files, yaml_files
+from pipeline.sources.fields import MAX_SLUG, SLUG, Fields, read_fields, suggest
 from pipeline.sources.settings import Settings
+from pipeline.sources.yamlsource import excerpt
 
 ISSUE_KEYS = ("id", "title", "subject", "preheader", "date", "period", "select", "intro",
               "outro", "sections", "looking_ahead")
@@ -20,7 +21,7 @@ def load_issues(folder: Path, settings: Settings) -> tuple[Issue, ...]:
         return ()
     problems: list[Problem] = []
     issues: dict[str, Issue] = {}
-    for path in yaml_files(folder):
+    for path in regular_files(yaml_files(folder), "newsletter issue", problems):
         issue = load_issue(path, settings, problems)
         if issue is None:
             continue
@@ -46,8 +47,9 @@ def load_issue(path: Path, settings: Settings, problems: list[Problem]) -> Issue
     f.reject_unknown(ISSUE_KEYS)
     # `id:` left empty (YAML null) means the default, as a missing key does.
     issue_id = f.slug("id") if data.get("id") is not None else path.stem
-    if data.get("id") is None and not SLUG.match(path.stem):
-        f.error(None, f"the file name '{path.stem}' is not a slug; rename the file or add "
+    if data.get("id") is None and not (SLUG.match(path.stem) and len(path.stem) <= MAX_SLUG):
+        problem = "is not a slug" if not SLUG.match(path.stem) else f"is over {MAX_SLUG} characters"
+        f.error(None, f"the file name {excerpt(path.stem)} {problem}; rename the file or add "
                 "an 'id:'", line=1)
     title = f.text("title", required=True, one_line=True)
     date = f.date("date", required=True)
@@ -71,7 +73,8 @@ def load_issue(path: Path, settings: Settings, problems: list[Problem]) -> Issue
                                     or f"; use one of: {', '.join(settings.kinds)}"))
         # Event tags are slugs, so 'Korea' would silently select nothing.
         tags = select.text_list("tags", lambda t, _: None if SLUG.match(t) else
-                                f"tag {t!r} is not a slug; use lowercase letters, digits and '-'")
+                                f"tag {excerpt(t)} is not a slug; use lowercase letters, digits "
+                                "and '-'")
     looking_ahead = _looking_ahead(f)
     issue = Issue(
         id=issue_id or "", title=title or "", date=date or start or end,  # type: ignore[arg-type]
@@ -92,7 +95,7 @@ def _looking_ahead(f: Fields) -> int | None:
     if isinstance(value, int) and value >= 0:
         return value
     f.error("looking_ahead", f"'looking_ahead' must be true, false or a number of events, "
-            f"not {value!r}")
+            f"not {excerpt(value)}")
     return None
 
 

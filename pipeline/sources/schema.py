@@ -15,14 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.model import Status
-from pipeline.sources.fields import DATE, DATETIME, SLUG
+from pipeline.sources.fields import DATE, DATETIME, MAX_SLUG, SLUG
 from pipeline.sources.settings import BUILTIN_KINDS
 
 SCHEMA_FILE = Path("schemas/event.schema.json")
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
-# What Fields.text refuses: control characters other than tab and line feed.
-_CONTROL = r"\u0000-\u0008\u000b-\u001f"
+# What Fields.text refuses: control characters other than tab and line feed, DEL, C1.
+_CONTROL = r"\u0000-\u0008\u000b-\u001f\u007f-\u009f"
 # What a one-line field refuses on top: every kind of line break.
 _BREAKS = r"\n\r\u0085\u2028\u2029"
 # Text is stripped before it is checked, so blank space around it is fine, blank text is not.
@@ -31,7 +31,8 @@ MULTI_LINE = rf"^(?=[\s\S]*\S)[^{_CONTROL}]*$"
 WALL_CLOCK = f"{DATE.pattern}|{DATETIME.pattern}"
 DURATION = r"^(?=.*\d) *(?:\d+ *d)? *(?:\d+ *h)? *(?:\d+ *m)? *$"  # settings.parse_duration
 # urlsplit() lowercases the scheme, so HTTPS:// is accepted too; a host is required.
-HTTP_URL = r'^[Hh][Tt][Tt][Pp][Ss]?://[^/?#\s<>"`\u0000-\u001f]+[^\s<>"`\u0000-\u001f]*$'
+HTTP_URL = (r'^[Hh][Tt][Tt][Pp][Ss]?://[^/?#\s<>"`\u0000-\u001f\u007f-\u009f]+'
+            r'[^\s<>"`\u0000-\u001f\u007f-\u009f]*$')
 _PART = r'[A-Za-z]+=[^;:\s\\"]+'
 RRULE = rf"^(?:RRULE:)?(?:{_PART};)*[Ff][Rr][Ee][Qq]=[A-Za-z]+(?:;{_PART})*;?$"
 ZONE_NAME = r"^[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+)*$"
@@ -143,7 +144,7 @@ def event_schema(kinds: Iterable[str] = BUILTIN_KINDS) -> dict[str, Any]:
     """The JSON Schema of one event file, accepting `kinds`."""
     link = _mapping({"title": _text(), "url": _string(HTTP_URL)}, required=("title", "url"))
     properties: dict[str, Any] = {
-        "id": _string(SLUG.pattern, DOCS["id"]),
+        "id": _string(SLUG.pattern, DOCS["id"], maxLength=MAX_SLUG),
         "title": _text(description=DOCS["title"]),
         "kind": {"enum": list(dict.fromkeys(kinds)), "description": DOCS["kind"]},
         "start": _string(WALL_CLOCK, DOCS["start"], examples=["2025-10-22", "2024-12-04 14:00"]),

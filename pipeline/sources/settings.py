@@ -13,6 +13,7 @@ from pipeline.errors import InvalidInput, Problem, display_path
 from pipeline.sources.branding import Branding, read_branding
 from pipeline.sources.fields import SLUG, Fields, read_fields
 from pipeline.sources.site import SETTINGS_FILE
+from pipeline.sources.yamlsource import excerpt
 
 BUILTIN_KINDS = ("conference", "meetup", "hackathon", "docathon", "webinar", "social", "meeting")
 DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
@@ -100,13 +101,19 @@ EMAIL = re.compile(r"^[^@\s<>\"(),;:\\\[\]]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$"
 FEED_KEYS = ("id", "name", "description", "kinds", "tags")
 
 
+MAX_REFRESH = dt.timedelta(days=366)  # longer is a typo; clients would never look again
+
+
 def parse_duration(value: str) -> dt.timedelta | None:
     """`90m`, `2h`, `1h30m`, `1d` as a timedelta; None when malformed or zero."""
     match = DURATION.match(value.replace(" ", ""))
     if not match or not any(match.groups()):
         return None
     days, hours, minutes = (int(g or 0) for g in match.groups())
-    delta = dt.timedelta(days=days, hours=hours, minutes=minutes)
+    try:
+        delta = dt.timedelta(days=days, hours=hours, minutes=minutes)
+    except OverflowError:  # more than 999,999,999 days: longer than any bound callers set
+        return dt.timedelta.max
     return delta or None
 
 
@@ -131,7 +138,8 @@ def read_settings(path: Path | None, site: Path | None = None) -> tuple[Settings
     if path is None:
         return Settings(site=site), []
     problems: list[Problem] = []
-    fields = read_fields(path, display_path(path), "settings", problems)
+    # The settings file is the operator's own: a symlink (/etc/...) is followed.
+    fields = read_fields(path, display_path(path), "settings", problems, follow_symlinks=True)
     settings = _settings_from(fields) if fields else Settings()
     return replace(settings, site=site), problems
 
@@ -146,7 +154,7 @@ def _settings_from(fields: Fields) -> Settings:
     base_url = fields.url("base_url")
     if base_url is not None and (urlsplit(base_url).query or urlsplit(base_url).fragment):
         # Paths are appended to base_url: 'https://x.org/?v=1' would give '?v=1/calendar/...'.
-        fields.error("base_url", f"'base_url' {base_url!r} must not have a query (?...) or a "
+        fields.error("base_url", f"'base_url' {excerpt(base_url)} must not have a query (?...) or a "
                      "fragment (#...); give the folder where output/ is served")
     elif base_url is not None:
         values["base_url"] = base_url if base_url.endswith("/") else base_url + "/"
@@ -158,8 +166,11 @@ def _settings_from(fields: Fields) -> Settings:
     if interval is not None:
         delta = parse_duration(interval)
         if delta is None or delta < dt.timedelta(hours=1):
-            fields.error("refresh_interval", f"'refresh_interval' {interval!r} is not a "
+            fields.error("refresh_interval", f"'refresh_interval' {excerpt(interval)} is not a "
                          "duration of at least an hour; write e.g. 12h or 1d")
+        elif delta > MAX_REFRESH:
+            fields.error("refresh_interval", f"'refresh_interval' {interval} is longer than "
+                         f"{MAX_REFRESH.days} days; write e.g. 12h or 1d")
         else:
             values["refresh_interval"] = delta
     sender = fields.text("sender", one_line=True)
@@ -167,7 +178,7 @@ def _settings_from(fields: Fields) -> Settings:
         # parseaddr() reads only the first of "a@x.org, b@y.org": From must hold one address.
         addresses = getaddresses([sender])
         if len(addresses) != 1 or "@" not in addresses[0][1]:
-            fields.error("sender", f"'sender' {sender!r} is not an e-mail address; write "
+            fields.error("sender", f"'sender' {excerpt(sender)} is not an e-mail address; write "
                          "e.g. PyTorch Foundation <newsletter@pytorch.org>")
         else:
             values["sender"] = sender
@@ -203,13 +214,13 @@ def _matching(fields: Fields, key: str, pattern: str, complaint: str) -> str | N
     """A one-line text that fully matches `pattern`; otherwise `'key' 'value' <complaint>`."""
     value = fields.text(key, one_line=True)
     if value is not None and not re.fullmatch(pattern, value):
-        fields.error(key, f"'{fields.name(key)}' {value!r} {complaint}")
+        fields.error(key, f"'{fields.name(key)}' {excerpt(value)} {complaint}")
         return None
     return value
 
 
 def _slug_problem(key: str, value: str) -> str | None:
-    return None if SLUG.match(value) else f"'{key}' item {value!r} is not a slug (a-z, 0-9, -)"
+    return None if SLUG.match(value) else f"'{key}' item {excerpt(value)} is not a slug (a-z, 0-9, -)"
 
 
 def _feeds(fields: Fields, kinds: tuple[str, ...]) -> tuple[FeedSpec, ...]:

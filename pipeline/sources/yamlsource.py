@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,21 @@ HINTS = (
 )
 # A plain value followed by ` #word`: YAML dropped the rest as a comment (`#41: Typing`).
 LOST_TAIL = re.compile(r"\s+#\S")
+
+
+EXCERPT = 60  # characters of a value an error message may quote
+
+
+def excerpt(value: Any, limit: int = EXCERPT) -> str:
+    """`value` quoted for an error message, cut after `limit` characters.
+
+    Errors land in cron mail and CI logs: a file that is not what it should be (a private
+    key behind a symlink, a pasted secret) must never be echoed whole.
+    """
+    text = value if isinstance(value, str) else str(value)
+    if len(text) <= limit:
+        return repr(value)
+    return f"{text[:limit]!r}... ({len(text):,} characters)"
 
 
 class Mapping(dict):
@@ -86,10 +103,10 @@ class _LineLoader(_BaseLoader):
         for key_node, value_node in node.value:
             key = self.construct_object(key_node)
             if not isinstance(key, str):
-                raise YamlProblem(key_node.start_mark.line + 1, f"key {key!r} must be text")
+                raise YamlProblem(key_node.start_mark.line + 1, f"key {excerpt(key)} must be text")
             if key in data:
                 raise YamlProblem(key_node.start_mark.line + 1,
-                                  f"duplicate key '{key}' (first at line {data.key_lines[key]})")
+                                  f"duplicate key {excerpt(key)} (first at line {data.key_lines[key]})")
             data.key_lines[key] = key_node.start_mark.line + 1
             data[key] = self.construct_object(value_node)
 
@@ -173,9 +190,10 @@ class _FastLineLoader(_LineLoader):
                 key = self.walk(key_node)
                 line = key_node.start_mark.line + 1
                 if not isinstance(key, str):
-                    raise YamlProblem(line, f"key {key!r} must be text")
+                    raise YamlProblem(line, f"key {excerpt(key)} must be text")
                 if key in value:
-                    raise YamlProblem(line, f"duplicate key '{key}' (first at line {key_lines[key]})")
+                    raise YamlProblem(line, f"duplicate key {excerpt(key)} (first at line "
+                                      f"{key_lines[key]})")
                 key_lines[key] = line
                 value[key] = item = self.walk(value_node)
                 if _is_number(item):
@@ -217,19 +235,38 @@ def _warn_lost_tails(path: Path, lost: list[tuple[int, str, str]]) -> None:
                    f"value, quote it: \"{whole}\"", err=True)
 
 
-def read_mapping(path: Path, what: str) -> Mapping:
-    """Read one YAML file whose top level must be a mapping; raise YamlProblem otherwise."""
-    a_what = f"an {what}" if what[0] in "aeiou" else f"a {what}"
-    first_key = "'site_name:'" if what == "settings" else "'title:'"  # a key this file has
-    # File-level problems are reported at line 1: editors and CI annotations need `path:line:`.
+def read_bytes(path: Path, what: str, follow_symlinks: bool = False) -> bytes:
+    """The file's bytes (at most MAX_FILE_BYTES); a symlink is refused unless followed."""
+    flags = os.O_RDONLY | os.O_CLOEXEC | (0 if follow_symlinks else os.O_NOFOLLOW)
     try:
-        size = path.stat().st_size
+        fd = os.open(path, flags)
+    except OSError as error:
+        if error.errno == errno.ELOOP:  # O_NOFOLLOW: refused without reading the target
+            raise YamlProblem(1, f"the file is a symbolic link; {what} files must be regular "
+                              "files (copy the file here instead of linking it)") from None
+        raise YamlProblem(0, f"cannot read the file: {error.strerror}") from None
+    try:
+        size = os.fstat(fd).st_size
         if size > MAX_FILE_BYTES:
             raise YamlProblem(1, f"the file is {size:,} bytes; {what} files must be under "
                               f"{MAX_FILE_BYTES:,} bytes")
-        raw = path.read_bytes()
+        with open(fd, "rb", closefd=False) as stream:
+            return stream.read(MAX_FILE_BYTES + 1)  # bounded: a file may grow meanwhile
     except OSError as error:
         raise YamlProblem(0, f"cannot read the file: {error.strerror}") from None
+    finally:
+        os.close(fd)
+
+
+def read_mapping(path: Path, what: str, follow_symlinks: bool = False) -> Mapping:
+    """Read one YAML file whose top level must be a mapping; raise YamlProblem otherwise.
+
+    A symlink is refused (event and issue files) unless `follow_symlinks` (the settings file).
+    """
+    a_what = f"an {what}" if what[0] in "aeiou" else f"a {what}"
+    first_key = "'site_name:'" if what == "settings" else "'title:'"  # a key this file has
+    # File-level problems are reported at line 1: editors and CI annotations need `path:line:`.
+    raw = read_bytes(path, what, follow_symlinks)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -256,12 +293,12 @@ def read_mapping(path: Path, what: str) -> Mapping:
         hint = next((f". Check: {fix}" for words, fix in HINTS if words in problem), "")
         raise YamlProblem(line, f"invalid YAML: {problem}{hint}") from None
     except yaml.YAMLError as error:
-        raise YamlProblem(0, f"invalid YAML: {error}") from None
+        raise YamlProblem(0, f"invalid YAML: {excerpt(str(error), 200)}") from None
     finally:
         loader.dispose()
     if not isinstance(data, Mapping):
         kind = ("a list" if isinstance(data, list) else "no value" if data is None
-                else f"the single value {data!r}")
+                else f"the single value {excerpt(data, 20)}")
         raise YamlProblem(1, f"the file holds {kind}; {a_what} file must be a mapping of keys "
                           f"such as {first_key}")
     return data

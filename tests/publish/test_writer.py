@@ -217,17 +217,18 @@ def test_crash_between_two_writes_leaves_previous_output_readable(
     real_replace = os.replace
     calls = []
 
-    def replace_then_crash(src, dst):
+    def replace_then_crash(src, dst, **dir_fds):
         if len(calls) == fail_after:
             raise OSError(28, "No space left on device")
         calls.append(dst)
-        real_replace(src, dst)
+        real_replace(src, dst, **dir_fds)
 
     monkeypatch.setattr(os, "replace", replace_then_crash)
     try:
         publish(NEW, tmp_path, quiet=True)
         crashed = False
-    except OSError:
+    except PipelineError as error:  # one line, no traceback
+        assert "No space left on device" in error.message
         crashed = True
     monkeypatch.setattr(os, "replace", real_replace)
     # Every file is whole: its old or its new version, and nothing half-written is visible.
@@ -255,11 +256,11 @@ CRASHING_PUBLISH = textwrap.dedent("""
     from pipeline.publish.writer import publish
     artifacts = {k: v.encode("latin-1") for k, v in json.loads(sys.argv[2]).items()}
     real_replace, calls = os.replace, []
-    def replace_then_die(src, dst):
+    def replace_then_die(src, dst, **dir_fds):
         if len(calls) == int(sys.argv[3]):
             os._exit(9)  # like kill -9: no cleanup, no finally blocks
         calls.append(dst)
-        real_replace(src, dst)
+        real_replace(src, dst, **dir_fds)
     os.replace = replace_then_die
     publish(artifacts, Path(sys.argv[1]), quiet=True)
 """)
@@ -290,14 +291,14 @@ def test_failure_while_staging_changes_nothing(tmp_path: Path, monkeypatch) -> N
     import pipeline.publish.writer as module
     real_stage, calls = module._stage, []
 
-    def stage_then_fail(target, data, mode, **options):
+    def stage_then_fail(folders, target, data, mode, **options):
         if len(calls) == 2:
             raise OSError(28, "No space left on device")
         calls.append(target)
-        return real_stage(target, data, mode, **options)
+        return real_stage(folders, target, data, mode, **options)
 
     monkeypatch.setattr(module, "_stage", stage_then_fail)
-    with pytest.raises(OSError):
+    with pytest.raises(PipelineError, match="No space left on device; nothing was published"):
         publish({**NEW, "newsletter/new-issue/index.html": b"x"}, tmp_path, quiet=True)
     after = snapshot(tmp_path)
     assert {p: v for p, v in after.items() if p != ".pipeline.lock"} == \
@@ -351,7 +352,8 @@ def test_a_batch_is_made_durable_once_before_the_first_rename(tmp_path: Path, mo
     monkeypatch.setattr(module.os, "sync", lambda: calls.append("sync"))
     monkeypatch.setattr(module.os, "fsync", lambda fd: (calls.append("fsync"), real_fsync(fd)))
     monkeypatch.setattr(module.os, "replace",
-                        lambda a, b: (calls.append(f"replace {Path(b).name}"), real_replace(a, b)))
+                        lambda a, b, **fds: (calls.append(f"replace {Path(b).name}"),
+                                             real_replace(a, b, **fds)))
     publish(NEW, tmp_path, quiet=True)
     first_rename = next(i for i, call in enumerate(calls)
                         if call.startswith("replace") and JOURNAL not in call)
@@ -535,12 +537,14 @@ def test_a_folder_where_an_artifact_goes_is_reported_not_overwritten(tmp_path: P
 def test_staging_never_writes_through_a_name_that_already_exists(tmp_path: Path) -> None:
     # The temp name is fixed per process; should it exist (a symlink planted in a shared
     # folder, say), O_EXCL refuses it and a random name is used instead.
-    from pipeline.publish.writer import _stage
+    from pipeline.publish.folders import RootFolders
     victim = tmp_path / "victim.txt"
     victim.write_bytes(b"keep me")
     planted = tmp_path / f".a.ics.{os.getpid()}{TEMP_SUFFIX}"
     planted.symlink_to(victim)
-    temp = _stage(str(tmp_path / "a.ics"), b"BEGIN:VCALENDAR", 0o644, sync=False)
+    folders = RootFolders(tmp_path)
+    temp = tmp_path / folders.stage("a.ics", b"BEGIN:VCALENDAR", 0o644, sync=False)
+    folders.close()
     assert Path(temp) != planted and Path(temp).read_bytes() == b"BEGIN:VCALENDAR"
     assert victim.read_bytes() == b"keep me"
     assert Path(temp).stat().st_mode & 0o777 == 0o644
