@@ -133,7 +133,9 @@ def events(draw) -> tuple[dict, Event]:
     if links:
         doc["links"] = [{"title": t, "url": u} for t, u in links]
         values["links"] = tuple(Link(t, u) for t, u in links)
-    if draw(st.booleans()):
+    # A timed series with an occurrence where the clocks change is refused (sources/dstcheck):
+    # these zones change them between 00:00 and 04:00, so series start later in the day.
+    if draw(st.booleans()) and (all_day or values["start"].hour >= 5):
         doc["recurrence"], values["recurrence"] = draw(recurrences(values["start"], all_day))
     return doc, Event(**values)
 
