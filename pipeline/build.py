@@ -65,10 +65,12 @@ def render_site(events: tuple[Event, ...], issues: tuple[Issue, ...], settings: 
     """
     from pipeline.calendar.feeds import render_calendars_and_ledger
     from pipeline.newsletter.issues import render_newsletters
+    from pipeline.web.pages import render_pages
 
     calendars, next_ledger = render_calendars_and_ledger(events, settings, now, vevents,
                                                          zone_memo, ledger)
-    return {**calendars, **render_newsletters(events, issues, settings, now)}, next_ledger
+    return {**calendars, **render_newsletters(events, issues, settings, now),
+            **render_pages(events, settings, now)}, next_ledger
 
 
 def build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.datetime,

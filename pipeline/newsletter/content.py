@@ -9,7 +9,14 @@ from urllib.parse import urlsplit
 from markupsafe import Markup
 
 from pipeline import selection
-from pipeline.calendar.links import UPCOMING_PATH, EventLinks, FeedLinks, event_links, feed_links
+from pipeline.calendar.links import (
+    UPCOMING_PATH,
+    EventLinks,
+    FeedLinks,
+    event_links,
+    event_page_url,
+    feed_links,
+)
 from pipeline.errors import InvalidInput, Problem
 from pipeline.model import Event, Image, Issue, Link, Occurrence, Status
 from pipeline.newsletter.markdown import (
@@ -46,7 +53,7 @@ class EventCard:
     """One event as the issue shows it."""
 
     title: str
-    url: str | None
+    url: str  # the event's own page, else its page on this site
     when: str
     where: str
     status: str | None  # "Cancelled" / "Tentative", or None
@@ -159,7 +166,7 @@ class _Builder:
             picture = Image(self.absolute(event.image.src), event.image.alt)
         status = {Status.CANCELLED: "Cancelled", Status.TENTATIVE: "Tentative"}.get(event.status)
         return EventCard(
-            title=event.title, url=event.url,
+            title=event.title, url=event_page_url(event, self.settings),
             when=format_when(event, occurrence or Occurrence(event.start, event.exclusive_end)),
             where=_where(event), status=status, repeats=_repeats(event), picture=picture,
             summary=event.summary,

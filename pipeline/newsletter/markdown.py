@@ -25,25 +25,29 @@ def _parser() -> MarkdownIt:
     return MarkdownIt("commonmark", {"html": False}).disable("image")
 
 
-def _sanitise(html: str) -> str:
-    """Keep only the allowed tags, `href` with an allowed scheme, and our link style."""
+def _sanitise(html: str, link_style: str | None = LINK_STYLE) -> str:
+    """Keep only the allowed tags, `href` with an allowed scheme, and our link style.
+
+    `link_style` None: no inline style (web pages style links from their stylesheet).
+    """
+    styles = {"a": {"style": link_style}} if link_style else None
     return nh3.clean(html, tags=ALLOWED_TAGS, attributes={"a": {"href"}},
                      url_schemes=ALLOWED_SCHEMES, link_rel="noopener",
-                     set_tag_attribute_values={"a": {"style": LINK_STYLE}}).strip()
+                     set_tag_attribute_values=styles).strip()
 
 
-def markdown_to_html(text: str) -> str:
-    """Block Markdown (paragraphs, lists) as sanitised HTML for an `mj-text`."""
+def markdown_to_html(text: str, link_style: str | None = LINK_STYLE) -> str:
+    """Block Markdown (paragraphs, lists) as sanitised HTML for an `mj-text` (or a web page)."""
     # Headings inside an e-mail card sit under the card's own title: shift them down.
     html = _parser().render(text)
     for level, new in (("h1", "h3"), ("h2", "h3"), ("h5", "h4"), ("h6", "h4")):
         html = html.replace(f"<{level}>", f"<{new}>").replace(f"</{level}>", f"</{new}>")
-    return _sanitise(html)
+    return _sanitise(html, link_style)
 
 
-def inline_markdown_to_html(text: str) -> str:
+def inline_markdown_to_html(text: str, link_style: str | None = LINK_STYLE) -> str:
     """One line of Markdown (a highlight) as sanitised inline HTML, without a paragraph."""
-    return _sanitise(_parser().renderInline(text))
+    return _sanitise(_parser().renderInline(text), link_style)
 
 
 def link_targets(text: str) -> tuple[str, ...]:
