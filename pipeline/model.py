@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -59,11 +60,39 @@ class Link:
 
 
 @dataclass(frozen=True, slots=True)
+class OccurrenceChange:
+    """One occurrence of a series moved, retitled or cancelled (an RFC 5545 RECURRENCE-ID).
+
+    Dates for all-day series (`end` the last day, inclusive, as an event's), aware datetimes
+    in the series' zone for timed ones. None: as the series says.
+    """
+
+    original_start: dt.date  # the start the rule gives it: its RECURRENCE-ID
+    start: dt.date | None = None
+    end: dt.date | None = None
+    title: str | None = None
+    summary: str | None = None
+    location: Location | None = None
+    status: Status | None = None
+
+    @property
+    def cancelled(self) -> bool:
+        """True when the occurrence is called off (it stays in calendars, marked cancelled)."""
+        return self.status is Status.CANCELLED
+
+    @property
+    def moved(self) -> bool:
+        """True when the occurrence has another start or end than the rule gives it."""
+        return self.start is not None or self.end is not None
+
+
+@dataclass(frozen=True, slots=True)
 class Recurrence:
-    """An RFC 5545 RRULE and the occurrences to skip (dates for all-day, aware datetimes)."""
+    """An RFC 5545 RRULE, the occurrences to skip (dates for all-day, aware datetimes) and changes."""
 
     rule: str
     exceptions: tuple[dt.date, ...] = ()
+    changes: tuple[OccurrenceChange, ...] = ()  # sorted by original_start, one per occurrence
 
     @property
     def bounded(self) -> bool:
@@ -74,10 +103,26 @@ class Recurrence:
 
 @dataclass(frozen=True, slots=True)
 class Occurrence:
-    """One instance of an event. All-day: dates with an exclusive end; timed: aware datetimes."""
+    """One instance of an event. All-day: dates with an exclusive end; timed: aware datetimes.
+
+    `original` is the start the series' rule gives it (None for a one-off event); `change` is
+    what the event file changed about it (moved, retitled, cancelled), if anything.
+    """
 
     start: dt.date
     end: dt.date
+    original: dt.date | None = field(default=None, compare=False)  # follows from the others
+    change: OccurrenceChange | None = None
+
+    @property
+    def cancelled(self) -> bool:
+        """True when this occurrence of a series is called off."""
+        return self.change is not None and self.change.cancelled
+
+    @property
+    def moved(self) -> bool:
+        """True when this occurrence of a series is not where its rule puts it."""
+        return self.change is not None and self.change.moved
 
 
 @dataclass(frozen=True)
@@ -105,6 +150,7 @@ class Event:
     hosts: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     recurrence: Recurrence | None = None
+    moved_from: dt.date | None = None  # a rescheduled one-off: its earlier start (date or aware)
     source: str = field(default="", compare=False)  # path of the file, for messages
     id_line: int = field(default=1, compare=False)  # line of `id:` (1 when it is the stem)
 
@@ -131,7 +177,7 @@ class Event:
         return rrulestr(self.recurrence.rule, dtstart=start, forceset=False)  # type: ignore[return-value]
 
     def _starts(self) -> Iterator[dt.date]:
-        """Every start, in order (infinite for unbounded series)."""
+        """Every start the rule gives, in order, minus `except` (infinite for unbounded series)."""
         if self._rule is None:
             yield self.start
             return
@@ -141,17 +187,47 @@ class Event:
             if value not in skipped:
                 yield value
 
-    def occurrences(self, after: dt.datetime | None = None,
-                    before: dt.datetime | None = None) -> Iterator[Occurrence]:
-        """Occurrences that overlap [after, before), in order; wall-clock time kept across DST."""
+    def _length(self) -> dt.timedelta:
         # All-day: whole days. Timed: the exact elapsed time, as RFC 5545 gives every instance of
         # a series with DTEND (subtracting two datetimes of one zone would give wall-clock time).
-        length = (self.exclusive_end - self.start if self.all_day else
-                  self.exclusive_end.astimezone(UTC) - self.start.astimezone(UTC))  # type: ignore[union-attr]
-        for start in self._starts():
-            end = (start + length if self.all_day
-                   else (start.astimezone(UTC) + length).astimezone(start.tzinfo))
-            occurrence = Occurrence(start, end)
+        return (self.exclusive_end - self.start if self.all_day else
+                self.exclusive_end.astimezone(UTC) - self.start.astimezone(UTC))  # type: ignore[union-attr]
+
+    def _after(self, start: dt.date, length: dt.timedelta) -> dt.date:
+        return (start + length if self.all_day
+                else (start.astimezone(UTC) + length).astimezone(start.tzinfo))  # type: ignore[attr-defined]
+
+    def changed(self, change: OccurrenceChange) -> Occurrence:
+        """The occurrence `change` makes of the rule's occurrence at its original start."""
+        start = change.start if change.start is not None else change.original_start
+        if change.end is not None:
+            end = change.end + dt.timedelta(days=1) if self.all_day else change.end
+        else:
+            end = self._after(start, self._length())
+        return Occurrence(start, end, change.original_start, change)
+
+    def _all(self) -> Iterator[Occurrence]:
+        """Every occurrence, changes applied, in order of start (stable for equal starts)."""
+        length = self._length()
+        changes = {c.original_start: c for c in self.recurrence.changes} if self.recurrence else {}
+        series = self.recurrence is not None
+        plain = (Occurrence(start, self._after(start, length), start if series else None)
+                 for start in self._starts() if start not in changes)
+        if not changes:
+            yield from plain
+            return
+        # The rule's starts are in order; the (few) changed ones are merged in where they now fall.
+        changed = sorted((self.changed(c) for c in changes.values()),
+                         key=lambda o: self.instant(o.start))
+        yield from heapq.merge(plain, changed, key=lambda o: self.instant(o.start))
+
+    def occurrences(self, after: dt.datetime | None = None,
+                    before: dt.datetime | None = None) -> Iterator[Occurrence]:
+        """Occurrences that overlap [after, before), in order; wall-clock time kept across DST.
+
+        Moved occurrences are where they were moved to; cancelled ones are included, flagged.
+        """
+        for occurrence in self._all():
             if before is not None and self.instant(occurrence.start) >= before:
                 return
             if after is None or self.instant(occurrence.end) > after:
@@ -171,21 +247,19 @@ class Event:
         """The instant the event (or its last occurrence) is over; None for an endless series."""
         if self.recurrence is not None and not self.recurrence.bounded:
             return None
-        last = None
-        for last in self.occurrences():  # noqa: B007 - we want the last one
-            pass
-        if last is None:  # every occurrence excluded
-            return self.instant(self.exclusive_end)
-        return self.instant(last.end)
+        # The latest end, not the last one's: a moved occurrence may end after a later one.
+        ends = [self.instant(o.end) for o in self.occurrences()]
+        return max(ends) if ends else self.instant(self.exclusive_end)
 
     def has_ended(self, at: dt.datetime) -> bool:
         """True when nothing of the event is left at instant `at`."""
         end = self.ends_at
         return end is not None and end <= at
 
-    def next_occurrence(self, at: dt.datetime) -> Occurrence | None:
-        """The first occurrence not yet over at `at`."""
-        return next(self.occurrences(after=at), None)
+    def next_occurrence(self, at: dt.datetime, cancelled: bool = True) -> Occurrence | None:
+        """The first occurrence not yet over at `at` (`cancelled=False`: the first one held)."""
+        return next((o for o in self.occurrences(after=at) if cancelled or not o.cancelled),
+                    None)
 
 
 @dataclass(frozen=True, slots=True)

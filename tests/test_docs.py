@@ -24,6 +24,8 @@ TABLES = {
     "`image`": tuple(_EVENT["image"]["properties"]),
     "`links` items": tuple(_EVENT["links"]["items"]["properties"]),
     "`recurrence`": tuple(_EVENT["recurrence"]["properties"]),
+    "`recurrence.changes` items": tuple(
+        _EVENT["recurrence"]["properties"]["changes"]["items"]["properties"]),
     "Newsletter issue files": ISSUE_KEYS,
     "Settings file": KEYS,
     "`feeds` items": FEED_KEYS,
@@ -73,7 +75,7 @@ def test_documented_settings_defaults_are_the_code_defaults():
 
 def test_the_doc_has_an_example_of_each_file():
     firsts = sorted(example.splitlines()[0].split("/")[0] for example in yaml_examples())
-    assert firsts == ["# events", "# events", "# newsletters", "# pipeline.yaml"]
+    assert firsts == ["# events", "# events", "# events", "# newsletters", "# pipeline.yaml"]
 
 
 @pytest.mark.parametrize("example", yaml_examples(), ids=lambda e: e.splitlines()[0][2:])

@@ -15,6 +15,7 @@ from pipeline.model import Event, Image, Link, Location, Status
 from pipeline.sources.fields import (
     SLUG,
     Fields,
+    localize,
     parse_wall_clock,
     read_fields,
     suggest,
@@ -27,7 +28,7 @@ from pipeline.sources.yamlsource import Mapping, Sequence
 
 EVENT_KEYS = ("id", "title", "kind", "start", "end", "duration", "timezone", "status",
               "location", "url", "summary", "description", "image", "highlights", "links",
-              "hosts", "tags", "recurrence")
+              "hosts", "tags", "recurrence", "moved_from")
 LOCATION_KEYS = ("name", "address", "city", "country", "url", "online")
 LoadFiles = Callable[[list[Path], Settings, list[Problem]], list[Event | None]]
 
@@ -110,8 +111,9 @@ def _event_from(f: Fields, stem: str, settings: Settings) -> Event | None:
     status = f.choice("status", [s.value for s in Status], default="confirmed")
     zone = _zone(f)
     start, end = _start_end(f, zone)
-    recurrence = read_recurrence(f, start, zone)
+    recurrence = read_recurrence(f, start, zone, _location)
     values: dict[str, Any] = {
+        "moved_from": _moved_from(f, start),
         "location": _location(f),
         "url": f.url("url"),
         "summary": _paragraph(f.text("summary")),
@@ -152,21 +154,6 @@ def _zone(f: Fields) -> zoneinfo.ZoneInfo | None:
 def _wall_clock(f: Fields, key: str, required: bool = False) -> dt.date | None:
     return f.parsed(key, parse_wall_clock, "a date or date-time", "write YYYY-MM-DD for an "
                     "all-day event or YYYY-MM-DD HH:MM for a timed one", required)
-
-
-def localize(f: Fields, key: str, naive: dt.datetime, zone: zoneinfo.ZoneInfo) -> dt.datetime | None:
-    """Attach `zone`, refusing wall-clock times that do not exist or happen twice (DST)."""
-    aware = naive.replace(tzinfo=zone)
-    round_trip = aware.astimezone(dt.UTC).astimezone(zone).replace(tzinfo=None)
-    if round_trip != naive:
-        f.error(key, f"'{key}' {naive:%Y-%m-%d %H:%M} does not exist in {zone} (the clocks "
-                "jump forward then); pick a time outside the gap")
-        return None
-    if aware.utcoffset() != naive.replace(tzinfo=zone, fold=1).utcoffset():
-        f.error(key, f"'{key}' {naive:%Y-%m-%d %H:%M} happens twice in {zone} (the clocks go "
-                "back then); pick a time outside that hour")
-        return None
-    return aware
 
 
 def _start_end(f: Fields, zone: zoneinfo.ZoneInfo | None) -> tuple[Any, Any]:
@@ -226,6 +213,28 @@ def _start_end(f: Fields, zone: zoneinfo.ZoneInfo | None) -> tuple[Any, Any]:
     return aware_start, aware_end
 
 
+def _moved_from(f: Fields, start: dt.date | None) -> dt.date | None:
+    """`moved_from`: where a rescheduled one-off event was before (a date, or a date-time)."""
+    value = _wall_clock(f, "moved_from")
+    if value is None or start is None:
+        return None
+    if f.data.get("recurrence") is not None:
+        f.error("moved_from", "'moved_from' is for a one-off event; move one occurrence of a "
+                "series with 'recurrence.changes' instead")
+        return None
+    if isinstance(value, dt.datetime):
+        if not isinstance(start, dt.datetime):
+            f.error("moved_from", "'moved_from' has a time but the event is all-day; write the "
+                    "date only")
+            return None
+        value = localize(f, "moved_from", value, start.tzinfo)  # type: ignore[arg-type]
+    if value == start:
+        f.error("moved_from", "'moved_from' is the event's own 'start'; write the date it was "
+                "on before it moved, or remove the key")
+        return None
+    return value
+
+
 def _paragraph(text: str | None) -> str | None:
     """Plain text folded to one paragraph (YAML block scalars keep line breaks)."""
     return " ".join(text.split()) if text else text
@@ -242,7 +251,7 @@ def _location(f: Fields) -> Location | None:
     if not isinstance(value, Mapping):
         name = f.text("location", one_line=True)
         return Location(name=name) if name else None
-    loc = Fields(value, f.path, f.problems, "location.")
+    loc = Fields(value, f.path, f.problems, f"{f.where}location.")
     loc.reject_unknown(LOCATION_KEYS)
     location = Location(name=loc.text("name", one_line=True),
                         address=loc.text("address", one_line=True),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
+import zoneinfo
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -255,4 +256,24 @@ def url_problem(value: str) -> str | None:
         return f"{value!r} must be an http:// or https:// URL"
     if not parts.netloc:
         return f"{value!r} has no host; write the full address, e.g. https://example.org/page"
+    return None
+
+
+def wall_clock_problem(naive: dt.datetime, zone: zoneinfo.ZoneInfo) -> str | None:
+    """Why wall-clock time `naive` is no single instant in `zone` (a DST gap or fold), or None."""
+    aware = naive.replace(tzinfo=zone)
+    if aware.astimezone(dt.UTC).astimezone(zone).replace(tzinfo=None) != naive:
+        return f"does not exist in {zone} (the clocks jump forward then)"
+    if aware.utcoffset() != naive.replace(tzinfo=zone, fold=1).utcoffset():
+        return f"happens twice in {zone} (the clocks go back then)"
+    return None
+
+
+def localize(f: Fields, key: str, naive: dt.datetime, zone: zoneinfo.ZoneInfo) -> dt.datetime | None:
+    """Attach `zone`, refusing wall-clock times that do not exist or happen twice (DST)."""
+    problem = wall_clock_problem(naive, zone)
+    if problem is None:
+        return naive.replace(tzinfo=zone)
+    fix = "pick a time outside the gap" if "exist" in problem else "pick a time outside that hour"
+    f.error(key, f"'{f.name(key)}' {naive:%Y-%m-%d %H:%M} {problem}; {fix}")
     return None

@@ -1,28 +1,29 @@
-"""An event's `recurrence:` (an RRULE and its `except` dates), checked as clients will read it."""
+"""An event's `recurrence:` (an RRULE, `except` dates, `changes`), checked as clients will read it."""
 
 from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from itertools import islice
 from typing import Any
 
 from dateutil.rrule import rrulestr
 from icalendar.prop import vRecur
 
 from pipeline.model import Recurrence
+from pipeline.sources.changes import ChangeReader, ReadLocation, Walk
 from pipeline.sources.fields import Fields, parse_wall_clock
 
 # A bounded series may have this many occurrences; 'except' items must be among the first ones.
 MAX_OCCURRENCES = 10_000
 
 
-def read_recurrence(f: Fields, start: Any, zone: zoneinfo.ZoneInfo | None) -> Recurrence | None:
+def read_recurrence(f: Fields, start: Any, zone: zoneinfo.ZoneInfo | None,
+                    read_location: ReadLocation) -> Recurrence | None:
     """The event's `recurrence:` as a Recurrence checked against its start, or None."""
     rec = f.mapping("recurrence")
     if rec is None or start is None:
         return None
-    rec.reject_unknown(("rule", "except"))
+    rec.reject_unknown(("rule", "except", "changes"))
     rule = rec.text("rule", required=True, one_line=True)
     if rule is None:
         return None
@@ -52,7 +53,7 @@ def read_recurrence(f: Fields, start: Any, zone: zoneinfo.ZoneInfo | None) -> Re
     bounded = Recurrence(rule).bounded
     # Walks of the series are linear in its length: bound it, and look for 'except' items
     # among its first occurrences only (an unbounded rule would be walked forever).
-    window = _Walk(parsed)
+    window = Walk(parsed, MAX_OCCURRENCES + 1)
     if bounded:
         window.until(None)
     if bounded and len(window.seen) > MAX_OCCURRENCES:
@@ -89,31 +90,8 @@ def read_recurrence(f: Fields, start: Any, zone: zoneinfo.ZoneInfo | None) -> Re
         rec.error("except", "'except' skips every occurrence of the series; remove the event "
                   "instead (a series with no occurrence cannot be published)")
         return None
-    return Recurrence(rule, tuple(sorted(set(exceptions))))
-
-
-class _Walk:
-    """A series' first MAX_OCCURRENCES + 1 occurrences, walked only as far as asked.
-
-    An open-ended series with an 'except' item used to be walked 10,001 steps: 5 s of
-    validation for a hundred such events.
-    """
-
-    def __init__(self, rule: Any) -> None:
-        self._occurrences = islice(rule, MAX_OCCURRENCES + 1)
-        self.seen: set[dt.datetime] = set()
-        self.last: dt.datetime | None = None
-        self.done = False  # every occurrence of the window has been seen
-
-    def until(self, probe: dt.datetime | None) -> None:
-        """Walk on to the first occurrence at or after `probe` (None: to the window's end)."""
-        while not self.done and (probe is None or self.last is None or self.last < probe):
-            occurrence = next(self._occurrences, None)
-            if occurrence is None:
-                self.done = True
-            else:
-                self.seen.add(occurrence)
-                self.last = occurrence
+    changes = ChangeReader(rec, window, start, zone, skipped, read_location).read()
+    return Recurrence(rule, tuple(sorted(set(exceptions))), changes)
 
 
 def rrule_problem(rule: str, all_day: bool) -> str | None:

@@ -55,7 +55,9 @@ DOCS = {
     "links": "Titled links: recordings, playlists, slides, community pages.",
     "hosts": "Organisation names: hosts, sponsors, speakers' companies.",
     "tags": "Slugs that feeds and issues can select by.",
-    "recurrence": "An RFC 5545 RRULE and the occurrences to skip.",
+    "recurrence": "An RFC 5545 RRULE, the occurrences to skip and single occurrences changed.",
+    "moved_from": "A rescheduled one-off event: its earlier start (date, or wall-clock "
+                  "date-time in 'timezone').",
 }
 
 
@@ -114,6 +116,27 @@ def _location() -> dict[str, Any]:
     return {"description": DOCS["location"], "oneOf": [_text(), place]}
 
 
+def _change() -> dict[str, Any]:
+    """One item of `recurrence.changes` (sources/changes.py)."""
+    change = _mapping({
+        "occurrence": _string(WALL_CLOCK, "The occurrence's original date (or exact original "
+                              "start date-time)."),
+        "start": _string(WALL_CLOCK, "Moved: the new start."),
+        "end": _string(WALL_CLOCK, "The new end (all-day: the last day, inclusive)."),
+        "duration": _string(DURATION, "Timed series only, instead of 'end'."),
+        "title": _text(),
+        "summary": _text(one_line=False),
+        "location": {k: v for k, v in _location().items() if k != "description"},
+        "status": {"enum": [s.value for s in Status]},
+    }, required=("occurrence",))
+    # A cancelled occurrence is not moved (the loader refuses it), and 'end' or 'duration'.
+    change["not"] = {"anyOf": [{"required": ["end", "duration"]}, {
+        "properties": {"status": {"const": Status.CANCELLED.value}},
+        "required": ["status"], "anyOf": [{"required": [k]} for k in ("start", "end", "duration")]}]}
+    change["minProperties"] = 2
+    return change
+
+
 def event_schema(kinds: Iterable[str] = BUILTIN_KINDS) -> dict[str, Any]:
     """The JSON Schema of one event file, accepting `kinds`."""
     link = _mapping({"title": _text(), "url": _string(HTTP_URL)}, required=("title", "url"))
@@ -141,7 +164,9 @@ def event_schema(kinds: Iterable[str] = BUILTIN_KINDS) -> dict[str, Any]:
         "recurrence": {**_mapping({
             "rule": _string(RRULE, "e.g. FREQ=WEEKLY;BYDAY=WE;UNTIL=20251231T235959Z"),
             "except": _list(_string(WALL_CLOCK), "Dates (all-day) or date-times to skip."),
+            "changes": _list(_change(), "Single occurrences moved, retitled or cancelled."),
         }, required=("rule",)), "description": DOCS["recurrence"]},
+        "moved_from": _string(WALL_CLOCK, DOCS["moved_from"]),
     }
     schema = _mapping(properties, required=("title", "kind", "start"))
     # A timed event needs a zone and exactly one of end/duration; an all-day one takes no duration.

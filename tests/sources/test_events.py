@@ -26,7 +26,7 @@ BAD_EVENTS = [
     ("unknown-key-no-suggestion", {"events/a.yaml": VALID + "zzz: 1\n"},
      ["events/a.yaml:4: unknown key 'zzz'; allowed keys: id, title, kind, start, end, duration, "
       "timezone, status, location, url, summary, description, image, highlights, links, hosts, "
-      "tags, recurrence"]),
+      "tags, recurrence, moved_from"]),
     ("unknown-location-key", {"events/a.yaml": VALID + "location:\n  name: Hall\n  citty: Paris\n"},
      ["events/a.yaml:6: unknown key 'location.citty'; did you mean 'city'?"]),
     ("wrong-type-title", {"events/a.yaml": "title: [a, b]\nkind: meetup\nstart: 2024-11-30\n"},
@@ -209,7 +209,7 @@ def test_every_problem_of_one_file_is_reported(in_tmp, check_problems):
         "events/a.yaml:4: 'url' 'example.org' must be an http:// or https:// URL",
         "events/a.yaml:5: unknown key 'colour'; allowed keys: id, title, kind, start, end, duration, "
         "timezone, status, location, url, summary, description, image, highlights, links, hosts, "
-        "tags, recurrence",
+        "tags, recurrence, moved_from",
     ]
 
 

@@ -65,7 +65,7 @@ def test_event_and_issue_problems_are_reported_together(write_yaml, check_proble
     assert check_problems() == [
         "events/a.yaml:4: unknown key 'colour'; allowed keys: id, title, kind, start, end, "
         "duration, timezone, status, location, url, summary, description, image, highlights, "
-        "links, hosts, tags, recurrence",
+        "links, hosts, tags, recurrence, moved_from",
         "newsletters/recap.yaml:6: 'looking_ahead' must be true, false or a number of events, "
         "not 'many'",
     ]

@@ -111,9 +111,9 @@ def test_open_series_is_walked_only_as_far_as_its_except_items(write, check_prob
 def test_walk_of_an_open_series_stops_at_the_probe():
     from dateutil.rrule import rrulestr
 
-    from pipeline.sources.recurrence import _Walk
+    from pipeline.sources.changes import Walk
 
     start = dt.datetime(2024, 11, 30, 10, 0)
-    walk = _Walk(rrulestr("FREQ=DAILY", dtstart=start))
+    walk = Walk(rrulestr("FREQ=DAILY", dtstart=start), 10_001)
     walk.until(start + dt.timedelta(days=3, hours=1))
     assert len(walk.seen) == 5 and not walk.done  # the 4th day's is the first at/after it

@@ -67,6 +67,13 @@ REFUSED = {
     "recurrence-without-rule": VALID + "recurrence:\n  except: [2024-12-07]\n",
     "except-not-a-date": VALID + "recurrence:\n  rule: FREQ=WEEKLY\n  except: [next week]\n",
     "highlights-mapping": VALID + "highlights:\n  - {a: b}\n",
+    "change-cancelled-and-moved": VALID + "recurrence:\n  rule: FREQ=WEEKLY\n  changes:\n"
+    "    - {occurrence: 2024-12-07, status: cancelled, start: 2024-12-08}\n",
+    "change-of-nothing": VALID + "recurrence:\n  rule: FREQ=WEEKLY\n  changes:\n"
+    "    - {occurrence: 2024-12-07}\n",
+    "change-unknown-key": VALID + "recurrence:\n  rule: FREQ=WEEKLY\n  changes:\n"
+    "    - {occurrence: 2024-12-07, cancelled: true}\n",
+    "moved-from-words": VALID + "moved_from: last week\n",
 }
 
 
@@ -108,8 +115,12 @@ def test_bundled_events_validate(path):
     VALID + "location:\n  online: true\n", "title: |\n  Trailing newline only\nkind: social\n"
     "start: 2024-11-30\n", "title: 2024\nkind: meetup\nstart: 2024-11-30\nurl: HTTPS://A.ORG\n",
     TIMED + "duration: 1h\nrecurrence:\n  rule: freq=weekly;byday=we\n  except: [2024-12-11]\n",
+    TIMED + "duration: 1h\nrecurrence:\n  rule: FREQ=WEEKLY\n  changes:\n"
+    "    - {occurrence: 2024-12-11, start: 2024-12-12 15:00, duration: 2h, location: Cafe}\n"
+    "    - {occurrence: 2024-12-18 14:00, status: cancelled, title: Off}\n",
+    TIMED + "duration: 1h\nmoved_from: 2024-11-27 14:00\n",
 ], ids=["all-day", "duration", "end", "text-location", "online", "block-title", "number-title",
-        "lowercase-rule"])
+        "lowercase-rule", "changes", "moved-from"])
 def test_files_the_loader_accepts_validate(tmp_path, text):
     path = tmp_path / "ok.yaml"
     path.write_text(text, encoding="utf-8")
