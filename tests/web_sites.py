@@ -10,13 +10,14 @@ from zoneinfo import ZoneInfo
 from conftest import PINNED_NOW, ROOT
 
 from pipeline.build import load_inputs
-from pipeline.model import Event, Image, Link, Location, Recurrence, Status
+from pipeline.model import Event, Image, Link, Location, OccurrenceChange, Recurrence, Status
 from pipeline.sources.settings import FeedSpec, Settings
 from pipeline.web.pages import render_pages
 
 LONG_WORD = "Supercalifragilistic" * 6  # no break opportunity: the classic sideways scroll
 URL = "https://example.org/" + "very-long-path-segment/" * 8 + "?" + "q=1&" * 20
 BERLIN = ZoneInfo("Europe/Berlin")
+PARIS = ZoneInfo("Europe/Paris")
 
 
 def bundled_pages() -> dict[str, bytes]:
@@ -61,6 +62,25 @@ def stress_events() -> tuple[Event, ...]:
               location=Location(online=True),
               description="<script>alert(1)</script> [x](javascript:alert(1)) </script>",
               source="events/weekly.yaml"),
+        Event(id="moved", title="Rescheduled workshop", kind="meetup",
+              start=dt.datetime(2025, 5, 8, 18, 0, tzinfo=BERLIN),
+              end=dt.datetime(2025, 5, 8, 20, 0, tzinfo=BERLIN), timezone="Europe/Berlin",
+              moved_from=dt.datetime(2025, 5, 1, 18, 0, tzinfo=BERLIN),
+              location=Location(name="Hall 2", address="Street 1", city="Berlin"),
+              source="events/moved.yaml"),
+        Event(id="monthly", title="Community call", kind="meeting",
+              start=dt.datetime(2025, 1, 9, 18, 0, tzinfo=PARIS),
+              end=dt.datetime(2025, 1, 9, 19, 0, tzinfo=PARIS), timezone="Europe/Paris",
+              recurrence=Recurrence("FREQ=MONTHLY;BYDAY=2TH;COUNT=12", (
+                  dt.datetime(2025, 3, 13, 18, 0, tzinfo=PARIS),), changes=(
+                  OccurrenceChange(dt.datetime(2025, 4, 10, 18, 0, tzinfo=PARIS),
+                                   start=dt.datetime(2025, 4, 17, 17, 0, tzinfo=PARIS),
+                                   end=dt.datetime(2025, 4, 17, 18, 0, tzinfo=PARIS),
+                                   title="Community call (moved)"),
+                  OccurrenceChange(dt.datetime(2025, 5, 8, 18, 0, tzinfo=PARIS),
+                                   status=Status.CANCELLED))),
+              location=Location(online=True, url="https://meet.example.org/call"),
+              source="events/monthly.yaml"),
         Event(id="old", title="An old one", kind="conference", start=dt.date(2023, 5, 2),
               end=dt.date(2023, 5, 4), location=Location(city="Paris"), source="events/old.yaml"),
     )

@@ -9,24 +9,12 @@ from urllib.parse import urlsplit
 from markupsafe import Markup
 
 from pipeline.calendar.links import EventLinks, event_ics_path, event_links, event_page_path
-from pipeline.model import Event, Image, Link, Occurrence, Status
+from pipeline.model import Event, Image, Link, Location, Occurrence, Status
 from pipeline.newsletter.markdown import inline_markdown_to_html, markdown_to_html, markdown_to_text
 from pipeline.sources.settings import Settings
 from pipeline.web import dates
 
 SERIES_DATES = 10  # upcoming dates of a series a page lists (and marks up as Events)
-
-
-@dataclass(frozen=True, slots=True)
-class When:
-    """One occurrence as a page shows and marks it up."""
-
-    text: str
-    start: str  # ISO 8601: a date, or a date-time with its UTC offset
-    end: str  # the last day (all-day) or the end instant, ISO 8601
-    status: Status
-    note: str | None = None  # "Moved from ...", for a rescheduled occurrence
-    previous_start: str | None = None  # ISO 8601 of the original start, when moved
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +33,20 @@ class Place:
     def physical(self) -> bool:
         """True when people can go somewhere (an address, a city or a named place)."""
         return bool(self.address or self.city or self.country or (self.name and not self.online))
+
+
+@dataclass(frozen=True, slots=True)
+class When:
+    """One occurrence as a page shows and marks it up."""
+
+    text: str
+    start: str  # ISO 8601: a date, or a date-time with its UTC offset
+    end: str  # the last day (all-day) or the end instant, ISO 8601
+    status: Status  # the occurrence's own (a cancelled date of a series), else the event's
+    title: str | None = None  # this occurrence's own title, when the file changes it
+    place: Place | None = None  # this occurrence's own place, when the file changes it
+    moved_from: str | None = None  # the earlier start, as text, when rescheduled
+    previous_start: str | None = None  # ... and as ISO 8601 (schema.org previousStartDate)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +87,9 @@ def event_page(event: Event, settings: Settings, now: dt.datetime) -> EventPage:
     """The page of `event` as of `now` (what is upcoming, what is past)."""
     upcoming = not event.has_ended(now)
     nexts = next_occurrences(event, now, SERIES_DATES) if upcoming else []
-    first = nexts[0] if nexts else Occurrence(event.start, event.exclusive_end)
+    # A past event shows its first occurrence (as changed, if it was).
+    first = nexts[0] if nexts else next(event.occurrences(),
+                                        Occurrence(event.start, event.exclusive_end))
     path = event_page_path(event)
     image = None
     if event.image is not None:
@@ -99,7 +103,7 @@ def event_page(event: Event, settings: Settings, now: dt.datetime) -> EventPage:
         ics=settings.absolute_url(event_ics_path(event)), status=event.status,
         upcoming=upcoming, when=occurrence_when(event, first),
         dates=tuple(occurrence_when(event, o) for o in nexts) if event.recurrence else (),
-        repeats=_repeats(event), place=_place(event), summary=event.summary,
+        repeats=_repeats(event), place=_place(event.location), summary=event.summary,
         summary_text=summary_text,
         description=Markup(markdown_to_html(event.description, link_style=None))
         if event.description else None,
@@ -112,9 +116,20 @@ def event_page(event: Event, settings: Settings, now: dt.datetime) -> EventPage:
 
 
 def occurrence_when(event: Event, occurrence: Occurrence) -> When:
-    """One occurrence's text, ISO start and end, and status."""
-    return When(text=dates.format_when(event, occurrence), start=dates.iso(occurrence.start),
-                end=dates.iso(dates.last_day(event, occurrence)), status=event.status)
+    """One occurrence's text, ISO start and end, status, and what its file changed about it."""
+    change = occurrence.change
+    # A moved occurrence of a series was at its original start; a rescheduled one-off at
+    # `moved_from`.
+    earlier = occurrence.original if occurrence.moved else (
+        event.moved_from if event.recurrence is None else None)
+    return When(
+        text=dates.format_when(event, occurrence), start=dates.iso(occurrence.start),
+        end=dates.iso(dates.last_day(event, occurrence)),
+        status=change.status if change and change.status else event.status,
+        title=change.title if change else None,
+        place=_place(change.location) if change and change.location else None,
+        moved_from=dates.format_moment(event, earlier) if earlier is not None else None,
+        previous_start=dates.iso(earlier) if earlier is not None else None)
 
 
 def next_occurrences(event: Event, now: dt.datetime, limit: int) -> list[Occurrence]:
@@ -127,8 +142,7 @@ def next_occurrences(event: Event, now: dt.datetime, limit: int) -> list[Occurre
     return found
 
 
-def _place(event: Event) -> Place | None:
-    location = event.location
+def _place(location: Location | None) -> Place | None:
     if location is None:
         return None
     label = location.label

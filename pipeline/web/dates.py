@@ -32,10 +32,10 @@ def format_when(event: Event, occurrence: Occurrence) -> str:
 
 
 def format_moment(event: Event, value: dt.date) -> str:
-    """One start: a day, or a day and time with zone and offset (a previous start)."""
+    """One start: a day, or a day and time with its offset (the zone is the event's)."""
     if not isinstance(value, dt.datetime):
         return format_day(value)
-    return f"{format_day(value.date())}, {value:%H:%M} ({event.timezone}, {utc_offset(value)})"
+    return f"{format_day(value.date())}, {value:%H:%M} {utc_offset(value)}"
 
 
 def iso(value: dt.date) -> str:

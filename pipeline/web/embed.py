@@ -6,10 +6,10 @@ import datetime as dt
 import json
 from collections.abc import Iterable
 
-from pipeline.model import Event
+from pipeline.model import Event, Occurrence
 from pipeline.sources.settings import Settings
 from pipeline.web import dates
-from pipeline.web.content import EventPage, next_occurrences
+from pipeline.web.content import EventPage, next_occurrences, occurrence_when
 
 EMBED_PATH = "events.json"
 EMBED_VERSION = 1
@@ -35,9 +35,9 @@ def render_embed(pairs: Iterable[tuple[Event, EventPage]], settings: Settings,
             "timezone": event.timezone,
             "start": dates.iso(event.start),
             "end": dates.iso(event.end),
+            "moved_from": dates.iso(event.moved_from) if event.moved_from else None,
             "upcoming": page.upcoming,
-            "next": [{"start": dates.iso(o.start), "end": dates.iso(dates.last_day(event, o))}
-                     for o in nexts],
+            "next": [_occurrence(event, o) for o in nexts],
             "location": None if place is None else {
                 "label": event.location.label if event.location else "",
                 "online": place.online, "url": place.join_url},
@@ -49,3 +49,14 @@ def render_embed(pairs: Iterable[tuple[Event, EventPage]], settings: Settings,
     document = {"version": EMBED_VERSION, "site": settings.site_name,
                 "page": settings.absolute_url("events/"), "events": items}
     return (json.dumps(document, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def _occurrence(event: Event, occurrence: Occurrence) -> dict:
+    """One next date: start, end (the last day when all-day) and what its file changed."""
+    when = occurrence_when(event, occurrence)
+    data: dict = {"start": when.start, "end": when.end, "status": when.status.value}
+    if when.title:
+        data["title"] = when.title
+    if when.previous_start:
+        data["moved_from"] = when.previous_start
+    return data

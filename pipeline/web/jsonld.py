@@ -9,7 +9,7 @@ from markupsafe import Markup
 
 from pipeline.model import Status
 from pipeline.sources.settings import Settings
-from pipeline.web.content import EventPage, When
+from pipeline.web.content import EventPage, Place, When
 
 SCHEMA = "https://schema.org/"
 # JSON text that can never close the <script> element or start a comment or an entity in it;
@@ -35,11 +35,11 @@ def event_graph(page: EventPage, settings: Settings) -> dict:
 
 def event_object(page: EventPage, when: When, settings: Settings) -> dict:
     """One schema.org Event, with each property Google uses that the event's data fills."""
-    data: dict = {"@type": "Event", "name": page.title, "startDate": when.start,
+    data: dict = {"@type": "Event", "name": when.title or page.title, "startDate": when.start,
                   "endDate": when.end, "eventStatus": SCHEMA + _status(when)}
     if when.previous_start:
         data["previousStartDate"] = when.previous_start
-    mode, location = _location(page)
+    mode, location = _location(when.place or page.place, page)
     if mode:
         data["eventAttendanceMode"] = SCHEMA + mode
         data["location"] = location
@@ -81,9 +81,8 @@ def _status(when: When) -> str:
     return "EventScheduled"  # tentative too: schema.org has no tentative status
 
 
-def _location(page: EventPage) -> tuple[str | None, object]:
+def _location(place: Place | None, page: EventPage) -> tuple[str | None, object]:
     """The attendance mode and location: a Place, a VirtualLocation, or both (mixed)."""
-    place = page.place
     if place is None:
         return None, None  # nothing honest to say; Google then skips the event
     found: list[dict] = []
