@@ -287,3 +287,26 @@ def test_the_ics_url_is_the_events_own_site_else_its_page_here(settings) -> None
     assert b"URL;VALUE=URI:https://own.example.org/\r\n" in files["calendar/events/own.ics"]
     assert (b"URL;VALUE=URI:https://events.example.org/events/bare/\r\n"
             in files["calendar/events/bare.ics"])
+
+
+def test_an_hourly_rebuild_rewrites_no_page(tmp_path) -> None:
+    from contextlib import chdir
+    from pathlib import Path
+
+    from conftest import ROOT
+
+    from pipeline.build import build_site
+
+    out = tmp_path / "out"
+
+    def build(now: dt.datetime) -> dict[str, tuple[bytes, int]]:
+        with chdir(ROOT):
+            build_site(Path("events"), Path("newsletters"), out, now, Path("pipeline.yaml"),
+                       quiet=True)
+        pages = [p for p in out.rglob("*") if p.is_file()
+                 and p.relative_to(out).parts[0] in ("events", "events.json")]
+        return {str(p.relative_to(out)): (p.read_bytes(), p.stat().st_mtime_ns) for p in pages}
+
+    first = build(PINNED_NOW)
+    assert len(first) == 1 + 1 + 10 + 3  # events.json, the listing, 10 events, 3 feeds
+    assert build(PINNED_NOW + dt.timedelta(hours=1)) == first  # same bytes, untouched files
