@@ -7,7 +7,7 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-from icalendar import Calendar, vDuration, vText
+from icalendar import Calendar, vCalAddress, vDuration, vText
 from icalendar import Event as VEvent
 from icalendar.parser import escape_char
 from icalendar.prop import vRecur
@@ -15,7 +15,7 @@ from icalendar.prop import vRecur
 from pipeline.calendar.links import UPCOMING_PATH, event_ics_path, event_page_url, feed_ics_path
 from pipeline.calendar.stamps import EMPTY_LEDGER, Ledger, Stamp, content_key, next_ledger, stamp_for
 from pipeline.calendar.vtimezone import vtimezone
-from pipeline.model import Event
+from pipeline.model import Event, Location
 from pipeline.selection import matches, upcoming_events
 from pipeline.sources.events import sort_events
 from pipeline.sources.settings import Settings
@@ -120,11 +120,15 @@ def _stamps(ordered: tuple[Event, ...], settings: Settings, now: dt.datetime,
 
 
 def _with_stamps(body: bytes, stamp: Stamp) -> bytes:
-    """The VEVENT `body` with its DTSTAMP, LAST-MODIFIED and SEQUENCE, before its UID."""
+    """The VEVENTs of `body` with their DTSTAMP, LAST-MODIFIED and SEQUENCE, before each UID."""
     # The stamps are left out of the body so that the body (and the build cache's copy of it)
     # depends on the event and the settings alone; its key is what the ledger compares.
-    at = body.index(b"\r\nUID:") + 2  # a fold's continuation starts with a space: unambiguous
-    return body[:at] + _stamp_lines(stamp.published, stamp.sequence) + body[at:]
+    # A series and its overrides share one UID, so one record: a changed override bumps
+    # the SEQUENCE of them all, which keeps every copy in a client ordered (RFC 5546 2.1.4).
+    # A fold's continuation starts with a space, and text never holds a bare line break:
+    # each `\r\nUID:` is a VEVENT's UID line.
+    return body.replace(b"\r\nUID:", b"\r\n" + _stamp_lines(stamp.published, stamp.sequence)
+                        + b"UID:")
 
 
 @lru_cache(maxsize=256)
@@ -198,6 +202,9 @@ def _vtimezones(events: tuple[Event, ...], memo: MutableMapping[tuple, bytes] | 
     for event in events:
         assert event.timezone is not None
         first = event.instant(event.start).astimezone(UTC)
+        for change in event.recurrence.changes if event.recurrence else ():
+            if change.start is not None:  # an occurrence moved before the series' start
+                first = min(first, event.instant(change.start).astimezone(UTC))
         last = event.ends_at.astimezone(UTC) if event.ends_at else None
         if event.timezone in spans:
             known_first, known_last = spans[event.timezone]
@@ -212,7 +219,11 @@ def _vtimezones(events: tuple[Event, ...], memo: MutableMapping[tuple, bytes] | 
 
 
 def _vevent(event: Event, settings: Settings) -> bytes:
-    """One event's VEVENT without its stamps, serialized once and reused by every feed."""
+    """One event's VEVENT without its stamps, serialized once and reused by every feed.
+
+    A series' changed occurrences follow it: one VEVENT each, with the series' UID and the
+    occurrence's original start as RECURRENCE-ID (RFC 5545 3.8.4.4), in order of that start.
+    """
     vevent = VEvent()
     vevent.add("UID", event_uid(event, settings))
     # All-day: dates (VALUE=DATE) with the day after the last as DTEND; timed: TZID wall clock.
@@ -223,16 +234,50 @@ def _vevent(event: Event, settings: Settings) -> bytes:
         # One EXDATE per line: some parsers read only the first of a comma-separated list.
         for skipped in event.recurrence.exceptions:
             vevent.add("EXDATE", skipped)
-    vevent.add("STATUS", event.status.value.upper())
-    vevent.add("SUMMARY", LiteralText(event.title))
-    join = event.location.url if event.location else None
+    _describe(vevent, event, settings, event.title, event.summary, event.location,
+              event.status.value)
+    blocks = [mend_folds(vevent.to_ical())]
+    for change in event.recurrence.changes if event.recurrence else ():
+        occurrence = event.changed(change)
+        override = VEvent()
+        override.add("UID", event_uid(event, settings))
+        # In the series' zone (VALUE=DATE when all-day), as the RFC wants it beside DTSTART.
+        override.add("RECURRENCE-ID", change.original_start)
+        override.add("DTSTART", occurrence.start)
+        override.add("DTEND", occurrence.end)
+        status = change.status or event.status
+        _describe(override, event, settings, change.title or event.title,
+                  change.summary or event.summary, change.location or event.location,
+                  status.value)
+        blocks.append(mend_folds(override.to_ical()))
+    return b"".join(blocks)
+
+
+@lru_cache(maxsize=16)
+def _organizer(settings: Settings) -> vCalAddress:
+    """The settings' organizer as ORGANIZER: mailto: address, CN name, DIR web page."""
+    organizer = settings.organizer_of_events
+    address = vCalAddress(f"mailto:{organizer.email}")
+    address.params["CN"] = organizer.name  # icalendar quotes it (RFC 6868 for a quote sign)
+    address.params["DIR"] = organizer.url
+    return address
+
+
+def _describe(vevent: VEvent, event: Event, settings: Settings, title: str, summary: str | None,
+              location: Location | None, status: str) -> None:
+    """STATUS, SUMMARY, DESCRIPTION, LOCATION, URL, CATEGORIES, CONFERENCE and IMAGE."""
+    vevent.add("STATUS", status.upper())
+    vevent.add("SUMMARY", LiteralText(title))
+    # RFC 5546 3.2.1: a METHOD:PUBLISH event has an ORGANIZER (libical's check flags it).
+    vevent.add("ORGANIZER", _organizer(settings))
+    join = location.url if location else None
     description = "\n\n".join(part for part in (
-        event.summary, event.url and f"Event page: {event.url}",
+        summary, event.url and f"Event page: {event.url}",
         join and f"Join online: {join}") if part)
     if description:
         vevent.add("DESCRIPTION", LiteralText(description))
-    if event.location and event.location.label:
-        vevent.add("LOCATION", LiteralText(event.location.label))
+    if location and location.label:
+        vevent.add("LOCATION", LiteralText(location.label))
     # The event's own page, else its page on this site (pipeline/web/): always somewhere to read.
     vevent.add("URL", event_page_url(event, settings), parameters={"VALUE": "URI"})
     vevent.add("CATEGORIES", list(dict.fromkeys((event.kind, *event.tags))))
@@ -242,7 +287,6 @@ def _vevent(event: Event, settings: Settings) -> bytes:
         src = event.image.src
         absolute = src if "://" in src else settings.absolute_url(src)
         vevent.add("IMAGE", absolute, parameters={"VALUE": "URI"})
-    return mend_folds(vevent.to_ical())
 
 
 def mend_folds(block: bytes) -> bytes:

@@ -65,6 +65,8 @@ class EventCard:
     links: tuple[Link, ...]
     hosts: str
     calendar: EventLinks | None  # add-to-calendar links, upcoming events only
+    changes: tuple[str, ...] = ()  # a series' moved and cancelled dates ("Cancelled: ...")
+    moved_from: str | None = None  # a rescheduled event: "Moved from Thursday 1 May 2025"
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +110,9 @@ def issue_content(events: tuple[Event, ...], issue: Issue, settings: Settings,
     builder = _Builder(settings, problems)
     past = tuple(builder.card(event, None) for event in selection.past_events(events, issue))
     as_of = selection.start_of_day(issue.date)
-    upcoming = tuple(builder.card(event, event.next_occurrence(as_of))
+    # A series' card shows its next occurrence that is held; its cancelled dates are listed.
+    upcoming = tuple(builder.card(event, event.next_occurrence(as_of, cancelled=False)
+                                  or event.next_occurrence(as_of), as_of)
                      for event in selection.looking_ahead(events, issue))
     sections = tuple(SectionContent(s.title, builder.prose(s.body, issue.source, "sections"),
                                     s.links) for s in issue.sections)
@@ -155,7 +159,9 @@ class _Builder:
                     f"the link '{target}' in '{key}' is not an absolute URL an e-mail can "
                     f"open; write it in full, e.g. {self.settings.absolute_url(target)}")))
 
-    def card(self, event: Event, occurrence: Occurrence | None) -> EventCard:
+    def card(self, event: Event, occurrence: Occurrence | None,
+             as_of: dt.datetime | None = None) -> EventCard:
+        """A past event's card (no occurrence) or an upcoming one's, showing `occurrence`."""
         highlights = []
         for line in event.highlights:
             self.check_links(line, event.source, "highlights")
@@ -164,15 +170,24 @@ class _Builder:
         picture = None
         if event.image is not None:
             picture = Image(self.absolute(event.image.src), event.image.alt)
-        status = {Status.CANCELLED: "Cancelled", Status.TENTATIVE: "Tentative"}.get(event.status)
+        shown = occurrence or next(event.occurrences(),
+                                   Occurrence(event.start, event.exclusive_end))
+        status = {Status.CANCELLED: "Cancelled", Status.TENTATIVE: "Tentative"}.get(
+            Status.CANCELLED if shown.cancelled else event.status)
+        change = shown.change
+        place = change.location if change and change.location else event.location
         return EventCard(
-            title=event.title, url=event_page_url(event, self.settings),
-            when=format_when(event, occurrence or Occurrence(event.start, event.exclusive_end)),
-            where=_where(event), status=status, repeats=_repeats(event), picture=picture,
-            summary=event.summary,
+            title=(change.title if change and change.title else None) or event.title,
+            url=event_page_url(event, self.settings), when=format_when(event, shown),
+            where=place.label if place else "", status=status, repeats=_repeats(event),
+            picture=picture,
+            summary=(change.summary if change and change.summary else None) or event.summary,
             description=self.prose(event.description, event.source, "description"),
             highlights=tuple(highlights), links=event.links, hosts=", ".join(event.hosts),
-            calendar=event_links(event, self.settings) if occurrence else None)
+            calendar=event_links(event, self.settings, occurrence) if occurrence else None,
+            changes=_changes(event, as_of),
+            moved_from=f"Moved from {format_moment(event, event.moved_from)}"
+            if event.moved_from is not None else None)
 
     def absolute(self, src: str) -> str:
         return src if urlsplit(src).scheme else self.settings.absolute_url(src)
@@ -216,10 +231,31 @@ def format_when(event: Event, occurrence: Occurrence) -> str:
     return f"{day}, {start:%H:%M}{DASH}{until} ({event.timezone})"
 
 
-def _where(event: Event) -> str:
-    if event.location is None:
-        return ""
-    return event.location.label
+def format_moment(event: Event, value: dt.date) -> str:
+    """A start alone: `Thursday 1 May 2025, 18:00 (Europe/Paris)` or `1 May 2025`."""
+    if not isinstance(value, dt.datetime):
+        return format_day(value)
+    return (f"{WEEKDAYS[value.weekday()]} {format_day(value.date())}, {value:%H:%M} "
+            f"({event.timezone})")
+
+
+def _changes(event: Event, as_of: dt.datetime | None) -> tuple[str, ...]:
+    """The series' moved and cancelled occurrences (those not over at `as_of`), in order."""
+    if event.recurrence is None or not event.recurrence.changes:
+        return ()
+    lines = []
+    for change in event.recurrence.changes:
+        occurrence = event.changed(change)
+        if as_of is not None and event.instant(occurrence.end) <= as_of:
+            continue
+        if change.cancelled:
+            lines.append(f"Cancelled: {format_when(event, occurrence)}")
+        elif change.moved:
+            original = change.original_start
+            day = original.date() if isinstance(original, dt.datetime) else original
+            lines.append(f"Moved: {format_when(event, occurrence)}, instead of "
+                         f"{format_day(day)}")
+    return tuple(lines)
 
 
 def _repeats(event: Event) -> str | None:

@@ -11,6 +11,7 @@ from icalendar.prop import vRecur
 
 from pipeline.model import Recurrence
 from pipeline.sources.changes import ChangeReader, ReadLocation, Walk
+from pipeline.sources.dstcheck import dst_clashes
 from pipeline.sources.fields import Fields, parse_wall_clock
 
 # A bounded series may have this many occurrences; 'except' items must be among the first ones.
@@ -90,6 +91,17 @@ def read_recurrence(f: Fields, start: Any, zone: zoneinfo.ZoneInfo | None,
         rec.error("except", "'except' skips every occurrence of the series; remove the event "
                   "instead (a series with no occurrence cannot be published)")
         return None
+    if not all_day and zone is not None:
+        clashes = dst_clashes(window, start, zone, rule, skipped)
+        if clashes:
+            # Clients disagree on such occurrences (dropped, shifted an hour, zero-length):
+            # refused like a 'start' in a gap or fold.
+            shown = ", ".join(f"{naive:%Y-%m-%d %H:%M} {why}" for naive, why in clashes)
+            more = " (and maybe more)" if len(clashes) >= 5 else ""
+            rec.error("rule", f"rule {rule!r} puts occurrences where the clocks change in "
+                      f"{zone}: {shown}{more}; add those dates to 'except' or move the series "
+                      "to another time of day (calendar apps disagree on such occurrences)")
+            return None
     changes = ChangeReader(rec, window, start, zone, skipped, read_location).read()
     return Recurrence(rule, tuple(sorted(set(exceptions))), changes)
 

@@ -30,6 +30,15 @@ class FeedSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class Organizer:
+    """Who publishes the calendar (ORGANIZER of every event); None: the settings' default."""
+
+    name: str | None = None  # default: site_name
+    email: str | None = None  # default: the sender's address
+    url: str | None = None  # default: base_url
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Everything site-wide; the defaults build a folder holding only `events/`."""
 
@@ -44,6 +53,7 @@ class Settings:
     list_id: str = ""  # empty: "newsletter.<uid_domain>"
     kinds: tuple[str, ...] = BUILTIN_KINDS
     feeds: tuple[FeedSpec, ...] = ()
+    organizer: Organizer = Organizer()
     source: str = field(default="", compare=False)
 
     @property
@@ -66,13 +76,23 @@ class Settings:
         """The List-Id of the newsletter (RFC 2919), without the angle brackets."""
         return self.list_id or f"newsletter.{self.uid_host}"
 
+    @property
+    def organizer_of_events(self) -> Organizer:
+        """The organizer with every default filled in: name, e-mail address and web page."""
+        return Organizer(self.organizer.name or self.site_name,
+                         self.organizer.email or getaddresses([self.sender])[0][1],
+                         self.organizer.url or self.base_url)
+
     def absolute_url(self, path: str) -> str:
         """`path` under the publish root's public address (`calendar/upcoming.ics` -> URL)."""
         return self.base_url + path.lstrip("/")
 
 
 KEYS = ("site_name", "base_url", "uid_domain", "calendar_name", "calendar_description",
-        "calendar_color", "refresh_interval", "sender", "list_id", "kinds", "feeds")
+        "calendar_color", "refresh_interval", "sender", "list_id", "kinds", "feeds",
+        "organizer")
+ORGANIZER_KEYS = ("name", "email", "url")
+EMAIL = re.compile(r"^[^@\s<>\"(),;:\\\[\]]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$")
 FEED_KEYS = ("id", "name", "description", "kinds", "tags")
 
 
@@ -152,14 +172,28 @@ def _settings_from(fields: Fields) -> Settings:
              if k not in BUILTIN_KINDS]
     values["kinds"] = BUILTIN_KINDS + tuple(dict.fromkeys(extra))
     values["feeds"] = _feeds(fields, values["kinds"])
+    organizer = _organizer(fields)
+    if organizer is not None:
+        values["organizer"] = organizer
     return Settings(**values)
+
+
+def _organizer(fields: Fields) -> Organizer | None:
+    """`organizer: {name, email, url}`: who the calendar's events say publishes them."""
+    given = fields.mapping("organizer")
+    if given is None:
+        return None
+    given.reject_unknown(ORGANIZER_KEYS)
+    email = _matching(given, "email", EMAIL.pattern.strip("^$"), "is not an e-mail address; "
+                      "write e.g. events@pytorch.org")
+    return Organizer(given.text("name", one_line=True), email, given.url("url"))
 
 
 def _matching(fields: Fields, key: str, pattern: str, complaint: str) -> str | None:
     """A one-line text that fully matches `pattern`; otherwise `'key' 'value' <complaint>`."""
     value = fields.text(key, one_line=True)
     if value is not None and not re.fullmatch(pattern, value):
-        fields.error(key, f"'{key}' {value!r} {complaint}")
+        fields.error(key, f"'{fields.name(key)}' {value!r} {complaint}")
         return None
     return value
 

@@ -111,7 +111,9 @@ def event_page(event: Event, settings: Settings, now: dt.datetime) -> EventPage:
         highlights=tuple(Markup(inline_markdown_to_html(h, link_style=None))
                          for h in event.highlights),
         links=event.links, hosts=event.hosts, tags=event.tags,
-        calendar=event_links(event, settings) if upcoming else None,
+        # Outlook's link adds one date: the next one held, as the page shows it.
+        calendar=event_links(event, settings, next((o for o in nexts if not o.cancelled), None))
+        if upcoming else None,
         sort_key=(event.instant(first.start).astimezone(dt.UTC), event.id))
 
 

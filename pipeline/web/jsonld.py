@@ -55,14 +55,14 @@ def event_object(page: EventPage, when: When, settings: Settings) -> dict:
 
 
 def organizer(settings: Settings) -> dict:
-    """Settings' `organizer` once it exists (issue 13); until then the site: name and address."""
-    found = getattr(settings, "organizer", None)
-    data = {"@type": "Organization",
-            "name": getattr(found, "name", None) or settings.site_name,
-            "url": getattr(found, "url", None) or settings.base_url}
-    email = getattr(found, "email", None)
-    if email:
-        data["email"] = email
+    """The settings' `organizer`, defaulted as in the feeds: name site_name, url base_url.
+
+    Its e-mail address only when written: the sender's default address stays off the web.
+    """
+    found = settings.organizer_of_events
+    data = {"@type": "Organization", "name": found.name, "url": found.url}
+    if settings.organizer.email:
+        data["email"] = settings.organizer.email
     return data
 
 

@@ -1,5 +1,7 @@
 // Read .ics files with ical.js (the parser inside Thunderbird) and print, as JSON, every
-// VEVENT's occurrences before UNTIL: UTC instants for timed events, dates for all-day ones.
+// series' occurrences before UNTIL: UTC instants for timed events, dates for all-day ones,
+// and whether each is cancelled. Overrides (RECURRENCE-ID) are related to their series as
+// Thunderbird does (relateException), so an occurrence shows as its override says.
 // Usage: node occurrences.mjs UNTIL FILE.ics...   (used by tests/test_interop.py)
 import { readFileSync } from "node:fs";
 import ICAL from "ical.js";
@@ -14,15 +16,24 @@ for (const file of files) {
     ICAL.TimezoneService.register(zone);
   }
   const events = {};
-  for (const vevent of root.getAllSubcomponents("vevent")) {
+  const vevents = root.getAllSubcomponents("vevent");
+  const overrides = vevents.filter((v) => v.hasProperty("recurrence-id"));
+  for (const vevent of vevents.filter((v) => !v.hasProperty("recurrence-id"))) {
     const event = new ICAL.Event(vevent);
+    for (const override of overrides) {
+      if (override.getFirstPropertyValue("uid") === event.uid) {
+        event.relateException(new ICAL.Event(override));
+      }
+    }
+    const cancelled = (component) => component.getFirstPropertyValue("status") === "CANCELLED";
     const show = (time) => (time.isDate ? time.toString().slice(0, 10)
       : time.toJSDate().toISOString().replace(".000Z", "Z"));
     const occurrences = [];
     const iterator = event.iterator();
     for (let next = iterator.next(); next && next.compare(until) < 0; next = iterator.next()) {
       const details = event.getOccurrenceDetails(next);
-      occurrences.push([show(details.startDate), show(details.endDate)]);
+      occurrences.push([show(details.startDate), show(details.endDate),
+        cancelled(details.item.component) || cancelled(vevent)]);
     }
     events[event.uid] = {
       summary: event.summary,

@@ -36,6 +36,12 @@ BAD_SETTINGS = [
     ("feed-unknown-kind", "feeds:\n  - {id: f, name: F, kinds: [meetups]}\n",
      ["pipeline.yaml:2: kind 'meetups' is not known; add it to 'kinds' or use one of: conference, "
       "meetup, hackathon, docathon, webinar, social, meeting"]),
+    ("organizer-email", "organizer:\n  email: events at pytorch.org\n  nam: PyTorch\n",
+     ["pipeline.yaml:2: 'organizer.email' 'events at pytorch.org' is not an e-mail address; "
+      "write e.g. events@pytorch.org",
+      "pipeline.yaml:3: unknown key 'organizer.nam'; did you mean 'name'?"]),
+    ("organizer-url", "organizer: {url: 'mailto:a@b.org'}\n",
+     ["pipeline.yaml:1: 'organizer.url' 'mailto:a@b.org' must be an http:// or https:// URL"]),
     ("feed-without-selection", "feeds:\n  - {id: f, name: F}\n",
      ["pipeline.yaml:2: a feed needs 'kinds' or 'tags' to select its events"]),
     ("feed-twice", "feeds:\n  - {id: f, name: F, tags: [a]}\n  - {id: f, name: G, tags: [b]}\n",
@@ -147,3 +153,18 @@ def test_sender_with_two_addresses_is_reported(write_yaml, check_problems):
     assert check_problems() == ["pipeline.yaml:1: 'sender' 'News <news@example.org>, "
                                 "other@example.org' is not an e-mail address; write e.g. PyTorch "
                                 "Foundation <newsletter@pytorch.org>"]
+
+
+def test_organizer_defaults_to_site_name_sender_and_base_url(tmp_path: Path) -> None:
+    from pipeline.sources.settings import Organizer
+
+    path = tmp_path / "pipeline.yaml"
+    path.write_text("site_name: PyTorch\nsender: News <news@pytorch.org>\n"
+                    "base_url: https://pytorch.org/\norganizer:\n  email: events@pytorch.org\n")
+    settings = load_settings(path)
+    assert settings.organizer == Organizer(email="events@pytorch.org")
+    assert settings.organizer_of_events == Organizer("PyTorch", "events@pytorch.org",
+                                                     "https://pytorch.org/")
+    assert Settings().organizer_of_events == Organizer("Community events",
+                                                       "newsletter@localhost",
+                                                       "http://localhost:8000/")
