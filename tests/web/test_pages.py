@@ -310,3 +310,18 @@ def test_an_hourly_rebuild_rewrites_no_page(tmp_path) -> None:
     first = build(PINNED_NOW)
     assert len(first) == 1 + 1 + 10 + 3  # events.json, the listing, 10 events, 3 feeds
     assert build(PINNED_NOW + dt.timedelta(hours=1)) == first  # same bytes, untouched files
+
+
+def test_the_organizer_comes_from_the_settings_and_its_address_only_when_written() -> None:
+    from dataclasses import replace
+
+    from pipeline.sources.settings import Organizer
+
+    events = stress_events()[:1]
+    written = replace(stress_settings(), organizer=Organizer("Meetup crew", "crew@example.org",
+                                                             "https://crew.example.org/"))
+    (event,) = events_of(json_ld(render_pages(events, written, PINNED_NOW)["events/wide/index.html"]))
+    assert event["organizer"] == {"@type": "Organization", "name": "Meetup crew",
+                                  "url": "https://crew.example.org/", "email": "crew@example.org"}
+    (default,) = stress_event("wide")
+    assert "email" not in default["organizer"]  # the sender's address is not put on the web
