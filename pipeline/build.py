@@ -66,22 +66,26 @@ def render_site(events: tuple[Event, ...], issues: tuple[Issue, ...], settings: 
     """
     from pipeline.calendar.feeds import render_calendars_and_ledger
     from pipeline.newsletter.issues import render_newsletters
+    from pipeline.web.pages import render_pages
 
     calendars, next_ledger = render_calendars_and_ledger(events, settings, now, vevents,
                                                          zone_memo, ledger)
-    return {**calendars, **render_newsletters(events, issues, settings, now)}, next_ledger
+    return {**calendars, **render_newsletters(events, issues, settings, now),
+            **render_pages(events, settings, now)}, next_ledger
 
 
 def check_site(events_dir: Path, newsletters_dir: Path, config: Path | None,
                site: Path | None, now: dt.datetime) -> str:
-    """`pipeline check`: validate, then render every issue in memory (nothing is written).
+    """`pipeline check`: validate, then render every issue and page in memory (nothing is written).
 
     Rendering finds what only rendering can: template mistakes, MJML errors, bad links.
     """
     from pipeline.newsletter.issues import render_newsletters
+    from pipeline.web.pages import render_pages
 
     events, issues, settings = load_inputs(events_dir, newsletters_dir, config, site=site)
     render_newsletters(events, issues, settings, now)
+    render_pages(events, settings, now)
     return f"ok: {plural(len(events), 'event')}, {plural(len(issues), 'newsletter issue')}"
 
 
@@ -95,12 +99,14 @@ def build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.d
     from pipeline.calendar.stamps import LEDGER_FILE, ledger_bytes, read_ledger
     from pipeline.newsletter.issues import render_newsletters
     from pipeline.publish.writer import locked_root
+    from pipeline.web.pages import render_pages
 
     # Unchanged event files are neither parsed nor serialized again (see pipeline/cache.py).
     cache = EventCache(cache_dir_for(out_dir), now)
     events, issues, settings = load_inputs(events_dir, newsletters_dir, config, cache.load, site)
-    # The newsletters do not depend on the ledger: rendered before the lock, not holding it.
-    newsletters = render_newsletters(events, issues, settings, now)
+    # Newsletters and pages do not depend on the ledger: rendered before the lock, not holding it.
+    newsletters = {**render_newsletters(events, issues, settings, now),
+                   **render_pages(events, settings, now)}
     cache.save()
     with locked_root(out_dir, lock_timeout) as root:
         # Each event's DTSTAMP/LAST-MODIFIED/SEQUENCE come from the ledger the last build

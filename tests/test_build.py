@@ -27,6 +27,9 @@ def test_bundled_site_has_every_artifact_of_the_contract(bundled) -> None:
     expected = {"calendar/upcoming.ics", "newsletter/index.html", "newsletter/feed.xml"}
     expected |= {f"calendar/events/{event.id}.ics" for event in events}
     expected |= {f"calendar/{feed.id}.ics" for feed in settings.feeds}
+    expected |= {"events/index.html", "events.json"}
+    expected |= {f"events/{event.id}/index.html" for event in events}
+    expected |= {f"events/feeds/{feed.id}/index.html" for feed in settings.feeds}
     for issue in issues:
         expected |= {f"newsletter/{issue.id}/{name}" for name in
                      ("index.html", "index.txt", "message.eml")}

@@ -11,7 +11,7 @@ from icalendar import Calendar, vCalAddress, vDuration, vText
 from icalendar import Event as VEvent
 from icalendar.prop import vRecur
 
-from pipeline.calendar.links import UPCOMING_PATH, event_ics_path, feed_ics_path
+from pipeline.calendar.links import UPCOMING_PATH, event_ics_path, event_page_url, feed_ics_path
 from pipeline.calendar.stamps import EMPTY_LEDGER, Ledger, Stamp, content_key, next_ledger, stamp_for
 from pipeline.calendar.vtimezone import vtimezone
 from pipeline.model import Event, Location
@@ -277,8 +277,8 @@ def _describe(vevent: VEvent, event: Event, settings: Settings, title: str, summ
         vevent.add("DESCRIPTION", LiteralText(description))
     if location and location.label:
         vevent.add("LOCATION", LiteralText(location.label))
-    if event.url:
-        vevent.add("URL", event.url, parameters={"VALUE": "URI"})
+    # The event's own page, else its page on this site (pipeline/web/): always somewhere to read.
+    vevent.add("URL", event_page_url(event, settings), parameters={"VALUE": "URI"})
     vevent.add("CATEGORIES", list(dict.fromkeys((event.kind, *event.tags))))
     if join:
         vevent.add("CONFERENCE", join, parameters={"VALUE": "URI", "LABEL": "Join online"})

@@ -12,6 +12,7 @@ from pipeline.sources.settings import Settings
 GOOGLE_TEMPLATE = "https://calendar.google.com/calendar/render"
 GOOGLE_SUBSCRIBE = "https://calendar.google.com/calendar/render"
 OUTLOOK_COMPOSE = "https://outlook.live.com/calendar/0/deeplink/compose"
+OUTLOOK_SUBSCRIBE = "https://outlook.live.com/calendar/0/addfromweb"
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,9 +32,20 @@ class FeedLinks:
     https: str
     webcal: str
     google: str
+    outlook: str = ""  # Outlook.com "add from web"
 
 
 UPCOMING_PATH = "calendar/upcoming.ics"  # every upcoming event
+
+
+def event_page_path(event: Event) -> str:
+    """The folder of the event's web page under the publish root (pipeline/web/)."""
+    return f"events/{event.id}/"
+
+
+def event_page_url(event: Event, settings: Settings) -> str:
+    """Where people read about the event: its own `url`, else its page on this site."""
+    return event.url or settings.absolute_url(event_page_path(event))
 
 
 def event_ics_path(event: Event) -> str:
@@ -124,10 +136,15 @@ def _google_date(name: str, event: Event, value: dt.date) -> str:
     return f"{name};TZID={event.timezone}:{value:%Y%m%dT%H%M%S}"
 
 
-def feed_links(path: str, settings: Settings) -> FeedLinks:
-    """https, webcal and Google 'add by URL' links for the feed at `path` (calendar/x.ics)."""
+def feed_links(path: str, settings: Settings, name: str = "") -> FeedLinks:
+    """https, webcal, Google and Outlook.com subscribe links for the feed at `path` (calendar/x.ics).
+
+    `name` is the calendar's name Outlook.com shows (default: the site's feed name).
+    """
     https = settings.absolute_url(path)
     parts = urlsplit(https)
     webcal = urlunsplit(("webcal", *parts[1:]))
+    outlook = {"url": https, "name": name or settings.feed_name}
     return FeedLinks(https=https, webcal=webcal,
-                     google=f"{GOOGLE_SUBSCRIBE}?{urlencode({'cid': webcal})}")
+                     google=f"{GOOGLE_SUBSCRIBE}?{urlencode({'cid': webcal})}",
+                     outlook=f"{OUTLOOK_SUBSCRIBE}?{urlencode(outlook)}")

@@ -9,7 +9,14 @@ from urllib.parse import urlsplit
 from markupsafe import Markup
 
 from pipeline import selection
-from pipeline.calendar.links import UPCOMING_PATH, EventLinks, FeedLinks, event_links, feed_links
+from pipeline.calendar.links import (
+    UPCOMING_PATH,
+    EventLinks,
+    FeedLinks,
+    event_links,
+    event_page_url,
+    feed_links,
+)
 from pipeline.errors import InvalidInput, Problem
 from pipeline.model import Event, Image, Issue, Link, Occurrence, Status
 from pipeline.newsletter.markdown import (
@@ -46,7 +53,7 @@ class EventCard:
     """One event as the issue shows it."""
 
     title: str
-    url: str | None
+    url: str  # the event's own page, else its page on this site
     when: str
     where: str
     status: str | None  # "Cancelled" / "Tentative", or None
@@ -207,7 +214,7 @@ class _Builder:
         place = change.location if change and change.location else event.location
         return EventCard(
             title=(change.title if change and change.title else None) or event.title,
-            url=event.url, when=format_when(event, shown),
+            url=event_page_url(event, self.settings), when=format_when(event, shown),
             where=place.label if place else "", status=status, repeats=_repeats(event),
             picture=picture,
             summary=(change.summary if change and change.summary else None) or event.summary,

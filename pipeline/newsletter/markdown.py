@@ -39,7 +39,7 @@ def _sanitise(html: str, link_colour: str | None) -> str:
 
 
 def markdown_to_html(text: str, link_colour: str | None = None) -> str:
-    """Block Markdown (paragraphs, lists) as sanitised HTML for an `mj-text`.
+    """Block Markdown (paragraphs, lists) as sanitised HTML for an `mj-text` (or a web page).
 
     `link_colour`: the site's accent (branding.accent_color, a checked hex colour).
     """

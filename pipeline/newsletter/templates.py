@@ -15,6 +15,7 @@ import mjml
 
 from pipeline.errors import PipelineError, display_path
 from pipeline.sources.site import packaged
+from pipeline.sources.site import theme_folders as site_theme_folders
 
 THEME = "templates/email"  # inside a site folder, and inside the package
 ISSUE_MJML = "issue.mjml.j2"
@@ -33,10 +34,8 @@ def _autoescape(name: str | None) -> bool:
 
 
 def theme_folders(site: Path | None) -> tuple[Path, ...]:
-    """Where templates are looked up, first match wins: the site's folder, then the package's."""
-    shipped = packaged("templates") / "email"
-    own = site / THEME if site is not None else None
-    return (own, shipped) if own is not None and own.is_dir() else (shipped,)
+    """Where e-mail templates are looked up: the site's templates/email/, then the package's."""
+    return site_theme_folders(site, "email")
 
 
 def environment(site: Path | None = None, globals_: dict | None = None) -> jinja2.Environment:

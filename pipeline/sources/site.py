@@ -44,3 +44,10 @@ def packaged(folder: str) -> Path:
     """
     shipped = SHIPPED / folder
     return shipped if shipped.is_dir() else PACKAGE.parent / folder
+
+
+def theme_folders(site: Path | None, theme: str) -> tuple[Path, ...]:
+    """Where `templates/<theme>` files are looked up, first match wins: the site's, then the package's."""
+    shipped = packaged("templates") / theme
+    own = site / "templates" / theme if site is not None else None
+    return (own, shipped) if own is not None and own.is_dir() else (shipped,)

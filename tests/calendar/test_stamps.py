@@ -251,8 +251,10 @@ def test_an_edited_title_restamps_that_event_alone(site, write_yaml) -> None:
     assert build(LATER).exit_code == 0
     after = snapshot()
     changed = sorted(path for path in after if after[path][0] != before.get(path, (None,))[0])
+    # The event's own files, the feeds and pages that list it, and nothing of other events.
     assert changed == [LEDGER_FILE, "calendar/events/seoul.ics", "calendar/korea.ics",
-                       "calendar/upcoming.ics", "manifest.json"]
+                       "calendar/upcoming.ics", "events.json", "events/feeds/korea/index.html",
+                       "events/index.html", "events/seoul/index.html", "manifest.json"]
     for path in ("calendar/upcoming.ics", "calendar/korea.ics", "calendar/events/seoul.ics"):
         stamps = stamps_in(path)
         assert stamps["seoul@events.example.org"] == (LATER, LATER, 1), path

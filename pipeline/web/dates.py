@@ -1,0 +1,48 @@
+"""Dates and times as the pages write them: the one place to switch to Babel's formats."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pipeline.model import Event, Occurrence
+from pipeline.newsletter.content import DASH, WEEKDAYS, format_day, format_days
+
+
+def utc_offset(moment: dt.datetime) -> str:
+    """`UTC+9`, `UTC-3:30`, `UTC+0` for the offset of an aware datetime."""
+    offset = moment.utcoffset() or dt.timedelta()
+    minutes = int(offset.total_seconds()) // 60
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{'-' if minutes < 0 else '+'}{hours}" + (f":{rest:02d}" if rest else "")
+
+
+def format_when(event: Event, occurrence: Occurrence) -> str:
+    """The occurrence's days; or weekday, day and times in the event's zone with its UTC offset."""
+    if event.all_day:  # an occurrence's end is exclusive: the day after the last day
+        return format_days(occurrence.start, occurrence.end - dt.timedelta(days=1))
+    start, end = occurrence.start, occurrence.end
+    assert isinstance(start, dt.datetime) and isinstance(end, dt.datetime)
+    day = f"{WEEKDAYS[start.weekday()]} {format_day(start.date())}"
+    until = f"{end:%H:%M}" if end.date() == start.date() else \
+        f"{format_day(end.date())}, {end:%H:%M}"
+    # Across a DST change the end has another offset: both are given, never guessed.
+    offsets = utc_offset(start) if start.utcoffset() == end.utcoffset() else \
+        f"{utc_offset(start)}{DASH}{utc_offset(end)}"
+    return f"{day}, {start:%H:%M}{DASH}{until} ({event.timezone}, {offsets})"
+
+
+def format_moment(event: Event, value: dt.date) -> str:
+    """One start: a day, or a day and time with its offset (the zone is the event's)."""
+    if not isinstance(value, dt.datetime):
+        return format_day(value)
+    return f"{format_day(value.date())}, {value:%H:%M} {utc_offset(value)}"
+
+
+def iso(value: dt.date) -> str:
+    """ISO 8601 as schema.org and <time datetime> want it: a date, or a time with its offset."""
+    return value.isoformat()
+
+
+def last_day(event: Event, occurrence: Occurrence) -> dt.date:
+    """An occurrence's end as people write it: the last day (all-day), else the end instant."""
+    return occurrence.end - dt.timedelta(days=1) if event.all_day else occurrence.end
