@@ -5,7 +5,6 @@ Screenshots land in tests/artifacts/ (git-ignored) for a person to look at.
 
 from __future__ import annotations
 
-import datetime as dt
 import email
 import struct
 import zlib
@@ -16,16 +15,15 @@ from pathlib import Path
 
 import pytest
 from conftest import PINNED_NOW, ROOT, require_executable
+from sample_issues import stress_issue
 
 from pipeline.build import load_inputs
-from pipeline.model import Event, Image, Issue, Link, Section
 from pipeline.newsletter.issues import render_newsletters
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
 WIDTHS = (375, 600)
-LONG_WORD = "Supercalifragilistic" * 6  # no break opportunity: the classic sideways scroll
 
 
 def png(width: int, height: int) -> bytes:
@@ -37,25 +35,6 @@ def png(width: int, height: int) -> bytes:
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
             + chunk(b"IEND", b""))
-
-
-def stress_issue() -> tuple[tuple[Event, ...], Issue]:
-    """An issue of long words, long URLs and a wide image: what breaks narrow layouts."""
-    url = "https://example.org/" + "very-long-path-segment/" * 8 + "?" + "q=1&" * 20
-    day = dt.date(2024, 6, 1)
-    wide = Event(id="wide", title=f"A title with {LONG_WORD} in it", kind="meetup", start=day,
-                 end=day, summary=f"Summary with {LONG_WORD} and {url}",
-                 description=f"Text with a bare URL {url} and [a link]({url}).",
-                 image=Image("https://example.org/wide.png", "A very wide test picture"),
-                 highlights=(f"Highlight {LONG_WORD}",), links=(Link(url, url),),
-                 url=url, source="events/wide.yaml")
-    soon = Event(id="soon", title="Soon", kind="meetup", start=dt.date(2025, 2, 1),
-                 end=dt.date(2025, 2, 1), source="events/soon.yaml")
-    issue = Issue(id="stress", title=f"Stress {LONG_WORD}", date=dt.date(2025, 1, 6),
-                  period_start=dt.date(2024, 1, 1), period_end=dt.date(2024, 12, 31),
-                  intro=f"Intro {url}", sections=(Section(LONG_WORD, url, (Link(url, url),)),),
-                  source="newsletters/stress.yaml")
-    return (wide, soon), issue
 
 
 def pages() -> Iterator[tuple[str, str]]:

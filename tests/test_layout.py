@@ -11,7 +11,7 @@ from conftest import ROOT
 PACKAGE = ROOT / "pipeline"
 # Lower rank = earlier in the data's path. A module may import its own rank or lower ones.
 RANKS = {
-    "pipeline.errors": 0, "pipeline.model": 0, "pipeline.selection": 0,
+    "pipeline.errors": 0, "pipeline.model": 0, "pipeline.selection": 0, "pipeline.locales": 0,
     "pipeline.sources": 1, "pipeline.calendar": 2, "pipeline.newsletter": 3,
     "pipeline.publish": 4, "pipeline.cache": 4, "pipeline.send": 5,
     "pipeline.build": 6, "pipeline.cli": 7, "pipeline.schema": 7, "pipeline.__main__": 8,

@@ -11,6 +11,7 @@ from markupsafe import Markup
 from pipeline import selection
 from pipeline.calendar.links import UPCOMING_PATH, EventLinks, FeedLinks, event_links, feed_links
 from pipeline.errors import InvalidInput, Problem
+from pipeline.locales import Localizer, localizer
 from pipeline.model import Event, Image, Issue, Link, Occurrence, Status
 from pipeline.newsletter.markdown import (
     ALLOWED_SCHEMES,
@@ -22,15 +23,8 @@ from pipeline.newsletter.markdown import (
 )
 from pipeline.sources.settings import Settings
 
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-          "September", "October", "November", "December")
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-FREQUENCIES = {"DAILY": ("daily", "days"), "WEEKLY": ("weekly", "weeks"),
-               "MONTHLY": ("monthly", "months"), "YEARLY": ("yearly", "years")}
 # The send step replaces this, per recipient, in the .eml's headers, HTML and text.
 UNSUBSCRIBE_PLACEHOLDER = "{{UNSUBSCRIBE_URL}}"
-DASH = "\u2013"  # en dash, for ranges
-SPACED_DASH = f" {DASH} "
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +68,8 @@ class IssueContent:
     """Everything the templates of one issue read."""
 
     id: str
+    lang: str  # BCP 47, for `lang=`
+    dir: str  # `ltr` or `rtl`, for `dir=`
     title: str
     subject: str
     preheader: str
@@ -98,7 +94,8 @@ def issue_content(events: tuple[Event, ...], issue: Issue, settings: Settings,
                   for_email: bool) -> IssueContent:
     """The issue's content; relative or disallowed links in Markdown raise InvalidInput."""
     problems: list[Problem] = []
-    builder = _Builder(settings, problems)
+    words = issue_localizer(issue, settings)
+    builder = _Builder(settings, problems, words)
     past = tuple(builder.card(event, None) for event in selection.past_events(events, issue))
     as_of = selection.start_of_day(issue.date)
     upcoming = tuple(builder.card(event, event.next_occurrence(as_of))
@@ -106,9 +103,9 @@ def issue_content(events: tuple[Event, ...], issue: Issue, settings: Settings,
     sections = tuple(SectionContent(s.title, builder.prose(s.body, issue.source, "sections"),
                                     s.links) for s in issue.sections)
     content = IssueContent(
-        id=issue.id, title=issue.title, subject=issue.email_subject,
-        preheader=issue.preheader or issue.title, date=format_day(issue.date),
-        period=format_days(issue.period_start, issue.period_end),
+        id=issue.id, lang=words.tag, dir=words.direction, title=issue.title,
+        subject=issue.email_subject, preheader=issue.preheader or issue.title,
+        date=words.day(issue.date), period=words.days(issue.period_start, issue.period_end),
         intro=builder.prose(issue.intro, issue.source, "intro"),
         outro=builder.prose(issue.outro, issue.source, "outro"),
         past=past, sections=sections, upcoming=upcoming,
@@ -122,6 +119,11 @@ def issue_content(events: tuple[Event, ...], issue: Issue, settings: Settings,
     return content
 
 
+def issue_localizer(issue: Issue, settings: Settings) -> Localizer:
+    """The issue's `lang`, or else the site's `locale`."""
+    return localizer(issue.lang or settings.locale)
+
+
 def issue_url(issue: Issue, settings: Settings) -> str:
     """The issue's web address."""
     return settings.absolute_url(f"newsletter/{issue.id}/")
@@ -130,9 +132,10 @@ def issue_url(issue: Issue, settings: Settings) -> str:
 class _Builder:
     """Turns events and Markdown into content, collecting problems with their files."""
 
-    def __init__(self, settings: Settings, problems: list[Problem]) -> None:
+    def __init__(self, settings: Settings, problems: list[Problem], words: Localizer) -> None:
         self.settings = settings
         self.problems = problems
+        self.words = words
 
     def prose(self, markdown: str | None, source: str, key: str) -> Prose | None:
         if not markdown:
@@ -157,14 +160,17 @@ class _Builder:
         picture = None
         if event.image is not None:
             picture = Image(self.absolute(event.image.src), event.image.alt)
-        status = {Status.CANCELLED: "Cancelled", Status.TENTATIVE: "Tentative"}.get(event.status)
+        _ = self.words.gettext
+        status = {Status.CANCELLED: _("Cancelled"),
+                  Status.TENTATIVE: _("Tentative")}.get(event.status)
         return EventCard(
             title=event.title, url=event.url,
-            when=format_when(event, occurrence or Occurrence(event.start, event.exclusive_end)),
-            where=_where(event), status=status, repeats=_repeats(event), picture=picture,
-            summary=event.summary,
+            when=format_when(event, occurrence or Occurrence(event.start, event.exclusive_end),
+                             self.words),
+            where=_where(event), status=status, repeats=_repeats(event, self.words),
+            picture=picture, summary=event.summary,
             description=self.prose(event.description, event.source, "description"),
-            highlights=tuple(highlights), links=event.links, hosts=", ".join(event.hosts),
+            highlights=tuple(highlights), links=event.links, hosts=self.words.join(event.hosts),
             calendar=event_links(event, self.settings) if occurrence else None)
 
     def absolute(self, src: str) -> str:
@@ -181,32 +187,19 @@ def allowed_url(url: str) -> bool:
     return bool(parts.netloc) if parts.scheme.lower() in ("http", "https", "webcal") else True
 
 
-def format_day(day: dt.date) -> str:
-    """`6 January 2025` (English whatever the locale)."""
-    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
-
-
-def format_days(first: dt.date, last: dt.date) -> str:
-    """`18-19 September 2024`, `30 September - 2 October 2024` (en dashes), or two dates."""
-    if first == last:
-        return format_day(first)
-    if (first.year, first.month) == (last.year, last.month):
-        return f"{first.day}{DASH}{last.day} {MONTHS[last.month - 1]} {last.year}"
-    if first.year == last.year:
-        return f"{first.day} {MONTHS[first.month - 1]}{SPACED_DASH}{format_day(last)}"
-    return f"{format_day(first)}{SPACED_DASH}{format_day(last)}"
-
-
-def format_when(event: Event, occurrence: Occurrence) -> str:
+def format_when(event: Event, occurrence: Occurrence, words: Localizer) -> str:
     """The occurrence's days, or weekday, day and wall-clock times in the event's zone."""
     if event.all_day:  # an occurrence's end is exclusive: the day after the last day
-        return format_days(occurrence.start, occurrence.end - dt.timedelta(days=1))
+        return words.days(occurrence.start, occurrence.end - dt.timedelta(days=1))
     start, end = occurrence.start, occurrence.end
     assert isinstance(start, dt.datetime) and isinstance(end, dt.datetime)
-    day = f"{WEEKDAYS[start.weekday()]} {format_day(start.date())}"
-    until = f"{end:%H:%M}" if end.date() == start.date() else \
-        f"{format_day(end.date())}, {end:%H:%M}"
-    return f"{day}, {start:%H:%M}{DASH}{until} ({event.timezone})"
+    if end.date() == start.date():
+        span = words.gettext("%(day)s, %(times)s") % {
+            "day": words.weekday_day(start.date()), "times": words.times(start, end)}
+    else:
+        span = words.gettext("%(start)s to %(end)s") % {
+            "start": words.moment(start), "end": words.moment(end)}
+    return f"{span} ({event.timezone})"
 
 
 def _where(event: Event) -> str:
@@ -215,10 +208,25 @@ def _where(event: Event) -> str:
     return event.location.label
 
 
-def _repeats(event: Event) -> str | None:
+def _repeats(event: Event, words: Localizer) -> str | None:
     if event.recurrence is None:
         return None
+    _ = words.gettext
     parts = dict(p.split("=", 1) for p in event.recurrence.rule.upper().split(";") if "=" in p)
-    adverb, unit = FREQUENCIES.get(parts.get("FREQ", ""), ("regularly", "times"))
-    interval = parts.get("INTERVAL", "1")
-    return f"Repeats {adverb}" if interval == "1" else f"Repeats every {interval} {unit}"
+    interval = int(parts.get("INTERVAL", "1")) if parts.get("INTERVAL", "1").isdigit() else 1
+    frequency = parts.get("FREQ", "")
+    if interval == 1:
+        return {"DAILY": _("Repeats daily"), "WEEKLY": _("Repeats weekly"),
+                "MONTHLY": _("Repeats monthly"), "YEARLY": _("Repeats yearly")}.get(
+                    frequency, _("Repeats regularly"))
+    # Spelled `words.ngettext(...)` each time so that pybabel extract finds them.
+    every = {
+        "DAILY": words.ngettext("Repeats every %(num)d day", "Repeats every %(num)d days",
+                                interval),
+        "WEEKLY": words.ngettext("Repeats every %(num)d week", "Repeats every %(num)d weeks",
+                                 interval),
+        "MONTHLY": words.ngettext("Repeats every %(num)d month", "Repeats every %(num)d months",
+                                  interval),
+        "YEARLY": words.ngettext("Repeats every %(num)d year", "Repeats every %(num)d years",
+                                 interval)}
+    return every.get(frequency, _("Repeats regularly")) % {"num": interval}

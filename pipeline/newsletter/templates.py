@@ -9,6 +9,8 @@ import jinja2
 import mjml
 
 from pipeline.errors import PipelineError, display_path
+from pipeline.locales import Localizer
+from pipeline.newsletter.wrapping import break_opportunities, display_width, underline, wrap
 
 TEMPLATES_DIR = Path("templates/email")  # relative to the working directory: the repo root
 ISSUE_MJML = "issue.mjml.j2"
@@ -30,10 +32,20 @@ def environment(folder: Path = TEMPLATES_DIR) -> jinja2.Environment:
             f"{display_path(folder)}/{ISSUE_MJML} not found: newsletter issues need the "
             f"templates of {TEMPLATES_DIR}/. Run pipeline from the folder that holds "
             f"{TEMPLATES_DIR}/ (the repository root), or copy that folder from the project.")
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(folder), autoescape=_autoescape,
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-        keep_trailing_newline=True)
+        keep_trailing_newline=True, extensions=["jinja2.ext.i18n"])
+    env.filters.update(wbr=break_opportunities, wrap=wrap, underline=underline,
+                       width=display_width)
+    return env
+
+
+def use_locale(env: jinja2.Environment, words: Localizer) -> jinja2.Environment:
+    """`env` with `_()`, `{% trans %}` and `ngettext` speaking `words`' language."""
+    # newstyle: `_("... %(name)s", name=x)` formats and escapes like any other value.
+    env.install_gettext_translations(words.translations, newstyle=True)  # type: ignore[attr-defined]
+    return env
 
 
 def render(env: jinja2.Environment, name: str, for_what: str, **context: object) -> str:
@@ -56,11 +68,22 @@ def render(env: jinja2.Environment, name: str, for_what: str, **context: object)
 def compile_mjml(source: str, for_what: str) -> str:
     """MJML to HTML in-process; a compile error names the issue being rendered."""
     try:
-        return mjml.mjml2html(source, fonts=FONTS)
+        html = mjml.mjml2html(source, fonts=FONTS)
     except Exception as error:  # the binding raises bare ValueError and friends
         raise PipelineError(
             f"{for_what}: MJML could not compile the issue's e-mail ({error}); check the "
             f"MJML in {TEMPLATES_DIR}/ (a bare '<' or '&' must be escaped)") from None
+    return with_main_landmark(html)
+
+
+def with_main_landmark(html: str) -> str:
+    """The body's content inside `<main>`: MJML writes no landmark, and screen readers need one.
+
+    (An `mj-raw` cannot hold an unclosed `<main>`: MJML's parser then swallows the body.)
+    """
+    start = html.index(">", html.index("<body")) + 1
+    end = html.rindex("</body>")
+    return f"{html[:start]}<main>{html[start:end]}</main>{html[end:]}"
 
 
 def _folder(env: jinja2.Environment) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from pipeline.errors import InvalidInput, Problem, display_path
+from pipeline.locales import DEFAULT_LOCALE
 from pipeline.sources.fields import SLUG, Fields, read_fields
 
 SETTINGS_FILE = "pipeline.yaml"
@@ -44,6 +45,7 @@ class Settings:
     list_id: str = ""  # empty: "newsletter.<uid_domain>"
     kinds: tuple[str, ...] = BUILTIN_KINDS
     feeds: tuple[FeedSpec, ...] = ()
+    locale: str = DEFAULT_LOCALE  # BCP 47; an issue's `lang:` overrides it
     source: str = field(default="", compare=False)
 
     @property
@@ -72,7 +74,7 @@ class Settings:
 
 
 KEYS = ("site_name", "base_url", "uid_domain", "calendar_name", "calendar_description",
-        "calendar_color", "refresh_interval", "sender", "list_id", "kinds", "feeds")
+        "calendar_color", "refresh_interval", "sender", "list_id", "kinds", "feeds", "locale")
 FEED_KEYS = ("id", "name", "description", "kinds", "tags")
 
 
@@ -152,6 +154,9 @@ def _settings_from(fields: Fields) -> Settings:
              if k not in BUILTIN_KINDS]
     values["kinds"] = BUILTIN_KINDS + tuple(dict.fromkeys(extra))
     values["feeds"] = _feeds(fields, values["kinds"])
+    locale = fields.locale("locale")
+    if locale is not None:
+        values["locale"] = locale
     return Settings(**values)
 
 
