@@ -13,7 +13,7 @@ TEXT_WIDTH = 78  # display columns of the plain-text version (RFC 5322's line ad
 NO_LINE_START = set("、。，．：；！？）〕］｝〉》」』】〙〗ー…‥・々ゝゞ,.:;!?)]}%")  # noqa: RUF001
 LONG_TOKEN = 16  # HTML words longer than this get break opportunities
 _TOKEN = re.compile(r"\S+")
-# Plain text breaks only at ASCII spaces: a no-break or thin space (CLDR puts thin spaces around a range's dash) holds.
+# Plain text breaks only at ASCII spaces: a no-break or thin space (CLDR's ranges) holds.
 _WORD = re.compile(r"[^ \t]+")
 URL = re.compile(r"<?[a-z][a-z0-9+.-]*://|<?mailto:", re.IGNORECASE)
 _AFTER = re.compile(r"([/?&=#_.,;:~-]+)")  # URL punctuation a line may break after
