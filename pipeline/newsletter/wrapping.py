@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import cache
 from html.parser import HTMLParser
 
 from markupsafe import Markup, escape
@@ -19,6 +20,7 @@ URL = re.compile(r"<?[a-z][a-z0-9+.-]*://|<?mailto:", re.IGNORECASE)
 _AFTER = re.compile(r"([/?&=#_.,;:~-]+)")  # URL punctuation a line may break after
 
 
+@cache
 def char_width(char: str) -> int:
     """Columns one character takes on a terminal: 2 for wide and full-width, 0 for combining."""
     if unicodedata.combining(char) or char in "\u200b\u200c\u200d\u2060\ufeff":

@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import re
+from html import unescape
 
 from hypothesis import given
 from hypothesis import strategies as st
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
+from pipeline.newsletter.markdown import markdown_to_html
 from pipeline.newsletter.wrapping import (
     break_opportunities,
     display_width,
@@ -88,3 +90,17 @@ def test_plain_values_are_escaped_before_breaking() -> None:
     out = str(break_opportunities("<script>" + "x" * 40))
     assert "<script>" not in out and out.startswith("&lt;script&gt;")
     assert "<wbr>" in out
+
+
+@given(st.text(max_size=200))
+def test_wbr_only_adds_break_opportunities_to_plain_text(text: str) -> None:
+    out = str(break_opportunities(text))
+    assert out.replace("<wbr>", "") == str(escape(text))
+
+
+@given(st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=120))
+def test_wbr_keeps_sanitised_markdown_html_the_same_but_for_breaks(text: str) -> None:
+    html = markdown_to_html(text + " [a link](https://example.org/" + "x" * 40 + ")")
+    out = str(break_opportunities(Markup(html)))
+    assert unescape(out.replace("<wbr>", "")) == unescape(html)
+    assert 'href="https://example.org/' + "x" * 40 + '"' in out  # attributes untouched
