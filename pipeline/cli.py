@@ -135,7 +135,8 @@ def check(events_dir: Path, newsletters_dir: Path, config: Path | None) -> None:
 @cli.command()
 @click.option("--from", "start", type=DateType(), required=True, help="First day of the period.")
 @click.option("--to", "end", type=DateType(), required=True, help="Last day of the period.")
-@click.option("--title", default=None, help="Headline. Default: 'Events of <the period>', in the site's locale.")
+@click.option("--title", default=None,
+              help="Headline. Default: 'Events of <the period>', in the site's locale.")
 @events_option
 @out_option
 @now_option
