@@ -40,7 +40,8 @@ def png(width: int, height: int) -> bytes:
 
 
 def pages() -> Iterator[tuple[str, str]]:
-    """(name, HTML) of every issue's web page and e-mail HTML, bundled and stress issues."""
+    """(name, HTML) of every issue's web page and e-mail HTML: bundled (English, Korean),
+    stress and Arabic issues, and the archive in English and Arabic."""
     with chdir(ROOT):
         events, issues, settings = load_inputs(Path("events"), Path("newsletters"),
                                                Path("pipeline.yaml"))
@@ -49,11 +50,14 @@ def pages() -> Iterator[tuple[str, str]]:
         files = render_newsletters(events, issues, settings, PINNED_NOW)
         files |= render_newsletters(stress_events, (stress,), settings, PINNED_NOW)
         files |= render_newsletters(arabic_events, (arabic,), settings, PINNED_NOW)
+        # The bundled recap in Korean, under its own id so that both are checked.
+        korean = tuple(dataclasses.replace(i, id=f"{i.id}-ko", lang="ko") for i in issues)
+        files |= render_newsletters(events, korean, settings, PINNED_NOW)
         # The archive of all, as a site with a long-titled issue would have it, and in Arabic.
         archive = render_newsletters((), (*issues, stress, arabic), settings, PINNED_NOW)
         archive_ar = render_newsletters((), (*issues, arabic),
                                         dataclasses.replace(settings, locale="ar"), PINNED_NOW)
-    for issue in (*issues, stress, arabic):
+    for issue in (*issues, *korean, stress, arabic):
         folder = f"newsletter/{issue.id}/"
         yield f"{issue.id}-web", files[folder + "index.html"].decode()
         message = email.message_from_bytes(files[folder + "message.eml"], policy=policy.default)
