@@ -13,6 +13,7 @@ from pathlib import Path
 import babel
 import babel.dates
 import babel.lists
+import jinja2
 from babel.core import get_global
 from babel.localedata import locale_identifiers
 from babel.support import Translations
@@ -107,10 +108,21 @@ class Localizer:
         return self.gettext("%(day)s, %(times)s") % {"day": self.weekday_day(when.date()),
                                                       "times": clock}
 
+    def install(self, env: jinja2.Environment) -> jinja2.Environment:
+        """`env` (with `jinja2.ext.i18n`) speaking this language: `_()`, `ngettext()`, `{% trans %}`."""
+        # newstyle: `_("... %(name)s", name=x)` formats and autoescapes like any other value.
+        env.install_gettext_translations(self.translations, newstyle=True)  # type: ignore[attr-defined]
+        return env
+
     def join(self, items: Iterable[str]) -> str:
         """`A, B and C` in the locale's words (CLDR list patterns)."""
         listed = list(items)
         return babel.lists.format_list(listed, locale=self.locale) if listed else ""
+
+
+def first_localizer(*tags: str | None) -> Localizer:
+    """The Localizer of the first tag given: e.g. a page's `lang`, then the site's `locale`."""
+    return localizer(next((tag for tag in tags if tag), DEFAULT_LOCALE))
 
 
 @cache

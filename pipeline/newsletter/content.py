@@ -11,7 +11,7 @@ from markupsafe import Markup
 from pipeline import selection
 from pipeline.calendar.links import UPCOMING_PATH, EventLinks, FeedLinks, event_links, feed_links
 from pipeline.errors import InvalidInput, Problem
-from pipeline.locales import Localizer, localizer
+from pipeline.locales import Localizer, first_localizer
 from pipeline.model import Event, Image, Issue, Link, Occurrence, Status
 from pipeline.newsletter.markdown import (
     ALLOWED_SCHEMES,
@@ -121,7 +121,7 @@ def issue_content(events: tuple[Event, ...], issue: Issue, settings: Settings,
 
 def issue_localizer(issue: Issue, settings: Settings) -> Localizer:
     """The issue's `lang`, or else the site's `locale`."""
-    return localizer(issue.lang or settings.locale)
+    return first_localizer(issue.lang, settings.locale)
 
 
 def issue_url(issue: Issue, settings: Settings) -> str:

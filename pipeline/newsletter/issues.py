@@ -65,7 +65,7 @@ def _issue_files(env: jinja2.Environment, events: tuple[Event, ...], issue: Issu
                  settings: Settings) -> Artifacts:
     source = issue.source or f"issue '{issue.id}'"
     content = issue_content(events, issue, settings, for_email=True)
-    templates.use_locale(env, localizer(content.lang))
+    localizer(content.lang).install(env)
     email_html = _compile(env, content, issue)
     web_html = _compile(env, replace(content, for_email=False), issue)
     check_html(email_html, "the e-mail's HTML", source)
@@ -109,7 +109,7 @@ def render_archive(env: jinja2.Environment, issues: tuple[Issue, ...],
                    settings: Settings) -> bytes:
     """newsletter/index.html: every issue, newest first."""
     words = localizer(settings.locale)
-    templates.use_locale(env, words)
+    words.install(env)
     listed = [{"title": i.title, "url": issue_url(i, settings), "date": words.day(i.date),
                "preheader": i.preheader or ""}
               for i in sorted(issues, key=lambda i: (i.date, i.id), reverse=True)]

@@ -9,7 +9,6 @@ import jinja2
 import mjml
 
 from pipeline.errors import PipelineError, display_path
-from pipeline.locales import Localizer
 from pipeline.newsletter.wrapping import break_opportunities, display_width, underline, wrap
 
 TEMPLATES_DIR = Path("templates/email")  # relative to the working directory: the repo root
@@ -38,13 +37,6 @@ def environment(folder: Path = TEMPLATES_DIR) -> jinja2.Environment:
         keep_trailing_newline=True, extensions=["jinja2.ext.i18n"])
     env.filters.update(wbr=break_opportunities, wrap=wrap, underline=underline,
                        width=display_width)
-    return env
-
-
-def use_locale(env: jinja2.Environment, words: Localizer) -> jinja2.Environment:
-    """`env` with `_()`, `{% trans %}` and `ngettext` speaking `words`' language."""
-    # newstyle: `_("... %(name)s", name=x)` formats and escapes like any other value.
-    env.install_gettext_translations(words.translations, newstyle=True)  # type: ignore[attr-defined]
     return env
 
 
