@@ -187,8 +187,19 @@ def allowed_url(url: str) -> bool:
     return bool(parts.netloc) if parts.scheme.lower() in ("http", "https", "webcal") else True
 
 
-def format_when(event: Event, occurrence: Occurrence, words: Localizer) -> str:
+def format_day(day: dt.date, words: Localizer | None = None) -> str:
+    """A date in full in `words`' language (default: the site default, English)."""
+    return (words or first_localizer()).day(day)
+
+
+def format_days(first: dt.date, last: dt.date, words: Localizer | None = None) -> str:
+    """A range of days as CLDR writes it in `words`' language (default: English)."""
+    return (words or first_localizer()).days(first, last)
+
+
+def format_when(event: Event, occurrence: Occurrence, words: Localizer | None = None) -> str:
     """The occurrence's days, or weekday, day and wall-clock times in the event's zone."""
+    words = words or first_localizer()
     if event.all_day:  # an occurrence's end is exclusive: the day after the last day
         return words.days(occurrence.start, occurrence.end - dt.timedelta(days=1))
     start, end = occurrence.start, occurrence.end

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import email
 import re
 from collections.abc import Callable
@@ -16,7 +17,9 @@ from html_scan import scan
 from sample_issues import arabic_issue, chinese_issue, stress_issue
 
 from pipeline.build import load_inputs
+from pipeline.locales import localizer
 from pipeline.model import Event, Issue
+from pipeline.newsletter.content import format_day, format_days
 from pipeline.newsletter.issues import render_newsletters
 from pipeline.newsletter.wrapping import display_width
 
@@ -129,3 +132,10 @@ def test_public_text_has_no_placeholder_but_the_eml_has(every_issue) -> None:
                 assert b"{{" not in body, path
             if path.endswith(".eml"):
                 assert "Unsubscribe" in email_parts(body)[0] or "구독 취소" in email_parts(body)[0]
+
+
+def test_date_helpers_default_to_english_and_take_a_language() -> None:
+    day = dt.date(2025, 1, 6)
+    assert format_day(day) == "January 6, 2025"
+    assert format_day(day, localizer("ko")) == "2025년 1월 6일"
+    assert format_days(day, dt.date(2025, 1, 8), localizer("fr")) == "6\u20138 janv. 2025"
