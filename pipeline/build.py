@@ -164,12 +164,14 @@ def build_adhoc_issue(start: dt.date, end: dt.date, title: str | None, events_di
                       quiet: bool = False, verbose: bool = False,
                       lock_timeout: float | None = None, site: Path | None = None) -> None:
     """`pipeline newsletter`: one issue of the events between two dates, dated `now`."""
+    from pipeline.locales import localizer
     from pipeline.newsletter.issues import render_issue_files
     from pipeline.publish.writer import publish
 
     events, _, settings = load_inputs(events_dir, None, config, site=site)
-    issue = Issue(id=f"events-{start:%Y-%m-%d}-to-{end:%Y-%m-%d}",
-                  title=title or f"Events from {start:%-d %B %Y} to {end:%-d %B %Y}",
+    words = localizer(settings.locale)
+    default_title = words.gettext("Events of %(period)s") % {"period": words.days(start, end)}
+    issue = Issue(id=f"events-{start:%Y-%m-%d}-to-{end:%Y-%m-%d}", title=title or default_title,
                   date=now.date(), period_start=start, period_end=end, source="--from/--to")
     artifacts = render_issue_files(events, issue, settings, now)
     # An ad-hoc issue is added beside what `build` published; it removes nothing.

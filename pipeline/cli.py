@@ -213,7 +213,8 @@ def import_(sources: tuple[str, ...], events_dir: Path, update: bool, zone: str 
 @cli.command()
 @click.option("--from", "start", type=DateType(), required=True, help="First day of the period.")
 @click.option("--to", "end", type=DateType(), required=True, help="Last day of the period.")
-@click.option("--title", default=None, help="Headline. Default: 'Events from FROM to TO'.")
+@click.option("--title", default=None,
+              help="Headline. Default: 'Events of <the period>', in the site's locale.")
 @site_option
 @events_option
 @out_option

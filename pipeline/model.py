@@ -289,6 +289,7 @@ class Issue:
     outro: str | None = None
     sections: tuple[Section, ...] = ()
     looking_ahead: int | None = None  # None: every upcoming event; 0: no section
+    lang: str | None = None  # BCP 47; None: the site's `locale`
     source: str = field(default="", compare=False)
     id_line: int = field(default=1, compare=False)  # line of `id:` (1 when it is the stem)
 

@@ -1,12 +1,13 @@
-"""Every issue in a real browser (Debian's Chromium): no sideways scroll at 375/600 px, alt text.
+"""Every issue in a real browser (Debian's Chromium): no sideways scroll, alt text, axe-core, RTL.
 
 Screenshots land in tests/artifacts/ (git-ignored) for a person to look at.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import dataclasses
 import email
+import json
 import struct
 import zlib
 from collections.abc import Iterator
@@ -15,17 +16,16 @@ from email import policy
 from pathlib import Path
 
 import pytest
-from conftest import PINNED_NOW, ROOT, require_executable
+from conftest import PINNED_NOW, ROOT, require, require_executable
+from sample_issues import arabic_issue, stress_issue
 
 from pipeline.build import load_inputs
-from pipeline.model import Event, Image, Issue, Link, Section
 from pipeline.newsletter.issues import render_newsletters
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
 WIDTHS = (375, 600)
-LONG_WORD = "Supercalifragilistic" * 6  # no break opportunity: the classic sideways scroll
 
 
 def png(width: int, height: int) -> bytes:
@@ -39,44 +39,36 @@ def png(width: int, height: int) -> bytes:
             + chunk(b"IEND", b""))
 
 
-def stress_issue() -> tuple[tuple[Event, ...], Issue]:
-    """An issue of long words, long URLs and a wide image: what breaks narrow layouts."""
-    url = "https://example.org/" + "very-long-path-segment/" * 8 + "?" + "q=1&" * 20
-    day = dt.date(2024, 6, 1)
-    wide = Event(id="wide", title=f"A title with {LONG_WORD} in it", kind="meetup", start=day,
-                 end=day, summary=f"Summary with {LONG_WORD} and {url}",
-                 description=f"Text with a bare URL {url} and [a link]({url}).",
-                 image=Image("https://example.org/wide.png", "A very wide test picture"),
-                 highlights=(f"Highlight {LONG_WORD}",), links=(Link(url, url),),
-                 url=url, source="events/wide.yaml")
-    soon = Event(id="soon", title="Soon", kind="meetup", start=dt.date(2025, 2, 1),
-                 end=dt.date(2025, 2, 1), source="events/soon.yaml")
-    issue = Issue(id="stress", title=f"Stress {LONG_WORD}", date=dt.date(2025, 1, 6),
-                  period_start=dt.date(2024, 1, 1), period_end=dt.date(2024, 12, 31),
-                  intro=f"Intro {url}", sections=(Section(LONG_WORD, url, (Link(url, url),)),),
-                  source="newsletters/stress.yaml")
-    return (wide, soon), issue
-
-
 def pages() -> Iterator[tuple[str, str]]:
-    """(name, HTML) of every issue's web page and e-mail HTML, bundled and stress issues."""
+    """(name, HTML) of every issue's web page and e-mail HTML: bundled (English, Korean),
+    stress and Arabic issues, and the archive in English and Arabic."""
     with chdir(ROOT):
         events, issues, settings = load_inputs(Path("events"), Path("newsletters"),
                                                Path("pipeline.yaml"))
         stress_events, stress = stress_issue()
+        arabic_events, arabic = arabic_issue()
         files = render_newsletters(events, issues, settings, PINNED_NOW)
         files |= render_newsletters(stress_events, (stress,), settings, PINNED_NOW)
-        # The archive of both, as a site with a long-titled issue would have it.
-        archive = render_newsletters((), (*issues, stress), settings, PINNED_NOW)
-    for issue in (*issues, stress):
+        files |= render_newsletters(arabic_events, (arabic,), settings, PINNED_NOW)
+        # The bundled recap in Korean, under its own id so that both are checked.
+        korean = tuple(dataclasses.replace(i, id=f"{i.id}-ko", lang="ko") for i in issues)
+        files |= render_newsletters(events, korean, settings, PINNED_NOW)
+        # The archive of all, as a site with a long-titled issue would have it, and in Arabic.
+        archive = render_newsletters((), (*issues, stress, arabic), settings, PINNED_NOW)
+        archive_ar = render_newsletters((), (*issues, arabic),
+                                        dataclasses.replace(settings, locale="ar"), PINNED_NOW)
+    for issue in (*issues, *korean, stress, arabic):
         folder = f"newsletter/{issue.id}/"
         yield f"{issue.id}-web", files[folder + "index.html"].decode()
         message = email.message_from_bytes(files[folder + "message.eml"], policy=policy.default)
         yield f"{issue.id}-email", message.get_body(("html",)).get_content()  # type: ignore[union-attr]
     yield "archive", archive["newsletter/index.html"].decode()
+    yield "archive-ar", archive_ar["newsletter/index.html"].decode()
 
 
 PAGES = dict(pages())
+RIGHT_TO_LEFT = ("arabic-web", "arabic-email", "archive-ar")
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 
 
 @pytest.fixture(scope="module")
@@ -148,3 +140,50 @@ def luminance(css_colour: str) -> float:
     red, green, blue = (int(part) for part in
                         css_colour[css_colour.index("(") + 1:-1].split(",")[:3])
     return (0.2126 * red + 0.7152 * green + 0.0722 * blue) / 255
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("name", RIGHT_TO_LEFT)
+def test_arabic_lays_out_right_to_left_without_sideways_scroll(browser, name: str,
+                                                               width: int) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = open_page(browser, PAGES[name], width, "light")
+    try:
+        facts = page.evaluate("""() => {
+            const title = document.querySelector('h1');
+            const texts = [...document.querySelectorAll('h1, h2, h3, p, li')];
+            const range = document.createRange();
+            range.selectNodeContents(title);
+            return {scroll: document.documentElement.scrollWidth, inner: window.innerWidth,
+                    lang: document.documentElement.lang, dir: document.documentElement.dir,
+                    title: getComputedStyle(title).direction,
+                    // Text in the issue's own direction, except what is marked dir="auto".
+                    ltr: texts.filter(e => !e.closest('[dir=auto]')
+                                           && getComputedStyle(e).direction !== 'rtl').length,
+                    // Right to left: the title's text hugs the right edge of its box.
+                    gap: title.getBoundingClientRect().right - range.getBoundingClientRect().right};
+        }""")
+        assert facts["scroll"] <= facts["inner"] == width, f"{name} scrolls sideways: {facts}"
+        assert (facts["lang"], facts["dir"], facts["title"]) == ("ar", "rtl", "rtl"), facts
+        assert facts["ltr"] == 0 and facts["gap"] < 2, facts
+        page.screenshot(path=ARTIFACTS / f"{name}-rtl-{width}.png", full_page=True)
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("name", sorted(PAGES))
+def test_axe_core_finds_no_accessibility_violation(browser, name: str, scheme: str) -> None:
+    require(AXE.is_file(), "node_modules/axe-core is missing; run `npm ci` at the repository root")
+    page = open_page(browser, PAGES[name], 600, scheme)
+    try:
+        page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+        violations = page.evaluate("""async () => {
+            const result = await axe.run(document, {resultTypes: ['violations']});
+            return result.violations.map(v => ({id: v.id, help: v.help,
+                nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ') + ': ' + n.failureSummary)}));
+        }""")
+        assert violations == [], f"{name} ({scheme}): " + json.dumps(violations, indent=1,
+                                                                       ensure_ascii=False)
+    finally:
+        page.close()

@@ -6,11 +6,13 @@ import datetime as dt
 import xml.etree.ElementTree as ET
 from email.utils import parseaddr
 
+from pipeline.locales import localizer
 from pipeline.model import Issue
 from pipeline.sources.settings import Settings
 
 ATOM = "http://www.w3.org/2005/Atom"
 FEED_PATH = "newsletter/feed.xml"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 # With no issue there is no date to take `updated` from, and the clock is not an input.
 NO_ISSUE_UPDATED = dt.date(1970, 1, 1)
 
@@ -37,10 +39,12 @@ def render_feed(issues: tuple[Issue, ...], settings: Settings) -> bytes:
     """Every issue, newest first; `updated` is the newest issue's date, never the clock."""
     ET.register_namespace("", ATOM)
     ordered = sorted(issues, key=lambda i: (i.date, i.id), reverse=True)
-    feed = ET.Element(f"{{{ATOM}}}feed")
+    words = localizer(settings.locale)
+    # xml:lang: feed readers pick fonts, hyphenation and direction from it (RFC 4287 2).
+    feed = ET.Element(f"{{{ATOM}}}feed", {XML_LANG: words.tag})
     q = f"{{{ATOM}}}"
     _add(feed, q + "id", atom_id(settings))
-    _add(feed, q + "title", f"{settings.site_name} newsletter")
+    _add(feed, q + "title", words.gettext("%(site)s newsletter") % {"site": settings.site_name})
     _add(feed, q + "updated", _timestamp(ordered[0].date if ordered else NO_ISSUE_UPDATED))
     _add(feed, q + "link", rel="self", type="application/atom+xml",
          href=settings.absolute_url(FEED_PATH))
@@ -52,7 +56,7 @@ def render_feed(issues: tuple[Issue, ...], settings: Settings) -> bytes:
     if address:
         _add(author, q + "email", address)
     for issue in ordered:
-        entry = _add(feed, q + "entry")
+        entry = _add(feed, q + "entry", **({XML_LANG: issue.lang} if issue.lang else {}))
         _add(entry, q + "id", atom_id(settings, issue))
         _add(entry, q + "title", issue.title)
         _add(entry, q + "updated", _timestamp(issue.date))

@@ -18,6 +18,7 @@ from pipeline.calendar.links import (
     feed_links,
 )
 from pipeline.errors import InvalidInput, Problem
+from pipeline.locales import Localizer, first_localizer
 from pipeline.model import Event, Image, Issue, Link, Occurrence, Status
 from pipeline.newsletter.markdown import (
     ALLOWED_SCHEMES,
@@ -29,15 +30,8 @@ from pipeline.newsletter.markdown import (
 )
 from pipeline.sources.settings import Settings
 
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-          "September", "October", "November", "December")
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-FREQUENCIES = {"DAILY": ("daily", "days"), "WEEKLY": ("weekly", "weeks"),
-               "MONTHLY": ("monthly", "months"), "YEARLY": ("yearly", "years")}
 # The send step replaces this, per recipient, in the .eml's headers, HTML and text.
 UNSUBSCRIBE_PLACEHOLDER = "{{UNSUBSCRIBE_URL}}"
-DASH = "\u2013"  # en dash, for ranges
-SPACED_DASH = f" {DASH} "
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +77,8 @@ class IssueContent:
     """Everything the templates of one issue read."""
 
     id: str
+    lang: str  # BCP 47, for `lang=`
+    dir: str  # `ltr` or `rtl`, for `dir=`
     title: str
     subject: str
     preheader: str
@@ -107,7 +103,8 @@ def issue_content(events: tuple[Event, ...], issue: Issue, settings: Settings,
                   for_email: bool) -> IssueContent:
     """The issue's content; relative or disallowed links in Markdown raise InvalidInput."""
     problems: list[Problem] = []
-    builder = _Builder(settings, problems)
+    words = issue_localizer(issue, settings)
+    builder = _Builder(settings, problems, words)
     past = tuple(builder.card(event, None) for event in selection.past_events(events, issue))
     as_of = selection.start_of_day(issue.date)
     # A series' card shows its next occurrence that is held; its cancelled dates are listed.
@@ -117,9 +114,9 @@ def issue_content(events: tuple[Event, ...], issue: Issue, settings: Settings,
     sections = tuple(SectionContent(s.title, builder.prose(s.body, issue.source, "sections"),
                                     s.links) for s in issue.sections)
     content = IssueContent(
-        id=issue.id, title=issue.title, subject=issue.email_subject,
-        preheader=issue.preheader or issue.title, date=format_day(issue.date),
-        period=format_days(issue.period_start, issue.period_end),
+        id=issue.id, lang=words.tag, dir=words.direction, title=issue.title,
+        subject=issue.email_subject, preheader=issue.preheader or issue.title,
+        date=words.day(issue.date), period=words.days(issue.period_start, issue.period_end),
         intro=builder.prose(issue.intro, issue.source, "intro"),
         outro=builder.prose(issue.outro, issue.source, "outro"),
         past=past, sections=sections, upcoming=upcoming,
@@ -151,7 +148,7 @@ def brand_content(settings: Settings) -> BrandContent:
     """The `brand` of every template; a relative link in the footer raises InvalidInput."""
     problems: list[Problem] = []
     branding = settings.branding
-    builder = _Builder(settings, problems)
+    builder = _Builder(settings, problems, first_localizer(settings.locale))
     footer = builder.prose(branding.footer, settings.source or "pipeline.yaml",
                            "branding.footer")
     if problems:
@@ -167,6 +164,11 @@ def brand_content(settings: Settings) -> BrandContent:
         social=tuple(Link(s.title, s.url) for s in branding.social))
 
 
+def issue_localizer(issue: Issue, settings: Settings) -> Localizer:
+    """The issue's `lang`, or else the site's `locale`."""
+    return first_localizer(issue.lang, settings.locale)
+
+
 def issue_url(issue: Issue, settings: Settings) -> str:
     """The issue's web address."""
     return settings.absolute_url(f"newsletter/{issue.id}/")
@@ -175,9 +177,10 @@ def issue_url(issue: Issue, settings: Settings) -> str:
 class _Builder:
     """Turns events and Markdown into content, collecting problems with their files."""
 
-    def __init__(self, settings: Settings, problems: list[Problem]) -> None:
+    def __init__(self, settings: Settings, problems: list[Problem], words: Localizer) -> None:
         self.settings = settings
         self.problems = problems
+        self.words = words
 
     def prose(self, markdown: str | None, source: str, key: str) -> Prose | None:
         if not markdown:
@@ -206,23 +209,26 @@ class _Builder:
         picture = None
         if event.image is not None:
             picture = Image(self.absolute(event.image.src), event.image.alt)
+        _ = self.words.gettext
         shown = occurrence or next(event.occurrences(),
                                    Occurrence(event.start, event.exclusive_end))
-        status = {Status.CANCELLED: "Cancelled", Status.TENTATIVE: "Tentative"}.get(
+        status = {Status.CANCELLED: _("Cancelled"), Status.TENTATIVE: _("Tentative")}.get(
             Status.CANCELLED if shown.cancelled else event.status)
         change = shown.change
         place = change.location if change and change.location else event.location
         return EventCard(
             title=(change.title if change and change.title else None) or event.title,
-            url=event_page_url(event, self.settings), when=format_when(event, shown),
-            where=place.label if place else "", status=status, repeats=_repeats(event),
-            picture=picture,
+            url=event_page_url(event, self.settings),
+            when=format_when(event, shown, self.words),
+            where=place.label if place else "", status=status,
+            repeats=_repeats(event, self.words), picture=picture,
             summary=(change.summary if change and change.summary else None) or event.summary,
             description=self.prose(event.description, event.source, "description"),
-            highlights=tuple(highlights), links=event.links, hosts=", ".join(event.hosts),
+            highlights=tuple(highlights), links=event.links, hosts=self.words.join(event.hosts),
             calendar=event_links(event, self.settings, occurrence) if occurrence else None,
-            changes=_changes(event, as_of),
-            moved_from=f"Moved from {format_moment(event, event.moved_from)}"
+            changes=_changes(event, as_of, self.words),
+            moved_from=_("Moved from %(date)s") % {
+                "date": format_moment(event, event.moved_from, self.words)}
             if event.moved_from is not None else None)
 
     def absolute(self, src: str) -> str:
@@ -239,65 +245,80 @@ def allowed_url(url: str) -> bool:
     return bool(parts.netloc) if parts.scheme.lower() in ("http", "https", "webcal") else True
 
 
-def format_day(day: dt.date) -> str:
-    """`6 January 2025` (English whatever the locale)."""
-    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+def format_day(day: dt.date, words: Localizer | None = None) -> str:
+    """A date in full in `words`' language (default: the site default, English)."""
+    return (words or first_localizer()).day(day)
 
 
-def format_days(first: dt.date, last: dt.date) -> str:
-    """`18-19 September 2024`, `30 September - 2 October 2024` (en dashes), or two dates."""
-    if first == last:
-        return format_day(first)
-    if (first.year, first.month) == (last.year, last.month):
-        return f"{first.day}{DASH}{last.day} {MONTHS[last.month - 1]} {last.year}"
-    if first.year == last.year:
-        return f"{first.day} {MONTHS[first.month - 1]}{SPACED_DASH}{format_day(last)}"
-    return f"{format_day(first)}{SPACED_DASH}{format_day(last)}"
+def format_days(first: dt.date, last: dt.date, words: Localizer | None = None) -> str:
+    """A range of days as CLDR writes it in `words`' language (default: English)."""
+    return (words or first_localizer()).days(first, last)
 
 
-def format_when(event: Event, occurrence: Occurrence) -> str:
+def format_when(event: Event, occurrence: Occurrence, words: Localizer | None = None) -> str:
     """The occurrence's days, or weekday, day and wall-clock times in the event's zone."""
+    words = words or first_localizer()
     if event.all_day:  # an occurrence's end is exclusive: the day after the last day
-        return format_days(occurrence.start, occurrence.end - dt.timedelta(days=1))
+        return words.days(occurrence.start, occurrence.end - dt.timedelta(days=1))
     start, end = occurrence.start, occurrence.end
     assert isinstance(start, dt.datetime) and isinstance(end, dt.datetime)
-    day = f"{WEEKDAYS[start.weekday()]} {format_day(start.date())}"
-    until = f"{end:%H:%M}" if end.date() == start.date() else \
-        f"{format_day(end.date())}, {end:%H:%M}"
-    return f"{day}, {start:%H:%M}{DASH}{until} ({event.timezone})"
+    if end.date() == start.date():
+        span = words.gettext("%(day)s, %(times)s") % {
+            "day": words.weekday_day(start.date()), "times": words.times(start, end)}
+    else:
+        span = words.gettext("%(start)s to %(end)s") % {
+            "start": words.moment(start), "end": words.moment(end)}
+    return f"{span} ({event.timezone})"
 
 
-def format_moment(event: Event, value: dt.date) -> str:
-    """A start alone: `Thursday 1 May 2025, 18:00 (Europe/Paris)` or `1 May 2025`."""
+def format_moment(event: Event, value: dt.date, words: Localizer | None = None) -> str:
+    """A start alone: `Thursday, May 1, 2025, 18:00 (Europe/Paris)` or `May 1, 2025`."""
+    words = words or first_localizer()
     if not isinstance(value, dt.datetime):
-        return format_day(value)
-    return (f"{WEEKDAYS[value.weekday()]} {format_day(value.date())}, {value:%H:%M} "
-            f"({event.timezone})")
+        return words.day(value)
+    return words.gettext("%(moment)s (%(zone)s)") % {"moment": words.moment(value),
+                                                     "zone": event.timezone}
 
 
-def _changes(event: Event, as_of: dt.datetime | None) -> tuple[str, ...]:
+def _changes(event: Event, as_of: dt.datetime | None, words: Localizer) -> tuple[str, ...]:
     """The series' moved and cancelled occurrences (those not over at `as_of`), in order."""
     if event.recurrence is None or not event.recurrence.changes:
         return ()
+    _ = words.gettext
     lines = []
     for change in event.recurrence.changes:
         occurrence = event.changed(change)
         if as_of is not None and event.instant(occurrence.end) <= as_of:
             continue
         if change.cancelled:
-            lines.append(f"Cancelled: {format_when(event, occurrence)}")
+            lines.append(_("Cancelled: %(when)s") % {"when": format_when(event, occurrence, words)})
         elif change.moved:
             original = change.original_start
             day = original.date() if isinstance(original, dt.datetime) else original
-            lines.append(f"Moved: {format_when(event, occurrence)}, instead of "
-                         f"{format_day(day)}")
+            lines.append(_("Moved: %(when)s, instead of %(day)s") % {
+                "when": format_when(event, occurrence, words), "day": words.day(day)})
     return tuple(lines)
 
 
-def _repeats(event: Event) -> str | None:
+def _repeats(event: Event, words: Localizer) -> str | None:
     if event.recurrence is None:
         return None
+    _ = words.gettext
     parts = dict(p.split("=", 1) for p in event.recurrence.rule.upper().split(";") if "=" in p)
-    adverb, unit = FREQUENCIES.get(parts.get("FREQ", ""), ("regularly", "times"))
-    interval = parts.get("INTERVAL", "1")
-    return f"Repeats {adverb}" if interval == "1" else f"Repeats every {interval} {unit}"
+    interval = int(parts.get("INTERVAL", "1")) if parts.get("INTERVAL", "1").isdigit() else 1
+    frequency = parts.get("FREQ", "")
+    if interval == 1:
+        return {"DAILY": _("Repeats daily"), "WEEKLY": _("Repeats weekly"),
+                "MONTHLY": _("Repeats monthly"), "YEARLY": _("Repeats yearly")}.get(
+                    frequency, _("Repeats regularly"))
+    # Spelled `words.ngettext(...)` each time so that pybabel extract finds them.
+    every = {
+        "DAILY": words.ngettext("Repeats every %(num)d day", "Repeats every %(num)d days",
+                                interval),
+        "WEEKLY": words.ngettext("Repeats every %(num)d week", "Repeats every %(num)d weeks",
+                                 interval),
+        "MONTHLY": words.ngettext("Repeats every %(num)d month", "Repeats every %(num)d months",
+                                  interval),
+        "YEARLY": words.ngettext("Repeats every %(num)d year", "Repeats every %(num)d years",
+                                 interval)}
+    return every.get(frequency, _("Repeats regularly")) % {"num": interval}

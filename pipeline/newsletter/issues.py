@@ -9,6 +9,7 @@ from dataclasses import replace
 
 import jinja2
 
+from pipeline.locales import localizer
 from pipeline.model import Event, Issue
 from pipeline.newsletter import templates
 from pipeline.newsletter.atom import FEED_PATH, render_feed
@@ -16,7 +17,6 @@ from pipeline.newsletter.content import (
     UNSUBSCRIBE_PLACEHOLDER,
     IssueContent,
     brand_content,
-    format_day,
     issue_content,
     issue_url,
 )
@@ -72,16 +72,20 @@ def _issue_files(env: jinja2.Environment, events: tuple[Event, ...], issue: Issu
                  settings: Settings) -> Artifacts:
     source = issue.source or f"issue '{issue.id}'"
     content = issue_content(events, issue, settings, for_email=True)
+    localizer(content.lang).install(env)
     email_html = _compile(env, content, issue)
     web_html = _compile(env, replace(content, for_email=False), issue)
     check_html(email_html, "the e-mail's HTML", source)
     check_html(web_html, "the web page", source)
     text = templates.render(env, templates.ISSUE_TEXT, f"issue '{issue.id}'", issue=content)
+    # The public index.txt has no unsubscribe line: its placeholder is filled only in the .eml.
+    web_text = templates.render(env, templates.ISSUE_TEXT, f"issue '{issue.id}'",
+                                issue=replace(content, for_email=False))
     eml = build_message(issue, settings, email_html, text)
     folder = f"newsletter/{issue.id}/"
     return {
         folder + "index.html": web_html.encode("utf-8"),
-        folder + "index.txt": text.encode("utf-8"),
+        folder + "index.txt": web_text.encode("utf-8"),
         folder + "message.eml": eml,
         folder + "message.json": sidecar(issue, settings, eml),
     }
@@ -111,10 +115,13 @@ def sidecar(issue: Issue, settings: Settings, eml: bytes) -> bytes:
 def render_archive(env: jinja2.Environment, issues: tuple[Issue, ...],
                    settings: Settings) -> bytes:
     """newsletter/index.html: every issue, newest first."""
-    listed = [{"title": i.title, "url": issue_url(i, settings), "date": format_day(i.date),
+    words = localizer(settings.locale)
+    words.install(env)
+    listed = [{"title": i.title, "url": issue_url(i, settings), "date": words.day(i.date),
                "preheader": i.preheader or ""}
               for i in sorted(issues, key=lambda i: (i.date, i.id), reverse=True)]
     html = templates.render(env, templates.ARCHIVE_HTML, "the newsletter archive",
-                            site_name=settings.site_name, issues=listed,
+                            site_name=settings.site_name, issues=listed, lang=words.tag,
+                            dir=words.direction,
                             feed_url=settings.absolute_url(FEED_PATH))
     return html.encode("utf-8")

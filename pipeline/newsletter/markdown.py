@@ -10,11 +10,12 @@ import nh3
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from pipeline.newsletter.wrapping import TEXT_WIDTH, wrap
+
 # What Markdown may become in an e-mail; everything else is dropped by nh3.
 ALLOWED_TAGS = {"p", "a", "strong", "em", "code", "pre", "ul", "ol", "li", "br", "blockquote",
                 "h3", "h4", "hr"}
 ALLOWED_SCHEMES = {"https", "http", "mailto", "webcal", "tel"}
-TEXT_WIDTH = 72
 
 
 @cache
@@ -146,9 +147,5 @@ def _blocks(tokens: Sequence[Token], index: int, blocks: list[str], width: int,
 
 
 def _fill(text: str, width: int, prefix: str) -> str:
-    """Wrap each hard line; long words (URLs) are never broken."""
-    lines = []
-    for line in text.split("\n"):
-        lines.append(textwrap.fill(line, width, initial_indent=prefix, subsequent_indent=prefix,
-                                   break_long_words=False, break_on_hyphens=False) or prefix)
-    return "\n".join(lines)
+    """Wrap each hard line by display width; long words (URLs) are never broken."""
+    return wrap(text, width, indent=prefix)

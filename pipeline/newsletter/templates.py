@@ -14,6 +14,7 @@ import jinja2
 import mjml
 
 from pipeline.errors import PipelineError, display_path
+from pipeline.newsletter.wrapping import break_opportunities, display_width, underline, wrap
 from pipeline.sources.site import packaged
 from pipeline.sources.site import theme_folders as site_theme_folders
 
@@ -48,7 +49,9 @@ def environment(site: Path | None = None, globals_: dict | None = None) -> jinja
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(f) for f in folders]),
         autoescape=_autoescape, undefined=jinja2.StrictUndefined, trim_blocks=True,
-        lstrip_blocks=True, keep_trailing_newline=True)
+        lstrip_blocks=True, keep_trailing_newline=True, extensions=["jinja2.ext.i18n"])
+    env.filters.update(wbr=break_opportunities, wrap=wrap, underline=underline,
+                       width=display_width)
     env.globals.update(globals_ or {})
     return env
 
@@ -87,12 +90,23 @@ def compile_mjml(source: str, for_what: str,
                  origin: Callable[[str], str | None] | None = None) -> str:
     """MJML to HTML in-process; `origin(error)` names the template line behind an error."""
     try:
-        return mjml.mjml2html(source, fonts=FONTS)
+        html = mjml.mjml2html(source, fonts=FONTS)
     except Exception as error:  # the binding raises bare ValueError and friends
         where = origin(str(error)) if origin is not None else None
         raise PipelineError(
             f"{where or for_what}: MJML could not compile the issue's e-mail ({error}); a "
             "bare '<' or '&' must be escaped, and every mj- tag closed") from None
+    return with_main_landmark(html)
+
+
+def with_main_landmark(html: str) -> str:
+    """The body's content inside `<main>`: MJML writes no landmark, and screen readers need one.
+
+    (An `mj-raw` cannot hold an unclosed `<main>`: MJML's parser then swallows the body.)
+    """
+    start = html.index(">", html.index("<body")) + 1
+    end = html.rindex("</body>")
+    return f"{html[:start]}<main>{html[start:end]}</main>{html[end:]}"
 
 
 def mjml_origin(env: jinja2.Environment, name: str, context: dict, source: str,

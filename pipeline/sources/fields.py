@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from pipeline.errors import Problem
+from pipeline.locales import locale_problem
 from pipeline.sources.yamlsource import Mapping, Sequence, YamlProblem, excerpt, read_mapping
 
 T = TypeVar("T")
@@ -151,6 +152,15 @@ class Fields:
         if value not in choices:
             hint = suggest(value, choices) or f"; use one of: {', '.join(choices)}"
             self.error(key, f"{self.name(key)} {excerpt(value)} is not allowed{hint}")
+            return None
+        return value
+
+    def locale(self, key: str) -> str | None:
+        """A BCP 47 language tag that CLDR knows (`en`, `ko`, `pt-BR`)."""
+        value = self.text(key, one_line=True)
+        problem = None if value is None else locale_problem(value)
+        if problem:
+            self.error(key, f"'{self.name(key)}' {problem}")
             return None
         return value
 

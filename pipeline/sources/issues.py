@@ -12,7 +12,7 @@ from pipeline.sources.settings import Settings
 from pipeline.sources.yamlsource import excerpt
 
 ISSUE_KEYS = ("id", "title", "subject", "preheader", "date", "period", "select", "intro",
-              "outro", "sections", "looking_ahead")
+              "outro", "sections", "looking_ahead", "lang")
 
 
 def load_issues(folder: Path, settings: Settings) -> tuple[Issue, ...]:
@@ -82,7 +82,8 @@ def load_issue(path: Path, settings: Settings, problems: list[Problem]) -> Issue
         subject=f.text("subject", one_line=True) or "",
         preheader=f.text("preheader", one_line=True), kinds=kinds, tags=tags,
         intro=f.text("intro"), outro=f.text("outro"), sections=_sections(f),
-        looking_ahead=looking_ahead, source=f.path, id_line=f.data.key_lines.get("id", 1))
+        looking_ahead=looking_ahead, lang=f.locale("lang"), source=f.path,
+        id_line=f.data.key_lines.get("id", 1))
     return issue if len(problems) == before else None
 
 

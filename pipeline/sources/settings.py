@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from pipeline.errors import InvalidInput, Problem, display_path
+from pipeline.locales import DEFAULT_LOCALE
 from pipeline.sources.branding import Branding, read_branding
 from pipeline.sources.fields import SLUG, Fields, read_fields
 from pipeline.sources.site import SETTINGS_FILE
@@ -57,6 +58,7 @@ class Settings:
     feeds: tuple[FeedSpec, ...] = ()
     organizer: Organizer = Organizer()
     branding: Branding = field(default_factory=Branding)
+    locale: str = DEFAULT_LOCALE  # BCP 47; an issue's `lang:` overrides it
     source: str = field(default="", compare=False)
     # The site folder: its templates/email/ overrides the packaged theme (None: theme only).
     site: Path | None = field(default=None, compare=False)
@@ -95,7 +97,7 @@ class Settings:
 
 KEYS = ("site_name", "base_url", "uid_domain", "calendar_name", "calendar_description",
         "calendar_color", "refresh_interval", "sender", "list_id", "kinds", "feeds",
-        "organizer", "branding")
+        "organizer", "branding", "locale")
 ORGANIZER_KEYS = ("name", "email", "url")
 EMAIL = re.compile(r"^[^@\s<>\"(),;:\\\[\]]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$")
 FEED_KEYS = ("id", "name", "description", "kinds", "tags")
@@ -196,6 +198,9 @@ def _settings_from(fields: Fields) -> Settings:
     branding = read_branding(fields)
     if branding is not None:
         values["branding"] = branding
+    locale = fields.locale("locale")
+    if locale is not None:
+        values["locale"] = locale
     return Settings(**values)
 
 

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from markupsafe import Markup
 
 from pipeline.calendar.links import EventLinks, event_ics_path, event_links, event_page_path
+from pipeline.locales import Localizer, first_localizer
 from pipeline.model import Event, Image, Link, Location, Occurrence, Status
 from pipeline.newsletter.markdown import inline_markdown_to_html, markdown_to_html, markdown_to_text
 from pipeline.sources.settings import Settings
@@ -86,6 +87,7 @@ class EventPage:
 def event_page(event: Event, settings: Settings, now: dt.datetime) -> EventPage:
     """The page of `event` as of `now` (what is upcoming, what is past)."""
     upcoming = not event.has_ended(now)
+    words = first_localizer(settings.locale)
     nexts = next_occurrences(event, now, SERIES_DATES) if upcoming else []
     # A past event shows its first occurrence (as changed, if it was).
     first = nexts[0] if nexts else next(event.occurrences(),
@@ -101,8 +103,8 @@ def event_page(event: Event, settings: Settings, now: dt.datetime) -> EventPage:
         id=event.id, title=event.title, kind=event.kind, path=path,
         url=settings.absolute_url(path), website=event.url,
         ics=settings.absolute_url(event_ics_path(event)), status=event.status,
-        upcoming=upcoming, when=occurrence_when(event, first),
-        dates=tuple(occurrence_when(event, o) for o in nexts) if event.recurrence else (),
+        upcoming=upcoming, when=occurrence_when(event, first, words),
+        dates=tuple(occurrence_when(event, o, words) for o in nexts) if event.recurrence else (),
         repeats=_repeats(event), place=_place(event.location), summary=event.summary,
         summary_text=summary_text,
         description=Markup(markdown_to_html(event.description))
@@ -117,7 +119,7 @@ def event_page(event: Event, settings: Settings, now: dt.datetime) -> EventPage:
         sort_key=(event.instant(first.start).astimezone(dt.UTC), event.id))
 
 
-def occurrence_when(event: Event, occurrence: Occurrence) -> When:
+def occurrence_when(event: Event, occurrence: Occurrence, words: Localizer | None = None) -> When:
     """One occurrence's text, ISO start and end, status, and what its file changed about it."""
     change = occurrence.change
     # A moved occurrence of a series was at its original start; a rescheduled one-off at
@@ -125,12 +127,12 @@ def occurrence_when(event: Event, occurrence: Occurrence) -> When:
     earlier = occurrence.original if occurrence.moved else (
         event.moved_from if event.recurrence is None else None)
     return When(
-        text=dates.format_when(event, occurrence), start=dates.iso(occurrence.start),
+        text=dates.format_when(event, occurrence, words), start=dates.iso(occurrence.start),
         end=dates.iso(dates.last_day(event, occurrence)),
         status=change.status if change and change.status else event.status,
         title=change.title if change else None,
         place=_place(change.location) if change and change.location else None,
-        moved_from=dates.format_moment(event, earlier) if earlier is not None else None,
+        moved_from=dates.format_moment(event, earlier, words) if earlier is not None else None,
         previous_start=dates.iso(earlier) if earlier is not None else None)
 
 

@@ -1,11 +1,11 @@
-"""Dates and times as the pages write them: the one place to switch to Babel's formats."""
+"""Dates and times as the pages write them, in the site's locale (Babel's CLDR formats)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+from pipeline.locales import Localizer, first_localizer
 from pipeline.model import Event, Occurrence
-from pipeline.newsletter.content import DASH, WEEKDAYS, format_day, format_days
 
 
 def utc_offset(moment: dt.datetime) -> str:
@@ -16,26 +16,29 @@ def utc_offset(moment: dt.datetime) -> str:
     return f"UTC{'-' if minutes < 0 else '+'}{hours}" + (f":{rest:02d}" if rest else "")
 
 
-def format_when(event: Event, occurrence: Occurrence) -> str:
+def format_when(event: Event, occurrence: Occurrence, words: Localizer | None = None) -> str:
     """The occurrence's days; or weekday, day and times in the event's zone with its UTC offset."""
+    words = words or first_localizer()
     if event.all_day:  # an occurrence's end is exclusive: the day after the last day
-        return format_days(occurrence.start, occurrence.end - dt.timedelta(days=1))
+        return words.days(occurrence.start, occurrence.end - dt.timedelta(days=1))
     start, end = occurrence.start, occurrence.end
     assert isinstance(start, dt.datetime) and isinstance(end, dt.datetime)
-    day = f"{WEEKDAYS[start.weekday()]} {format_day(start.date())}"
-    until = f"{end:%H:%M}" if end.date() == start.date() else \
-        f"{format_day(end.date())}, {end:%H:%M}"
+    span = words.gettext("%(day)s, %(times)s") % {
+        "day": words.weekday_day(start.date()), "times": words.times(start, end)} \
+        if end.date() == start.date() else words.gettext("%(start)s to %(end)s") % {
+            "start": words.moment(start), "end": words.moment(end)}
     # Across a DST change the end has another offset: both are given, never guessed.
     offsets = utc_offset(start) if start.utcoffset() == end.utcoffset() else \
-        f"{utc_offset(start)}{DASH}{utc_offset(end)}"
-    return f"{day}, {start:%H:%M}{DASH}{until} ({event.timezone}, {offsets})"
+        f"{utc_offset(start)} \u2013 {utc_offset(end)}"
+    return f"{span} ({event.timezone}, {offsets})"
 
 
-def format_moment(event: Event, value: dt.date) -> str:
+def format_moment(event: Event, value: dt.date, words: Localizer | None = None) -> str:
     """One start: a day, or a day and time with its offset (the zone is the event's)."""
+    words = words or first_localizer()
     if not isinstance(value, dt.datetime):
-        return format_day(value)
-    return f"{format_day(value.date())}, {value:%H:%M} {utc_offset(value)}"
+        return words.day(value)
+    return f"{words.moment(value)} {utc_offset(value)}"
 
 
 def iso(value: dt.date) -> str:

@@ -10,6 +10,7 @@ import jinja2
 
 from pipeline.calendar.links import UPCOMING_PATH, FeedLinks, feed_ics_path, feed_links
 from pipeline.errors import InvalidInput, Problem
+from pipeline.locales import first_localizer
 from pipeline.model import Event
 from pipeline.newsletter.templates import render
 from pipeline.selection import matches
@@ -51,7 +52,7 @@ class FeedView:
 def render_pages(events: tuple[Event, ...], settings: Settings, now: dt.datetime) -> Artifacts:
     """events/index.html, events/<id>/index.html, events/feeds/<id>/index.html, events.json."""
     _check_ids(events)
-    env = theme.environment(settings.site)
+    env = theme.environment(settings.site, first_localizer(settings.locale))
     site = _site(settings)
     pairs = sorted(((event, event_page(event, settings, now)) for event in events),
                    key=lambda pair: pair[1].sort_key)

@@ -7,19 +7,19 @@ from pathlib import Path
 import jinja2
 
 from pipeline.errors import PipelineError, display_path
+from pipeline.locales import Localizer, first_localizer
 from pipeline.sources.settings import Settings
 from pipeline.sources.site import theme_folders
 
 THEME = "templates/web"  # inside a site folder, and inside the package
 EVENT_PAGE = "event.html.j2"
 LISTING_PAGE = "listing.html.j2"
-DEFAULT_LOCALE = "en"
 LIGHT_BACKGROUND = "#ffffff"
 DARK_BACKGROUND = "#111318"
 MIN_CONTRAST = 4.5  # WCAG AA for body text
 
 
-def environment(site: Path | None = None) -> jinja2.Environment:
+def environment(site: Path | None = None, words: Localizer | None = None) -> jinja2.Environment:
     """Autoescaping Jinja2 over the site's templates/web/, then the packaged theme, with `_()`."""
     folders = theme_folders(site, "web")
     if not any((folder / EVENT_PAGE).is_file() for folder in folders):
@@ -30,14 +30,12 @@ def environment(site: Path | None = None) -> jinja2.Environment:
         loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(f) for f in folders]), autoescape=True,
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
         keep_trailing_newline=True, extensions=["jinja2.ext.i18n"])
-    # English until the site's catalogs exist (issue 15): the strings are marked already.
-    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
-    return env
+    return (words or first_localizer()).install(env)
 
 
 def site_locale(settings: Settings) -> str:
-    """The pages' language (BCP 47): settings' `locale` once it exists, else English."""
-    return getattr(settings, "locale", None) or DEFAULT_LOCALE
+    """The pages' language (BCP 47): settings' `locale`."""
+    return settings.locale
 
 
 def accent_color(settings: Settings) -> str:

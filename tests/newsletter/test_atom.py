@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import xml.etree.ElementTree as ET
 
 from pipeline.model import Issue
-from pipeline.newsletter.atom import render_feed
+from pipeline.newsletter.atom import XML_LANG, render_feed
 from pipeline.sources.settings import Settings
 
 A = "{http://www.w3.org/2005/Atom}"
@@ -74,3 +75,13 @@ def test_feed_without_issues_is_valid_and_fixed(settings: Settings) -> None:
     feed = ET.fromstring(render_feed((), settings))
     assert feed.findall(f"{A}entry") == []
     assert feed.findtext(f"{A}updated") == "1970-01-01T00:00:00Z"
+
+
+def test_feed_speaks_the_site_language_and_marks_each_issue_in_another(settings: Settings) -> None:
+    korean_site = dataclasses.replace(settings, locale="ko")
+    issues = (*ISSUES, issue("2025-04-fr", dt.date(2025, 4, 30), lang="fr"))
+    feed = ET.fromstring(render_feed(issues, korean_site))
+    assert feed.get(XML_LANG) == "ko"
+    assert feed.findtext(f"{A}title") == "Test Community 뉴스레터"
+    langs = [entry.get(XML_LANG) for entry in feed.findall(f"{A}entry")]
+    assert langs == ["fr", None, None, None]  # newest first; the others inherit "ko"

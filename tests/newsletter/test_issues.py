@@ -67,8 +67,9 @@ def test_recap_lists_the_2024_events_oldest_first_and_looks_ahead(recap_files) -
     positions = [text.index(f"\n{title}\n") for title in past]
     assert positions == sorted(positions)
     ahead = text[text.index("LOOKING AHEAD"):]
-    assert f"PyTorch CoreSIG\nWednesday 8 January 2025, 14:00{DASH}15:30 (Asia/Seoul)" in ahead
-    assert f"PyTorch Conference 2025\n22{DASH}23 October 2025 · San Francisco, USA" in ahead
+    # CLDR English ranges: an en dash between thin spaces, abbreviated months.
+    assert f"PyTorch CoreSIG\nWed, January 8, 2025, 14:00\u2009{DASH}\u200915:30 (Asia/Seoul)" in ahead
+    assert f"PyTorch Conference 2025\nOct 22\u2009{DASH}\u200923, 2025 · San Francisco, USA" in ahead
     assert "webcal://pytorch.org/calendar/upcoming.ics" in ahead
 
 
@@ -92,7 +93,13 @@ def test_text_holds_every_event_title_and_every_link_of_the_html(bundled, recap_
 
 def test_eml_carries_the_email_html_and_the_text_file(recap_files) -> None:
     message, text, html = parse_eml(recap_files[RECAP + "message.eml"])
-    assert text.replace("\r\n", "\n") == recap_files[RECAP + "index.txt"].decode()
+    public = recap_files[RECAP + "index.txt"].decode()
+    # The e-mail's text is the public text plus the browser link and the unsubscribe line.
+    email_text = text.replace("\r\n", "\n")
+    assert email_text.startswith("View this issue in your browser:\n"
+                                 "https://pytorch.org/newsletter/2024-recap/\n" + public[:60])
+    assert email_text.endswith("newsletter.\nUnsubscribe: {{UNSUBSCRIBE_URL}}\n")
+    assert "{{" not in public and "Unsubscribe" not in public
     assert message["Subject"] == ("Looking back at 2024: PyTorch community events, "
                                   "and what's next")
     assert message["From"] == "PyTorch Foundation <newsletter@pytorch.org>"
@@ -241,9 +248,9 @@ def test_cancelled_and_recurring_events_say_so(templates_here, settings) -> None
                    recurrence=Recurrence("FREQ=WEEKLY;COUNT=10"))
     text = render_issue_files((cancelled, weekly), make_issue(), settings,
                               PINNED_NOW)["newsletter/2025-01/index.txt"].decode()
-    assert "Off\n---\nCancelled · 10 January 2025" in text
+    assert "Off\n---\nCancelled · January 10, 2025" in text
     # Still running on the issue's date: looked ahead to, with its next occurrence.
-    assert "Weekly\n5 February 2025 · Repeats weekly" in text
+    assert "Weekly\nFebruary 5, 2025 · Repeats weekly" in text
 
 
 def test_looking_ahead_can_be_limited_or_switched_off(templates_here, settings) -> None:
@@ -350,8 +357,8 @@ def test_cli_newsletter_renders_an_adhoc_issue(templates_here: Path, write_yaml)
     assert sorted(p.name for p in folder.iterdir()) == [
         "index.html", "index.txt", "message.eml", "message.json"]
     text = (folder / "index.txt").read_text()
-    assert "EVENTS FROM 1 NOVEMBER 2024 TO 30 NOVEMBER 2024" in text
-    assert "Autumn meetup\n-------------\n14 November 2024" in text
+    assert f"EVENTS OF NOV 1\u2009{DASH}\u200930, 2024" in text
+    assert "Autumn meetup\n-------------\nNovember 14, 2024" in text
     assert "Talks & pizza." in text
 
 

@@ -45,6 +45,9 @@ BAD_ISSUES = [
     ("newline-in-title", 'title: "a\\nb"\n' + ISSUE.split("\n", 1)[1],
      ["newsletters/recap.yaml:1: 'title' must be one line; remove the line break (use 'summary' "
       "or 'description' for longer text)"]),
+    ("lang-with-underscore", ISSUE + "lang: en_US\n",
+     ["newsletters/recap.yaml:6: 'lang' 'en_US' is not a BCP 47 language tag CLDR knows; did you "
+      "mean 'en-US'?"]),
     ("not-a-mapping", "- a\n",
      ["newsletters/recap.yaml:1: the file holds a list; a newsletter issue file must be a mapping "
       "of keys such as 'title:'"]),
@@ -78,6 +81,7 @@ def test_issue_fields_are_read(write_yaml, tmp_path):
         select: {kinds: [meetup], tags: [korea]}
         intro: Hello
         looking_ahead: 3
+        lang: ko
         sections:
           - title: Webinars
             body: All **online**.
@@ -88,6 +92,7 @@ def test_issue_fields_are_read(write_yaml, tmp_path):
                                                            dt.date(2025, 1, 6))
     assert (issue.period_start, issue.period_end) == (dt.date(2024, 1, 1), dt.date(2024, 12, 31))
     assert (issue.kinds, issue.tags, issue.looking_ahead) == (("meetup",), ("korea",), 3)
+    assert issue.lang == "ko"
     assert issue.sections == (Section("Webinars", "All **online**.",
                                       (Link("Q&A", "https://youtu.be/x"),)),)
 

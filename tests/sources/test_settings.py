@@ -51,6 +51,12 @@ BAD_SETTINGS = [
     ("not-a-mapping", "- a\n",
      ["pipeline.yaml:1: the file holds a list; a settings file must be a mapping of keys such as "
       "'site_name:'"]),
+    ("locale-country-code", "locale: kr\n",
+     ["pipeline.yaml:1: 'locale' 'kr' is not a BCP 47 language tag CLDR knows; did you mean "
+      "'ko'?"]),
+    ("locale-not-a-language", "locale: english\n",
+     ["pipeline.yaml:1: 'locale' 'english' is not a BCP 47 language tag CLDR knows; use a BCP 47 "
+      "tag such as 'en', 'ko', 'fr' or 'pt-BR'"]),
     ("empty", "\n",
      ["pipeline.yaml:1: the file is empty; a settings file is a YAML mapping of keys such as "
       "'site_name:'"]),
@@ -98,6 +104,7 @@ def test_every_key_is_read(write_yaml, tmp_path):
         sender: PyTorch <news@pytorch.org>
         list_id: news.pytorch.org
         kinds: [sprint, meetup]
+        locale: fr-CA
         feeds:
           - {id: sprints, name: Sprints, description: Code sprints., kinds: [sprint]}
           - {id: korea, name: Korea, tags: [korea]}
@@ -110,7 +117,7 @@ def test_every_key_is_read(write_yaml, tmp_path):
         refresh_interval=dt.timedelta(days=1), sender="PyTorch <news@pytorch.org>",
         list_id="news.pytorch.org", kinds=(*BUILTIN_KINDS, "sprint"),
         feeds=(FeedSpec("sprints", "Sprints", "Code sprints.", ("sprint",)),
-               FeedSpec("korea", "Korea", tags=("korea",))))
+               FeedSpec("korea", "Korea", tags=("korea",))), locale="fr-CA")
     assert settings.absolute_url("/calendar/upcoming.ics") == (
         "https://pytorch.org/community/calendar/upcoming.ics")
 
