@@ -167,6 +167,14 @@ def newsletter(start: dt.date, end: dt.date, title: str | None, events_dir: Path
               help="Each recipient's unsubscribe link: {email} (URL-encoded address), {token} "
               "(HMAC of the address with $PIPELINE_UNSUBSCRIBE_SECRET), {issue}. "
               "Default: $PIPELINE_UNSUBSCRIBE_URL.")
+@click.option("--unsubscribe-mailto", envvar="PIPELINE_UNSUBSCRIBE_MAILTO", metavar="ADDR",
+              help="Address that takes unsubscribe requests by mail: a mailto: List-Unsubscribe "
+              "(beside the URL, or alone when there is none). Default: "
+              "$PIPELINE_UNSUBSCRIBE_MAILTO.")
+@click.option("--suppress", "suppress_file", envvar="PIPELINE_SUPPRESS", metavar="FILE",
+              type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="Addresses never to mail (unsubscribed, bounced), one per line. Default: "
+              "./suppressions.txt when it exists.")
 @click.option("--envelope-from", metavar="ADDR", help="Bounce address. Default: the From address.")
 @click.option("--rate", type=click.FloatRange(min=0), default=5.0, show_default=True, metavar="N",
               help="At most this many messages per second (0: no pause).")
@@ -185,12 +193,19 @@ def newsletter(start: dt.date, end: dt.date, title: str | None, events_dir: Path
 @click.option("--verbose", "-v", is_flag=True, help="One line per recipient.")
 def send(issue: str, smtp: str | None, to: tuple[str, ...], list_file: Path | None,
          starttls: bool, implicit_tls: bool, unsubscribe_url: str | None,
+         unsubscribe_mailto: str | None, suppress_file: Path | None,
          envelope_from: str | None, rate: float, retries: int, ledger_dir: Path,
          resend_in_doubt: bool, dry_run: bool, out_dir: Path, quiet: bool, verbose: bool) -> None:
     """Mail the published issue ISSUE to each recipient once (credentials: $PIPELINE_SMTP_USER,
     $PIPELINE_SMTP_PASSWORD)."""
     from pipeline.send.campaign import send_issue
-    from pipeline.send.request import SendRequest, parse_smtp_address, read_recipients
+    from pipeline.send.request import (
+        DEFAULT_SUPPRESSIONS,
+        SendRequest,
+        check_mailto,
+        parse_smtp_address,
+        read_recipients,
+    )
 
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", issue):
         raise click.BadParameter(f"{issue!r} is not an issue id (a slug such as 2024-recap)",
@@ -205,7 +220,10 @@ def send(issue: str, smtp: str | None, to: tuple[str, ...], list_file: Path | No
         smtp_host=host, smtp_port=port, starttls=starttls, implicit_tls=implicit_tls,
         unsubscribe_template=unsubscribe_url, envelope_from=envelope_from, rate=rate,
         retries=retries, ledger_dir=ledger_dir, resend_in_doubt=resend_in_doubt,
-        dry_run=dry_run, quiet=quiet, verbose=verbose), clock=current_time)
+        dry_run=dry_run, quiet=quiet, verbose=verbose,
+        unsubscribe_mailto=check_mailto(unsubscribe_mailto) if unsubscribe_mailto else None,
+        suppress_file=suppress_file or (DEFAULT_SUPPRESSIONS if DEFAULT_SUPPRESSIONS.is_file()
+                                        else None)), clock=current_time)
 
 
 @cli.command()

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from email import policy
+from collections.abc import Mapping
+from email import errors, policy
 from email.message import EmailMessage
+from email.parser import BytesParser
 from email.utils import format_datetime, quote
 
+from pipeline.errors import PipelineError
 from pipeline.model import Issue
 from pipeline.newsletter.content import UNSUBSCRIBE_PLACEHOLDER
 from pipeline.sources.settings import Settings
@@ -16,6 +19,11 @@ from pipeline.sources.settings import Settings
 # 76, not the SMTP policy's 78: RFC 2045 caps quoted-printable lines at 76 characters and
 # the email package encodes bodies at the policy's max_line_length.
 EML_POLICY = policy.SMTP.clone(max_line_length=76)
+# Reading back what was written: any defect (a bad encoded-word, a stray line) is an error.
+STRICT_POLICY = policy.SMTP.clone(raise_on_defect=True)
+# The top-level headers of message.eml, and nothing else (docs/newsletter.md lists them).
+EML_HEADERS = ("Subject", "From", "Date", "Message-ID", "List-Id", "List-Unsubscribe",
+               "List-Unsubscribe-Post", "Content-Type", "MIME-Version")
 
 
 def message_id(issue: Issue, settings: Settings) -> str:
@@ -31,21 +39,57 @@ def issue_datetime(issue: Issue) -> dt.datetime:
 def build_message(issue: Issue, settings: Settings, html: str, text: str) -> bytes:
     """multipart/alternative (text first, then HTML, as RFC 2046 orders preference), UTF-8."""
     message = EmailMessage(policy=EML_POLICY)
-    message["Subject"] = issue.email_subject
-    message["From"] = settings.sender
-    message["Date"] = format_datetime(issue_datetime(issue))
-    message["Message-ID"] = message_id(issue, settings)
-    message["List-Id"] = f"{_phrase(settings.site_name + ' newsletter')} <{settings.list_identifier}>"
-    # The send step replaces the placeholder per recipient (RFC 8058 one-click unsubscribe).
-    message["List-Unsubscribe"] = f"<{UNSUBSCRIBE_PLACEHOLDER}>"
-    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    headers = {
+        "Subject": issue.email_subject,
+        "From": settings.sender,
+        "Date": format_datetime(issue_datetime(issue)),
+        "Message-ID": message_id(issue, settings),
+        "List-Id": f"{_phrase(settings.site_name + ' newsletter')} <{settings.list_identifier}>",
+        # The send step replaces the placeholder per recipient (RFC 8058 one-click unsubscribe).
+        "List-Unsubscribe": f"<{UNSUBSCRIBE_PLACEHOLDER}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+    for name, value in headers.items():
+        message[name] = value
     # quoted-printable keeps lines under 998 octets (MJML writes long ones) and stays readable.
     message.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
     message.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
     # The email package picks a random boundary; derive one from the content instead.
     digest = hashlib.sha256((text + html).encode("utf-8")).hexdigest()[:32]
     message.set_boundary(f"=_alternative_{digest}")
-    return message.as_bytes(policy=EML_POLICY)
+    data = message.as_bytes(policy=EML_POLICY)
+    check_headers(data, {**headers, "Content-Type": None, "MIME-Version": "1.0"},
+                  issue.source or f"issue '{issue.id}'")
+    return data
+
+
+def check_headers(data: bytes, expected: Mapping[str, str | None], what: str) -> EmailMessage:
+    """Read the encoded message back: exactly the `expected` headers, each with its value.
+
+    The load-time checks refuse what could become a header; this holds for any future path
+    too (a new header, a value from elsewhere): text that the email package would turn into
+    an extra header (an encoded-word hiding a line break, say) stops the build or the send.
+    """
+    try:
+        parsed = BytesParser(policy=STRICT_POLICY).parsebytes(data, headersonly=True)
+        found = [(name, str(value), value.defects) for name, value in parsed.items()]
+    except (errors.MessageError, ValueError, TypeError, IndexError) as error:
+        raise PipelineError(f"{what}: the e-mail's headers do not read back ({error}); "
+                            "remove encoded-words and control characters from the title, "
+                            "subject, site_name and sender") from None
+    names = sorted(name.lower() for name, _, _ in found)
+    if names != sorted(name.lower() for name in expected):
+        extra = sorted(set(names) - {name.lower() for name in expected}) or names
+        raise PipelineError(f"{what}: the e-mail would carry unexpected or repeated headers "
+                            f"({', '.join(extra)}); remove encoded-words ('=?...?=') and "
+                            "control characters from the title, subject, site_name and sender")
+    for name, value, defects in found:
+        want = next(v for k, v in expected.items() if k.lower() == name.lower())
+        if defects or (want is not None and value != want):
+            raise PipelineError(f"{what}: the e-mail's {name} header reads back as {value!r}, "
+                                f"not {want!r}; remove encoded-words ('=?...?=') and control "
+                                "characters from it")
+    return parsed  # type: ignore[return-value]
 
 
 def _phrase(text: str) -> str:
