@@ -67,9 +67,7 @@ def personalize(message: EmailMessage, placeholder: str, recipient: Recipient,
     copy = BytesParser(policy=PARSE_POLICY).parsebytes(message.as_bytes(policy=policy.SMTP))
     del copy["To"]
     wire = recipient.wire_address
-    to = recipient.header.replace(recipient.address, wire) if wire != recipient.address else \
-        recipient.header
-    copy["To"] = to
+    copy["To"] = recipient.header
     copy.replace_header("Date", format_datetime(date))
     original_id = str(copy.get("Message-ID", "")).strip("<> ")
     left, _, right = original_id.partition("@")
@@ -103,7 +101,8 @@ def personalize(message: EmailMessage, placeholder: str, recipient: Recipient,
     expected: dict[str, str | None] = dict.fromkeys(copy.keys())
     expected.update({"Subject": str(message["Subject"]), "From": str(message["From"]),
                      "List-Id": str(message["List-Id"])})
-    sent = check_headers(data, expected, f"the message to {recipient.address}")
+    sent = check_headers(data, expected, f"the message to {recipient.address}",
+                         utf8=not wire.isascii())
     if [a.addr_spec for a in sent["To"].addresses] != [wire]:
         raise PipelineError(f"the To header of the message to {recipient.address} names "
                             "other addresses; fix that line of the list")

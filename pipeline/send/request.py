@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 import ssl
 from dataclasses import dataclass, field
-from email.utils import formataddr, parseaddr
+from email.headerregistry import Address
+from email.utils import parseaddr
 from pathlib import Path
 from typing import TextIO
 
@@ -130,7 +131,10 @@ def _recipient(text: str) -> Recipient | None:
     if (not local or not domain or any(c.isspace() for c in address) or "." not in domain
             or _ascii_domain(domain) is None):
         return None
-    return Recipient(address, formataddr((name, address)) if name else address)
+    wire = f"{local}@{_ascii_domain(domain)}"
+    # headerregistry, not formataddr: it takes a non-ASCII local part (sent under SMTPUTF8).
+    header = str(Address(display_name=name, username=local, domain=wire.rpartition("@")[2]))
+    return Recipient(address, header if name else wire)
 
 
 def read_address_lines(path: Path) -> list[tuple[int, str]]:

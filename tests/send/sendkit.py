@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from collections import Counter
@@ -79,3 +80,69 @@ def to_all(addresses=ADDRESSES) -> list[str]:
     return [arg for address in addresses for arg in ("--to", address)]
 
 
+
+
+class ScriptedServer:
+    """A raw TCP 'SMTP server' on loopback, for what aiosmtpd will not do: misbehave.
+
+    `script(conn, number)` talks to the `number`th connection (from 0) over a plain socket.
+    """
+
+    def __init__(self, script) -> None:
+        self.script = script
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.connections = 0
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        self.listener.settimeout(0.1)
+        while not self.stopped.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            number, self.connections = self.connections, self.connections + 1
+            threading.Thread(target=self._talk, args=(conn, number), daemon=True).start()
+
+    def _talk(self, conn: socket.socket, number: int) -> None:
+        # OSError: the client hung up, which is what these tests provoke.
+        with conn, contextlib.suppress(OSError):
+            self.script(conn, number)
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.thread.join()
+        self.listener.close()
+
+
+def read_command(conn: socket.socket) -> bytes:
+    """One command line from the client (b'' when it hung up)."""
+    data = b""
+    while not data.endswith(b"\r\n"):
+        chunk = conn.recv(1)
+        if not chunk:
+            return data
+        data += chunk
+    return data
+
+
+def answer_until(conn: socket.socket, stop: bytes) -> bool:
+    """Greet, then answer EHLO/MAIL/RCPT/RSET like a server until the command `stop`."""
+    conn.sendall(b"220 scripted ESMTP\r\n")
+    while True:
+        command = read_command(conn)
+        if not command:
+            return False
+        verb = command.split(b" ", 1)[0].strip().upper()
+        if verb == stop:
+            return True
+        if verb == b"EHLO":
+            conn.sendall(b"250-scripted\r\n250 8BITMIME\r\n")
+        elif verb == b"QUIT":
+            conn.sendall(b"221 bye\r\n")
+            return False
+        else:
+            conn.sendall(b"250 OK\r\n")
