@@ -7,6 +7,7 @@ import datetime as dt
 import sys
 import time
 from collections.abc import Callable
+from email import policy
 from email.utils import parseaddr
 
 import click
@@ -81,6 +82,7 @@ def send_issue(request: SendRequest, clock: Callable[[], dt.datetime]) -> SendRe
         envelope_from = request.envelope_from or parseaddr(str(message["From"]))[1]
         mailer = None if request.dry_run else Mailer(request, envelope_from, ledger, clock)
         pacer = Pacer(request.rate)
+        source = message.as_bytes(policy=policy.SMTP)  # once: each copy starts from it
         progress = Progress(len(todo), request.progress_stream or sys.stderr,
                             enabled=not (request.quiet or request.verbose or request.dry_run))
         try:
@@ -90,13 +92,13 @@ def send_issue(request: SendRequest, clock: Callable[[], dt.datetime]) -> SendRe
                 mailto = (mailto_url(request.unsubscribe_mailto, recipient)
                           if request.unsubscribe_mailto else None)
                 if mailer is None:
-                    personalize(message, placeholder, recipient, url, clock(), mailto)
+                    personalize(source, placeholder, recipient, url, clock(), mailto)
                     click.echo(f"would send {request.issue_id} to {recipient.header}"
                                + (f" (unsubscribe: {url or mailto})" if url or mailto else ""))
                     continue
                 pacer.wait()
                 # Date: the moment this copy goes out (the build's .eml has the issue's date).
-                data = personalize(message, placeholder, recipient, url, clock(), mailto)
+                data = personalize(source, placeholder, recipient, url, clock(), mailto)
                 outcome, error = mailer.deliver(recipient, data, extract_message_id(data))
                 if outcome == SENT:
                     report.sent.append(recipient.address)
