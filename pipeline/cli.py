@@ -150,6 +150,12 @@ def newsletter(start: dt.date, end: dt.date, title: str | None, events_dir: Path
 
     if end < start:
         raise click.BadParameter("--to is before --from", param_hint="--to")
+    from pipeline.sources.fields import LINE_BREAK, header_problem
+
+    problem = title and ("contains a line break" if LINE_BREAK.search(title)
+                         else header_problem(title))
+    if problem:  # the title is the e-mail's Subject
+        raise click.BadParameter(problem, param_hint="--title")
     build_adhoc_issue(start, end, title, events_dir, out_dir, now or current_time(), config,
                       quiet=quiet, verbose=verbose, lock_timeout=lock_timeout)
 

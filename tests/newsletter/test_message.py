@@ -10,7 +10,9 @@ from email import policy
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from pipeline.cli import cli
 from pipeline.errors import PipelineError
 from pipeline.model import Issue
 from pipeline.newsletter.content import UNSUBSCRIBE_PLACEHOLDER
@@ -153,3 +155,11 @@ def test_message_headers_are_exactly_the_documented_set(settings: Settings) -> N
                                        policy=policy.SMTP.clone(raise_on_defect=True))
     assert sorted(message.keys()) == sorted(EML_HEADERS)
     assert all(name in DOCS.read_text() for name in EML_HEADERS)
+
+
+def test_adhoc_newsletter_title_with_an_encoded_word_is_a_usage_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["newsletter", "--from", "2025-01-01", "--to",
+                                      "2025-01-31", "--out", str(tmp_path / "output"),
+                                      "--title", "Jan =?utf-8?q?=0D=0ABcc:_x@evil.example?="])
+    assert result.exit_code == 2 and "--title" in result.output
+    assert "encoded-word" in result.output and not (tmp_path / "output").exists()

@@ -173,3 +173,4 @@ def test_unsubscribe_mailto_must_be_a_plain_address(mailbox, out, address: str) 
     result = CliRunner().invoke(cli, send_args(mailbox, out, "--unsubscribe-mailto", address,
                                                "--to", ADDRESSES[0]))
     assert result.exit_code == 2 and "--unsubscribe-mailto" in result.output
+
