@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Mapping
 from email import errors, policy
+from email.header import Header
 from email.message import EmailMessage
 from email.parser import BytesParser, Parser
 from email.utils import format_datetime, quote
@@ -39,18 +40,28 @@ def issue_datetime(issue: Issue) -> dt.datetime:
 def build_message(issue: Issue, settings: Settings, html: str, text: str) -> bytes:
     """multipart/alternative (text first, then HTML, as RFC 2046 orders preference), UTF-8."""
     message = EmailMessage(policy=EML_POLICY)
+    description = settings.site_name + " newsletter"
+    list_id = f"<{settings.list_identifier}>"
     headers = {
         "Subject": issue.email_subject,
         "From": settings.sender,
         "Date": format_datetime(issue_datetime(issue)),
         "Message-ID": message_id(issue, settings),
-        "List-Id": f"{_phrase(settings.site_name + ' newsletter')} <{settings.list_identifier}>",
+        # What the List-Id reads as: a non-ASCII description is an encoded-word, unquoted.
+        "List-Id": (f"{_phrase(description)} {list_id}" if description.isascii() else
+                    f"{description} {list_id}"),
         # The send step replaces the placeholder per recipient (RFC 8058 one-click unsubscribe).
         "List-Unsubscribe": f"<{UNSUBSCRIBE_PLACEHOLDER}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     }
     for name, value in headers.items():
-        message[name] = value
+        if name == "Subject":
+            message.set_raw(name, _encoded(name, value))
+        elif name == "List-Id":
+            message.set_raw(name, _encoded(name, value) if description.isascii() else
+                            f"{_encoded(name, description)}\r\n {list_id}")
+        else:
+            message[name] = value
     # quoted-printable keeps lines under 998 octets (MJML writes long ones) and stays readable.
     message.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
     message.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
@@ -98,13 +109,24 @@ def check_headers(data: bytes, expected: Mapping[str, str | None], what: str,
     return parsed  # type: ignore[return-value]
 
 
+def _encoded(name: str, text: str) -> str:
+    """`text` folded (and RFC 2047-encoded when not ASCII) by email.header, set verbatim.
+
+    The policy's own folder drops the space between two encoded-words where it splits a
+    line (a long Korean Subject read back as '한국어한국어'); email.header keeps each space
+    inside an encoded-word, and the read-back check below holds it to that.
+    """
+    charset = "us-ascii" if text.isascii() else "utf-8"
+    return Header(text, charset, maxlinelen=76, header_name=name).encode(linesep="\r\n")
+
+
 def _meaning(name: str, value: str) -> object:
     """What a header says: an address header's (name, address) pairs (`"x" <a@b>` is
-    `x <a@b>`), any other header's text."""
+    `x <a@b>`), any other header's text as given."""
+    if name.lower() not in ("from", "to"):
+        return value  # as written: never decoded (an encoded-word must not match its decoding)
     header = STRICT_POLICY.header_factory(name, value)
-    if hasattr(header, "addresses"):
-        return [(a.display_name, a.addr_spec) for a in header.addresses]
-    return str(header)
+    return [(a.display_name, a.addr_spec) for a in header.addresses]  # type: ignore[attr-defined]
 
 
 def _phrase(text: str) -> str:
