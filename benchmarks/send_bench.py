@@ -85,9 +85,12 @@ def run(argv: list[str] | None = None) -> dict[str, float]:
         server.wait()
         if os.waitstatus_to_exitcode(status) != 0:
             raise SystemExit(f"send failed: {send.stderr.read().decode() if send.stderr else ''}")
+    cpu = usage.ru_utime + usage.ru_stime
+    load = os.getloadavg()[0]
     figures = {"addresses": args.count, "received": received, "seconds": seconds,
                "per_second": received / seconds, "peak_rss_mb": usage.ru_maxrss / 1024,
-               "eml_bytes": size}
+               "cpu_ms_per_message": 1000 * cpu / max(received, 1), "eml_bytes": size,
+               "load_average": load}
     print(f"pipeline send, {args.count:,} addresses, --rate 0, aiosmtpd on 127.0.0.1 "
           f"(Python {platform.python_version()}, {os.cpu_count()} CPUs)")
     print(f"  message.eml ({issue})    {size:>10,} bytes")
@@ -95,6 +98,9 @@ def run(argv: list[str] | None = None) -> dict[str, float]:
     print(f"  wall time               {seconds:>10.1f} s")
     print(f"  messages per second     {figures['per_second']:>10.1f}")
     print(f"  peak RSS of send        {figures['peak_rss_mb']:>10.1f} MB")
+    print(f"  CPU of send per message {figures['cpu_ms_per_message']:>10.1f} ms "
+          "(its own user+system time: what an idle machine would be bound by)")
+    print(f"  load average at the end {load:>10.1f} (a busy machine stretches wall time)")
     print(f"  summary: {summary}")
     return figures
 
