@@ -208,6 +208,7 @@ def send(issue: str, smtp: str | None, to: tuple[str, ...], list_file: Path | No
     from pipeline.send.request import (
         DEFAULT_SUPPRESSIONS,
         SendRequest,
+        check_envelope_from,
         check_mailto,
         parse_smtp_address,
         read_recipients,
@@ -224,7 +225,8 @@ def send(issue: str, smtp: str | None, to: tuple[str, ...], list_file: Path | No
     send_issue(SendRequest(
         issue_id=issue, out_dir=out_dir, recipients=read_recipients(to, list_file),
         smtp_host=host, smtp_port=port, starttls=starttls, implicit_tls=implicit_tls,
-        unsubscribe_template=unsubscribe_url, envelope_from=envelope_from, rate=rate,
+        unsubscribe_template=unsubscribe_url, rate=rate,
+        envelope_from=check_envelope_from(envelope_from) if envelope_from else None,
         retries=retries, ledger_dir=ledger_dir, resend_in_doubt=resend_in_doubt,
         dry_run=dry_run, quiet=quiet, verbose=verbose,
         unsubscribe_mailto=check_mailto(unsubscribe_mailto) if unsubscribe_mailto else None,

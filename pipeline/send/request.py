@@ -193,6 +193,15 @@ def _read_list(path: Path, fix: str) -> list[Recipient]:
     return recipients  # type: ignore[return-value]
 
 
+def check_envelope_from(address: str) -> str:
+    """--envelope-from: one bare address (it goes into MAIL FROM as written)."""
+    recipient = parse_address(address)
+    if recipient is None or recipient.header != recipient.wire_address:
+        raise click.BadParameter(f"{address!r} is not a plain e-mail address, e.g. "
+                                 "bounces@example.org", param_hint="--envelope-from")
+    return recipient.wire_address
+
+
 def check_mailto(address: str) -> str:
     """--unsubscribe-mailto: one bare ASCII address (it goes into a mailto: URL)."""
     recipient = parse_address(address)

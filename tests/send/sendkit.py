@@ -32,6 +32,7 @@ class Mailbox:
         self.on_rcpt = None  # (address) -> reply string or None
         self.on_data = None  # (count so far, envelope) -> reply string or None
         self.logins: list[str] = []
+        self.mail_from: list[str] = []
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         self.server = server  # hooks may drop the connection: server.transport.close()
@@ -43,6 +44,7 @@ class Mailbox:
 
     async def handle_DATA(self, server, session, envelope):
         self.server = server
+        self.mail_from.append(envelope.mail_from)
         with self.lock:
             reply = self.on_data(len(self.messages), envelope) if self.on_data else None
             if reply:

@@ -106,3 +106,19 @@ def test_nul_in_a_to_option_is_a_usage_error(mailbox, out) -> None:
     assert result.exit_code == 2 and "control character" in result.output
     assert parse_address("a\x00@example.org") is None
     assert ISSUE and TEMPLATE  # the shared request
+
+
+@pytest.mark.parametrize("address", ["bounces@example.org\r\nRCPT TO:<x@evil.example>",
+                                     "b\x00@example.org", "Bounces <b@example.org>", "nope"])
+def test_envelope_from_must_be_one_plain_address(mailbox, out, address: str) -> None:
+    result = CliRunner().invoke(cli, send_args(mailbox, out, "--envelope-from", address,
+                                               "--to", "ada@example.org"))
+    assert result.exit_code == 2 and "--envelope-from" in result.output
+    assert mailbox.messages == []
+
+
+def test_envelope_from_is_used_for_mail_from(mailbox, out) -> None:
+    result = CliRunner().invoke(cli, send_args(mailbox, out, "--envelope-from",
+                                               "bounces@example.org", "--to", "ada@example.org"))
+    assert result.exit_code == 0, result.output
+    assert mailbox.mail_from == ["bounces@example.org"]
