@@ -231,6 +231,12 @@ def newsletter(start: dt.date, end: dt.date, title: str | None, site: Path | Non
 
     if end < start:
         raise click.BadParameter("--to is before --from", param_hint="--to")
+    from pipeline.sources.fields import LINE_BREAK, header_problem
+
+    problem = title and ("contains a line break" if LINE_BREAK.search(title)
+                         else header_problem(title))
+    if problem:  # the title is the e-mail's Subject
+        raise click.BadParameter(problem, param_hint="--title")
     where = locate(site, config)
     events, out = where.path(events_dir, "events"), where.path(out_dir, "output")
     check_out_dir(out, events)
@@ -251,6 +257,14 @@ def newsletter(start: dt.date, end: dt.date, title: str | None, site: Path | Non
               help="Each recipient's unsubscribe link: {email} (URL-encoded address), {token} "
               "(HMAC of the address with $PIPELINE_UNSUBSCRIBE_SECRET), {issue}. "
               "Default: $PIPELINE_UNSUBSCRIBE_URL.")
+@click.option("--unsubscribe-mailto", envvar="PIPELINE_UNSUBSCRIBE_MAILTO", metavar="ADDR",
+              help="Address that takes unsubscribe requests by mail: a mailto: List-Unsubscribe "
+              "(beside the URL, or alone when there is none). Default: "
+              "$PIPELINE_UNSUBSCRIBE_MAILTO.")
+@click.option("--suppress", "suppress_file", envvar="PIPELINE_SUPPRESS", metavar="FILE",
+              type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="Addresses never to mail (unsubscribed, bounced), one per line. Default: "
+              "SITE/suppressions.txt when it exists.")
 @click.option("--envelope-from", metavar="ADDR", help="Bounce address. Default: the From address.")
 @click.option("--rate", type=click.FloatRange(min=0), default=5.0, show_default=True, metavar="N",
               help="At most this many messages per second (0: no pause).")
@@ -271,13 +285,21 @@ def newsletter(start: dt.date, end: dt.date, title: str | None, site: Path | Non
 @click.option("--verbose", "-v", is_flag=True, help="One line per recipient.")
 def send(issue: str, smtp: str | None, to: tuple[str, ...], list_file: Path | None,
          starttls: bool, implicit_tls: bool, unsubscribe_url: str | None,
+         unsubscribe_mailto: str | None, suppress_file: Path | None,
          envelope_from: str | None, rate: float, retries: int, ledger_dir: Path | None,
          resend_in_doubt: bool, dry_run: bool, out_dir: Path | None, site: Path | None,
          quiet: bool, verbose: bool) -> None:
     """Mail the published issue ISSUE to each recipient once (credentials: $PIPELINE_SMTP_USER,
     $PIPELINE_SMTP_PASSWORD)."""
     from pipeline.send.campaign import send_issue
-    from pipeline.send.request import SendRequest, parse_smtp_address, read_recipients
+    from pipeline.send.request import (
+        DEFAULT_SUPPRESSIONS,
+        SendRequest,
+        check_envelope_from,
+        check_mailto,
+        parse_smtp_address,
+        read_recipients,
+    )
 
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", issue):
         raise click.BadParameter(f"{issue!r} is not an issue id (a slug such as 2024-recap)",
@@ -288,14 +310,18 @@ def send(issue: str, smtp: str | None, to: tuple[str, ...], list_file: Path | No
         raise click.UsageError("give the SMTP server with --smtp HOST:PORT (or use --dry-run)")
     host, port = parse_smtp_address(smtp) if smtp else ("", 0)
     where = locate(site, None)
+    suppressions = where.root / DEFAULT_SUPPRESSIONS  # the site's, like its send ledger
     send_issue(SendRequest(
         issue_id=issue, out_dir=where.path(out_dir, "output"),
         recipients=read_recipients(to, list_file),
         smtp_host=host, smtp_port=port, starttls=starttls, implicit_tls=implicit_tls,
-        unsubscribe_template=unsubscribe_url, envelope_from=envelope_from, rate=rate,
+        unsubscribe_template=unsubscribe_url, rate=rate,
+        envelope_from=check_envelope_from(envelope_from) if envelope_from else None,
         retries=retries, ledger_dir=where.path(ledger_dir, ".send-ledger"),
-        resend_in_doubt=resend_in_doubt,
-        dry_run=dry_run, quiet=quiet, verbose=verbose), clock=current_time)
+        resend_in_doubt=resend_in_doubt, dry_run=dry_run, quiet=quiet, verbose=verbose,
+        unsubscribe_mailto=check_mailto(unsubscribe_mailto) if unsubscribe_mailto else None,
+        suppress_file=suppress_file or (suppressions if suppressions.is_file() else None)),
+        clock=current_time)
 
 
 @cli.command()

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import sys
 import time
 from collections.abc import Callable
+from email import policy
 from email.utils import parseaddr
 
 import click
@@ -18,10 +20,12 @@ from pipeline.send.message import (
     extract_message_id,
     has_placeholder,
     load_issue_message,
+    mailto_url,
     personalize,
     unsubscribe_url,
 )
-from pipeline.send.request import UNSUBSCRIBE_ENV, SendReport, SendRequest
+from pipeline.send.progress import Progress
+from pipeline.send.request import UNSUBSCRIBE_ENV, SendReport, SendRequest, read_suppressions
 
 
 class Pacer:
@@ -46,10 +50,13 @@ def send_issue(request: SendRequest, clock: Callable[[], dt.datetime]) -> SendRe
     from pipeline.send.mailer import Mailer
 
     message, placeholder = load_issue_message(request.out_dir, request.issue_id)
-    if has_placeholder(message, placeholder) and not request.unsubscribe_template:
+    if has_placeholder(message, placeholder) and not (request.unsubscribe_template
+                                                      or request.unsubscribe_mailto):
         raise click.UsageError(f"the issue has an unsubscribe placeholder: pass --unsubscribe-url "
                                f"(or set ${UNSUBSCRIBE_ENV}), e.g. "
-                               "https://example.org/unsubscribe?email={email}")
+                               "https://example.org/unsubscribe?email={email}, and/or "
+                               "--unsubscribe-mailto ADDR")
+    suppressed = read_suppressions(request.suppress_file) if request.suppress_file else set()
     if request.unsubscribe_template:
         check_template(request.unsubscribe_template)
     ledger = SendLedger(request.ledger_dir, request.issue_id)
@@ -64,7 +71,9 @@ def send_issue(request: SendRequest, clock: Callable[[], dt.datetime]) -> SendRe
         sent, in_doubt = state.sent(), state.in_doubt()
         todo = []
         for recipient in request.recipients:
-            if recipient.key in sent:
+            if recipient.key in suppressed:  # before the ledger: they left, whatever it says
+                report.suppressed.append(recipient.address)
+            elif recipient.key in sent:
                 report.already_sent.append(recipient.address)
             elif recipient.key in in_doubt and not request.resend_in_doubt:
                 report.in_doubt.append(recipient.address)
@@ -73,16 +82,23 @@ def send_issue(request: SendRequest, clock: Callable[[], dt.datetime]) -> SendRe
         envelope_from = request.envelope_from or parseaddr(str(message["From"]))[1]
         mailer = None if request.dry_run else Mailer(request, envelope_from, ledger, clock)
         pacer = Pacer(request.rate)
+        source = message.as_bytes(policy=policy.SMTP)  # once: each copy starts from it
+        progress = Progress(len(todo), request.progress_stream or sys.stderr,
+                            enabled=not (request.quiet or request.verbose or request.dry_run))
         try:
             for recipient in todo:
                 url = (unsubscribe_url(request.unsubscribe_template, recipient, request.issue_id)
                        if request.unsubscribe_template else None)
-                data = personalize(message, placeholder, recipient, url)
+                mailto = (mailto_url(request.unsubscribe_mailto, recipient)
+                          if request.unsubscribe_mailto else None)
                 if mailer is None:
+                    personalize(source, placeholder, recipient, url, clock(), mailto)
                     click.echo(f"would send {request.issue_id} to {recipient.header}"
-                               + (f" (unsubscribe: {url})" if url else ""))
+                               + (f" (unsubscribe: {url or mailto})" if url or mailto else ""))
                     continue
                 pacer.wait()
+                # Date: the moment this copy goes out (the build's .eml has the issue's date).
+                data = personalize(source, placeholder, recipient, url, clock(), mailto)
                 outcome, error = mailer.deliver(recipient, data, extract_message_id(data))
                 if outcome == SENT:
                     report.sent.append(recipient.address)
@@ -90,10 +106,12 @@ def send_issue(request: SendRequest, clock: Callable[[], dt.datetime]) -> SendRe
                     report.in_doubt.append(recipient.address)
                 else:
                     report.failed[recipient.address] = error or "refused"
+                progress.step(len(report.failed))
                 if request.verbose and not request.quiet:
                     click.echo(f"  {outcome if outcome != SENDING else 'in doubt':9} "
                                f"{recipient.address}" + (f" ({error})" if error else ""))
         finally:
+            progress.finish()
             if mailer is not None:
                 mailer.close()
             ledger.close()
@@ -107,12 +125,14 @@ def _report(request: SendRequest, report: SendReport, todo: int, seconds: float)
         if not request.quiet:
             click.echo(f"dry run: {request.issue_id}: would send {todo}, "
                        f"{len(report.already_sent)} already sent, {len(report.in_doubt)} in "
-                       "doubt; nothing was sent")
+                       f"doubt, {len(report.suppressed)} suppressed; nothing was sent")
         return
     if not request.quiet:
+        rate = f" ({len(report.sent) / seconds:.1f}/s)" if report.sent and seconds > 0 else ""
         click.echo(f"sent: {request.issue_id}: {len(report.sent)} sent, "
                    f"{len(report.already_sent)} already sent, {len(report.in_doubt)} in doubt, "
-                   f"{len(report.failed)} failed in {seconds:.2f}s")
+                   f"{len(report.failed)} failed, {len(report.suppressed)} suppressed "
+                   f"in {seconds:.2f}s{rate}")
     if report.in_doubt:
         click.echo(f"warning: not sent again, in doubt (the message was handed over but the "
                    "server's answer never got recorded: the run or the connection stopped): "

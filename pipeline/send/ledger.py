@@ -4,11 +4,13 @@ One JSON-lines file per issue, `<ledger dir>/<issue>.jsonl`, appended and fsynce
 line. Each line is `{"address", "state", "message_id", "at"[, "error"]}`; an address's last
 line wins:
 
-- `sending`: written after the server accepted the recipient (RCPT TO) and just before the
-  message data goes out. If no `sent`/`failed` line follows, the run stopped in the window
-  where the server may or may not have accepted the message: the address is *in doubt*.
+- `sending`: written after the server accepted the recipient (RCPT TO) and gave the
+  go-ahead (354) to DATA, just before the message data goes out. If no `sent`/`failed`
+  line follows, the run stopped in the window where the server may or may not have
+  accepted the message: the address is *in doubt*.
 - `sent`: the server answered 250 to the message data.
-- `failed`: the server refused (or the connection broke before DATA); not delivered.
+- `failed`: the server refused; not delivered. (A connection that broke before the 354 is
+  retried in the same run and, if it never comes back, leaves no line: not handed over.)
 
 A re-run skips `sent` and in-doubt addresses (at most once: never twice, at the price of
 reporting the in-doubt ones for a human to check) and retries `failed` ones.

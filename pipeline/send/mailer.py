@@ -19,6 +19,7 @@ from pipeline.send.request import (
     tls_context,
     transient,
 )
+from pipeline.send.smtp import BoundedSMTP, BoundedSMTP_SSL
 
 # Connection drops and timeouts before the message data is handed over: safe to retry.
 DROPPED = (smtplib.SMTPServerDisconnected, ConnectionError, TimeoutError, OSError)
@@ -35,13 +36,13 @@ class Mailer:
         self.envelope_from = envelope_from
         self.ledger = ledger
         self.sleep = sleep
-        self.smtp: smtplib.SMTP | None = None
+        self.smtp: BoundedSMTP | BoundedSMTP_SSL | None = None
 
-    def _connect(self) -> smtplib.SMTP:
+    def _connect(self) -> BoundedSMTP | BoundedSMTP_SSL:
         request = self.request
         if self.smtp is not None:
             return self.smtp
-        factory = smtplib.SMTP_SSL if request.implicit_tls else smtplib.SMTP
+        factory = BoundedSMTP_SSL if request.implicit_tls else BoundedSMTP
         kwargs = {"context": tls_context()} if request.implicit_tls else {}
         smtp = factory(request.smtp_host, request.smtp_port, timeout=request.timeout, **kwargs)
         try:
@@ -97,11 +98,25 @@ class Mailer:
                 self.sleep(self.request.backoff * 2 ** (attempt - 1))
             try:
                 smtp = self._connect()
-                code, reply = smtp.mail(self.envelope_from)
+                options = []
+                smtp.command_encoding = "ascii"  # smtplib leaves it at utf-8 after SMTPUTF8
+                if not (recipient.wire_address.isascii() and self.envelope_from.isascii()):
+                    if not smtp.has_extn("smtputf8"):
+                        # Per address, recorded, retried by a later run: the rest go on.
+                        error = (f"{self.request.smtp_host} does not offer SMTPUTF8, which "
+                                 "a non-ASCII address needs")
+                        self._record(recipient, FAILED, message_id, error)
+                        return FAILED, error
+                    options = ["SMTPUTF8"]
+                code, reply = smtp.mail(self.envelope_from, options)
                 if code != 250:
                     raise smtplib.SMTPSenderRefused(code, reply, self.envelope_from)
-                code, reply = smtp.rcpt(recipient.address)
+                code, reply = smtp.rcpt(recipient.wire_address)
                 if code not in (250, 251):
+                    raise smtplib.SMTPRecipientsRefused({recipient.address: (code, reply)})
+                # DATA and its 354 go-ahead: a drop here has handed nothing over (retryable).
+                code, reply = smtp.start_data()
+                if code != 354:
                     raise smtplib.SMTPRecipientsRefused({recipient.address: (code, reply)})
             except smtplib.SMTPRecipientsRefused as refused:
                 code, reply = refused.recipients[recipient.address]
@@ -130,9 +145,7 @@ class Mailer:
             # From here on the server may accept the message: the ledger says so first.
             self._record(recipient, SENDING, message_id)
             try:
-                code, reply = smtp.data(data)
-            except smtplib.SMTPDataError as refused:  # DATA itself refused: nothing handed over
-                code, reply = refused.smtp_code, refused.smtp_error
+                code, reply = smtp.finish_data(data)
             except DROPPED:
                 self._drop()  # maybe delivered, maybe not: in doubt, never retried
                 return SENDING, None

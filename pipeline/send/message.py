@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import hashlib
 import hmac
 import html
 import json
 import os
+from copy import deepcopy
 from email import policy
 from email.message import EmailMessage, MIMEPart
 from email.parser import BytesParser
-from email.utils import parseaddr
+from email.utils import format_datetime, parseaddr
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import click
 
 from pipeline.errors import PipelineError, display_path
+from pipeline.newsletter.message import EML_HEADERS, check_headers
 from pipeline.send.request import SECRET_ENV, Recipient
 
 SEND_POLICY = policy.SMTP.clone(max_line_length=998)  # RFC 5322's line limit
+# A non-ASCII local part (jöe@) cannot be encoded in 7-bit headers: sent raw, under SMTPUTF8.
+SEND_UTF8_POLICY = SEND_POLICY.clone(utf8=True)
 PARSE_POLICY = policy.SMTP.clone(max_line_length=76)  # re-encoded parts: RFC 2045 QP lines
 
 
@@ -51,12 +57,28 @@ def check_template(template: str) -> None:
                                  param_hint="--unsubscribe-url")
 
 
-def personalize(message: EmailMessage, placeholder: str, recipient: Recipient,
-                url: str | None) -> bytes:
-    """A copy of the issue for one recipient: To, Message-ID, unsubscribe link filled in."""
-    copy = BytesParser(policy=PARSE_POLICY).parsebytes(message.as_bytes(policy=policy.SMTP))
+def mailto_url(address: str, recipient: Recipient) -> str:
+    """`mailto:` unsubscribe address (RFC 2369) whose subject names the recipient."""
+    return f"mailto:{address}?subject={quote('unsubscribe ' + recipient.address, safe='@')}"
+
+
+@functools.lru_cache(maxsize=1)
+def _parsed(source: bytes) -> EmailMessage:
+    return BytesParser(policy=PARSE_POLICY).parsebytes(source)  # type: ignore[return-value]
+
+
+def personalize(source: bytes, placeholder: str, recipient: Recipient,
+                url: str | None, date: dt.datetime, mailto: str | None = None) -> bytes:
+    """A copy of the issue (`source`: the loaded .eml's bytes) for one recipient: To, Date
+    (the moment of sending), Message-ID, unsubscribe link (https and/or mailto) filled in;
+    its headers checked once encoded."""
+    copy = deepcopy(_parsed(source))  # parsing 100 KB anew per address cost a third
+    # The published .eml was checked at load: these must come through unchanged.
+    kept = {name: str(copy[name]) for name in ("Subject", "From", "List-Id")}
     del copy["To"]
+    wire = recipient.wire_address
     copy["To"] = recipient.header
+    copy.replace_header("Date", format_datetime(date))
     original_id = str(copy.get("Message-ID", "")).strip("<> ")
     left, _, right = original_id.partition("@")
     if left and right:
@@ -64,12 +86,15 @@ def personalize(message: EmailMessage, placeholder: str, recipient: Recipient,
         # can be recognised as a duplicate by the receiving side.
         digest = hashlib.sha256(recipient.key.encode()).hexdigest()[:16]
         copy.replace_header("Message-ID", f"<{left}.{digest}@{right}>")
-    if url is not None:
+    if url is not None or mailto is not None:
+        links = ", ".join(f"<{u}>" for u in (url, mailto) if u is not None)
         if "List-Unsubscribe" in copy:
-            copy.replace_header("List-Unsubscribe",
-                                str(copy["List-Unsubscribe"]).replace(placeholder, url))
-        if not url.startswith("https:"):
+            copy.replace_header("List-Unsubscribe", str(copy["List-Unsubscribe"]).replace(
+                f"<{placeholder}>", links))
+        if url is None or not url.startswith("https:"):
             del copy["List-Unsubscribe-Post"]  # RFC 8058 one-click needs an https URI
+        url = url or mailto  # the link in the text and HTML: the web page, else the mailto
+        assert url is not None
         for part in copy.walk():
             if part.get_content_maintype() != "text" or part.is_attachment():
                 continue
@@ -82,7 +107,15 @@ def personalize(message: EmailMessage, placeholder: str, recipient: Recipient,
                                      cte="quoted-printable")
     # Headers unfolded up to 998 octets: folded, a long URL would become an RFC 2047
     # encoded-word that no mail client reads as a URL. (Bodies keep their 76-char QP lines.)
-    return copy.as_bytes(policy=SEND_POLICY)
+    data = copy.as_bytes(policy=SEND_POLICY if wire.isascii() else SEND_UTF8_POLICY)
+    expected: dict[str, str | None] = dict.fromkeys(copy.keys())
+    expected.update(kept)
+    sent = check_headers(data, expected, f"the message to {recipient.address}",
+                         utf8=not wire.isascii())
+    if [a.addr_spec for a in sent["To"].addresses] != [wire]:
+        raise PipelineError(f"the To header of the message to {recipient.address} names "
+                            "other addresses; fix that line of the list")
+    return data
 
 
 def load_issue_message(out_dir: Path, issue_id: str) -> tuple[EmailMessage, str]:
@@ -97,14 +130,18 @@ def load_issue_message(out_dir: Path, issue_id: str) -> tuple[EmailMessage, str]
         raise PipelineError(f"{display_path(eml)} does not exist; run `pipeline build` first "
                             f"(is '{issue_id}' the issue's id, and --out the publish root?)") from None
     placeholder = UNSUBSCRIBE_PLACEHOLDER
+    sidecar_path = folder / "message.json"
     try:
-        sidecar = json.loads((folder / "message.json").read_bytes())
-    except (FileNotFoundError, ValueError):
-        sidecar = {}  # no sidecar: the placeholder this version writes
-    if not isinstance(sidecar, dict):
-        sidecar = {}
-    expected = sidecar.get("eml_sha256")
-    if isinstance(expected, str) and expected != hashlib.sha256(data).hexdigest():
+        sidecar = json.loads(sidecar_path.read_bytes())
+    except (OSError, ValueError):
+        sidecar = None
+    expected = sidecar.get("eml_sha256") if isinstance(sidecar, dict) else None
+    if not isinstance(expected, str):
+        # The checksum is what says the .eml is the one the build wrote and checked.
+        raise PipelineError(f"{display_path(sidecar_path)} is missing or damaged, so "
+                            f"{display_path(eml)} cannot be verified; run `pipeline build` "
+                            "again before sending")
+    if expected != hashlib.sha256(data).hexdigest():
         # Published files are each whole, but these two come from different builds
         # (an interrupted publish, or a hand edit): do not mail something half-updated.
         raise PipelineError(f"{display_path(eml)} does not match the eml_sha256 of its "
@@ -112,6 +149,7 @@ def load_issue_message(out_dir: Path, issue_id: str) -> tuple[EmailMessage, str]
     placeholders = sidecar.get("placeholders")
     if isinstance(placeholders, dict) and isinstance(placeholders.get("unsubscribe_url"), str):
         placeholder = placeholders["unsubscribe_url"]
+    check_headers(data, dict.fromkeys(EML_HEADERS), display_path(eml))
     message = BytesParser(policy=policy.SMTP).parsebytes(data)
     if not parseaddr(str(message.get("From", "")))[1]:
         raise PipelineError(f"{display_path(eml)} has no From address")

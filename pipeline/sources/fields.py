@@ -29,6 +29,21 @@ NOT_IN_URL = re.compile(r'[\s\x00-\x1f\x7f-\x9f<>"`]')
 MAX_SLUG = 100  # ids become file and folder names (255 bytes at most, with temp suffixes)
 YEARS = (1900, 2199)  # dates outside are refused: every end, UNTIL and time zone stays
 # computable, and a time zone is scanned over 300 years at most (one probe a day: ~1 s)
+# Text bound for an e-mail header (Subject, From's name, List-Id): an RFC 2047 encoded-word
+# would be decoded by the email package into line breaks, i.e. new headers (Bcc:, Reply-To:);
+# DEL, C1 controls and Unicode line/paragraph separators have no place in a header either.
+ENCODED_WORD = re.compile(r"=\?[^?\s]*\?[bq]\?", re.IGNORECASE)
+HEADER_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def header_problem(value: str) -> str | None:
+    """Why `value` cannot go into an e-mail header as written, or None."""
+    if ENCODED_WORD.search(value):
+        return ("contains an e-mail encoded-word ('=?charset?q?...'); write the text itself "
+                "(any language is fine), not its encoded form")
+    if HEADER_CONTROL.search(value):
+        return "contains a control character (DEL, C1, a line or paragraph separator); remove it"
+    return None
 
 
 def suggest(value: str, choices: Iterable[str]) -> str:
@@ -119,6 +134,15 @@ class Fields:
             return None
         if CONTROL.search(value):
             self.error(key, f"'{self.name(key)}' contains a control character; remove it")
+            return None
+        return value
+
+    def header_text(self, key: str, required: bool = False) -> str | None:
+        """One-line text that goes into an e-mail header (see `header_problem`)."""
+        value = self.text(key, required, one_line=True)
+        problem = header_problem(value) if value is not None else None
+        if problem:
+            self.error(key, f"'{self.name(key)}' {problem}; it becomes an e-mail header")
             return None
         return value
 

@@ -51,7 +51,8 @@ def load_issue(path: Path, settings: Settings, problems: list[Problem]) -> Issue
         problem = "is not a slug" if not SLUG.match(path.stem) else f"is over {MAX_SLUG} characters"
         f.error(None, f"the file name {excerpt(path.stem)} {problem}; rename the file or add "
                 "an 'id:'", line=1)
-    title = f.text("title", required=True, one_line=True)
+    # title is the Subject when there is no subject: both become an e-mail header.
+    title = f.header_text("title", required=True)
     date = f.date("date", required=True)
     period = f.mapping("period")
     if period is None and data.get("period") is None:
@@ -79,7 +80,7 @@ def load_issue(path: Path, settings: Settings, problems: list[Problem]) -> Issue
     issue = Issue(
         id=issue_id or "", title=title or "", date=date or start or end,  # type: ignore[arg-type]
         period_start=start, period_end=end,  # type: ignore[arg-type]
-        subject=f.text("subject", one_line=True) or "",
+        subject=f.header_text("subject") or "",
         preheader=f.text("preheader", one_line=True), kinds=kinds, tags=tags,
         intro=f.text("intro"), outro=f.text("outro"), sections=_sections(f),
         looking_ahead=looking_ahead, lang=f.locale("lang"), source=f.path,

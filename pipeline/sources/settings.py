@@ -150,7 +150,9 @@ def _settings_from(fields: Fields) -> Settings:
     fields.reject_unknown(KEYS)
     values: dict = {"source": fields.path}
     for key in ("site_name", "calendar_name", "calendar_description", "calendar_color"):
-        value = fields.text(key, one_line=True)
+        # site_name goes into the e-mail's List-Id header.
+        value = (fields.header_text(key) if key == "site_name" else
+                 fields.text(key, one_line=True))
         if value is not None:
             values[key] = value
     base_url = fields.url("base_url")
@@ -175,7 +177,7 @@ def _settings_from(fields: Fields) -> Settings:
                          f"{MAX_REFRESH.days} days; write e.g. 12h or 1d")
         else:
             values["refresh_interval"] = delta
-    sender = fields.text("sender", one_line=True)
+    sender = fields.header_text("sender")  # the From header
     if sender is not None:
         # parseaddr() reads only the first of "a@x.org, b@y.org": From must hold one address.
         addresses = getaddresses([sender])
