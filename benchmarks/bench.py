@@ -30,7 +30,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from synthetic import BENCH_NOW, generate  # noqa: E402
 
-CACHE_DIR = ".pipeline-cache"  # the build's cache, beside events/; removed for a cold build
+CACHE_HOME = ".cache-home"  # the builds' $XDG_CACHE_HOME, beside events/; moved away when cold
 TRASH = ".trash"  # in the work folder: what cold builds moved away, deleted at the end
 STAGES = ("floor", "load", "feeds", "newsletter", "build", "noop", "version")
 LABELS = {"floor": "floor: C YAML + icalendar (wall)", "floor_yaml": "  floor: C YAML load",
@@ -149,10 +149,12 @@ def run_stage_in_process(name: str, root: Path) -> None:
 
 # ---- the driver ----
 
-def child_env() -> dict[str, str]:
-    """The environment of every measured process: bytecode caching on, as an installed package has."""
+def child_env(cwd: Path) -> dict[str, str]:
+    """The environment of every measured process: bytecode caching on, as an installed package
+    has, and the build cache in the site's folder (so that `cold` can move it away)."""
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["XDG_CACHE_HOME"] = str(Path(cwd).resolve() / CACHE_HOME)
     return env
 
 
@@ -164,7 +166,7 @@ def measure(argv: list[str], cwd: Path) -> tuple[float, float, str, float]:
     """
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        process = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=err, env=child_env())
+        process = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=err, env=child_env(cwd))
         watchdog = threading.Timer(STAGE_TIMEOUT["seconds"], process.kill)
         watchdog.start()
         try:
@@ -219,7 +221,7 @@ def empty_trash(work: Path) -> None:
 def cold(root: Path) -> None:
     """Move the publish root and the cache away: the next build starts from nothing."""
     discard(root / "output", root.parent / TRASH)
-    discard(root / CACHE_DIR, root.parent / TRASH)
+    discard(root / CACHE_HOME, root.parent / TRASH)
     os.sync()  # pending writeback of earlier runs is set-up, not the next build's work
 
 

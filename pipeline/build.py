@@ -79,7 +79,7 @@ def build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.d
     from pipeline.calendar.stamps import LEDGER_FILE, ledger_bytes, read_ledger
     from pipeline.publish.writer import publish
 
-    # Unchanged event files are neither parsed nor serialized again (see pipeline/cache.py).
+    # Unchanged event files are neither parsed nor serialized again (see pipeline/cache/).
     cache = EventCache(cache_dir_for(out_dir), now)
     events, issues, settings = load_inputs(events_dir, newsletters_dir, config, cache.load)
     # Each event's DTSTAMP/LAST-MODIFIED/SEQUENCE come from the ledger the last build published.
