@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -73,14 +74,25 @@ def render_site(events: tuple[Event, ...], issues: tuple[Issue, ...], settings: 
 
 def build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.datetime,
                config: Path | None, quiet: bool = False, verbose: bool = False,
-               lock_timeout: float | None = None) -> None:
-    """`pipeline build`: nothing under `out_dir` changes unless everything rendered."""
+               lock_timeout: float | None = None, started: float | None = None) -> None:
+    """`pipeline build`: nothing under `out_dir` changes unless everything rendered.
+
+    `started`: the time.perf_counter() of the run's start, for the summary line's time.
+    """
     from pipeline.cache import EventCache, cache_dir_for
+    from pipeline.cache.run import RunInputs, next_time_change, remember_run
     from pipeline.calendar.stamps import LEDGER_FILE, ledger_bytes, read_ledger
     from pipeline.publish.writer import publish
 
+    started = time.perf_counter() if started is None else started
+    cache_dir = cache_dir_for(out_dir)
+    # Stats of every input first: a build whose inputs, window of `now` and publish root are
+    # those of the last one stops here (pipeline/cache/run.py).
+    inputs = RunInputs.of(events_dir, newsletters_dir, config, out_dir, cache_dir)
+    if not verbose and _unchanged(inputs, now, out_dir, cache_dir, quiet, started):
+        return
     # Unchanged event files are neither parsed nor serialized again (see pipeline/cache/).
-    cache = EventCache(cache_dir_for(out_dir), now)
+    cache = EventCache(cache_dir, now)
     events, issues, settings = load_inputs(events_dir, newsletters_dir, config, cache.load)
     # Each event's DTSTAMP/LAST-MODIFIED/SEQUENCE come from the ledger the last build published.
     ledger = read_ledger(out_dir)
@@ -90,11 +102,35 @@ def build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.d
     cache.save()
     feeds = sum(1 for path in artifacts if path.startswith("calendar/") and path.count("/") == 1)
     counts = ((len(events), "event"), (feeds, "feed"), (len(issues), "issue"))
+    summary = ", ".join(plural(n, noun) for n, noun in counts)
+    next_change = next_time_change(events, now)
     # Publishing needs only the bytes: letting the parsed events and the cache go first keeps
     # them out of the build's peak memory (the manifest is made there; 100k events: 170 MB).
     del events, issues, cache, ledger, next_ledger
-    publish(artifacts, out_dir, summary=", ".join(plural(n, noun) for n, noun in counts),
-            quiet=quiet, verbose=verbose, lock_timeout=lock_timeout, state=state)
+    report = publish(artifacts, out_dir, summary=summary, quiet=quiet, verbose=verbose,
+                     lock_timeout=lock_timeout, state=state, started=started)
+    remember_run(inputs, now, next_change, report.manifest_sha256, state[LEDGER_FILE], summary,
+                 report.files, cache_dir)
+
+
+def _unchanged(inputs, now: dt.datetime, out_dir: Path, cache_dir: Path | None, quiet: bool,
+               started: float) -> bool:
+    """True (and the summary printed) when the last build's record says nothing would change."""
+    import click
+
+    from pipeline.cache.run import unchanged_run
+    from pipeline.calendar.stamps import LEDGER_FILE
+    from pipeline.publish.manifest import MANIFEST
+    from pipeline.publish.writer import JOURNAL, PublishReport
+
+    record = unchanged_run(inputs, now, out_dir, LEDGER_FILE, JOURNAL, MANIFEST, cache_dir)
+    if record is None:
+        return False
+    if not quiet:
+        report = PublishReport(unchanged=[""] * int(record["count"]))
+        report.seconds = time.perf_counter() - started
+        click.echo(report.summary_line(str(record["summary"])))
+    return True
 
 
 def build_adhoc_issue(start: dt.date, end: dt.date, title: str | None, events_dir: Path,

@@ -5,11 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sys
+import time
 from pathlib import Path
 
 import click
 
 from pipeline import __version__
+
+STARTED = time.perf_counter()  # the summary line's time is the run's, from here
 
 EVENTS_HELP = "Folder of event files (*.yaml, any sub-folders)."
 NEWSLETTERS_HELP = "Folder of newsletter issue files; a missing folder means no issues."
@@ -117,7 +120,7 @@ def build(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.dateti
     from pipeline.build import build_site
 
     build_site(events_dir, newsletters_dir, out_dir, now or current_time(), config,
-               quiet=quiet, verbose=verbose, lock_timeout=lock_timeout)
+               quiet=quiet, verbose=verbose, lock_timeout=lock_timeout, started=STARTED)
 
 
 @cli.command()

@@ -89,3 +89,12 @@ def make_site(folder: Path) -> Path:
         path.write_text(textwrap.dedent(text), encoding="utf-8")
     shutil.copytree(ROOT / "templates", folder / "templates")
     return folder
+
+
+def forget_last_run(out: str = "output") -> None:
+    """Delete the last build's record, so that the next build loads its events through the cache
+    (else an unchanged build stops at the stats: pipeline/cache/run.py)."""
+    from pipeline.cache import cache_dir_for
+    from pipeline.cache.run import RUN
+
+    (cache_dir_for(Path(out)) / RUN).unlink(missing_ok=True)

@@ -22,6 +22,7 @@ old and new versions are mixed is only as long as a burst of renames.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -53,6 +54,7 @@ class PublishReport:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    manifest_sha256: str = ""  # of the manifest this run leaves (a later no-op run checks it)
 
     @property
     def files(self) -> int:
@@ -212,7 +214,8 @@ class Progress:
 def publish(artifacts: Mapping[str, bytes], out_dir: Path, summary: str = "", *,
             quiet: bool = False, verbose: bool = False, prune: bool = True,
             lock_timeout: float | None = None,
-            state: Mapping[str, bytes] | None = None) -> PublishReport:
+            state: Mapping[str, bytes] | None = None,
+            started: float | None = None) -> PublishReport:
     """Write `artifacts` (posix path under the root -> bytes) to `out_dir`; see module doc.
 
     prune=True removes files the previous publish made whose artifact is gone; prune=False
@@ -220,8 +223,9 @@ def publish(artifacts: Mapping[str, bytes], out_dir: Path, summary: str = "", *,
     (ad-hoc issues): pruning runs keep those until the user deletes them by hand.
     `state` holds dot-files of the root (e.g. `.pipeline-state.json`): written atomically
     after the manifest when their bytes changed, never listed, never pruned, not counted.
+    `started`: the time.perf_counter() the summary line's time counts from (default: now).
     """
-    started = time.perf_counter()
+    started = time.perf_counter() if started is None else started
     validate_paths(artifacts)
     validate_state_names(state or {})
     if out_dir.exists() and not out_dir.is_dir():
@@ -279,6 +283,7 @@ def _publish_locked(artifacts: Mapping[str, bytes], out_dir: Path, prune: bool, 
                     if path not in artifacts and _is_safe(path) and (out_dir / path).is_file()]
     manifest = manifest_bytes(entries)
     manifest_changed = _current_bytes(out_dir / MANIFEST) != manifest
+    report.manifest_sha256 = hashlib.sha256(manifest).hexdigest()
 
     staged = _stage_all(out_dir, changed, quiet)
     if changed or gone:

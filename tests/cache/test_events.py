@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from cachesite import FILES, build, cold_build, make_site
+from cachesite import FILES, build, cold_build, forget_last_run, make_site
 
 import pipeline.cache.events as cache_module
 import pipeline.calendar.feeds as calendar_module
@@ -60,6 +60,7 @@ def test_unchanged_run_parses_and_serializes_nothing(site, spy):
 
 def test_second_run_is_all_hits(site, spy):
     warm(spy)
+    forget_last_run()  # else it stops before loading anything (tests/cache/test_run.py)
     build()
     assert spy == {"parsed": [], "serialized": []}
 
@@ -121,7 +122,10 @@ def test_new_now_reuses_every_entry_and_recomputes_what_is_upcoming(site, spy):
 
 def test_new_code_version_misses_every_entry(site, spy, monkeypatch):
     warm(spy)
-    monkeypatch.setattr(cache_module, "code_version", lambda: "another version")
+    import pipeline.cache.run as run_module
+
+    for module in (cache_module, run_module):
+        monkeypatch.setattr(module, "code_version", lambda: "another version")
     warm_output = build()
     assert len(spy["parsed"]) == 4
     assert warm_output == cold_build()
@@ -129,6 +133,7 @@ def test_new_code_version_misses_every_entry(site, spy, monkeypatch):
 
 def test_damaged_cache_is_a_miss_not_an_error(site, spy):
     warm(spy)
+    forget_last_run()
     (cache_dir_for(Path("output")) / PACK).write_bytes(b"\x80\x05 not a cache")
     warm_output = build()
     assert len(spy["parsed"]) == 4

@@ -9,13 +9,14 @@ import shutil
 from pathlib import Path
 
 import pytest
-from cachesite import build, cold_build, make_site
+from cachesite import build, cold_build, forget_last_run, make_site
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.cache import cache_dir_for
 from pipeline.cache.events import PACK
 from pipeline.cache.records import dump
+from pipeline.cache.run import RUN
 from pipeline.cache.version import code_version
 
 
@@ -47,6 +48,7 @@ def test_a_planted_pickle_beside_the_publish_root_is_never_loaded(site, capsys):
 
 def forge(folder: Path) -> None:
     """A well-sealed pack whose only record says another title for the Seoul meetup."""
+    forget_last_run()
     text = (folder / PACK).read_text(encoding="utf-8")
     assert "Seoul meetup" in text
     lines = [json.loads(line.split(" ", 1)[1]) for line in text.splitlines()]
@@ -114,25 +116,31 @@ def mutate(data: bytes, mutation: Mutation) -> bytes:
     return data[:at] + data[at:at + size] + data[at:]
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(mutations=st.lists(st.tuples(st.sampled_from(["flip", "truncate", "drop", "repeat"]),
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(target=st.sampled_from([(PACK,), (RUN,), (PACK, RUN)]),
+       mutations=st.lists(st.tuples(st.sampled_from(["flip", "truncate", "drop", "repeat"]),
                                     st.integers(0, 1 << 20), st.integers(1, 400)),
                           min_size=1, max_size=3))
-def test_a_damaged_cache_gives_the_bytes_of_a_cold_build(site, mutations):
-    # Damage of any kind (a flipped bit, a cut, a lost or doubled span) is a miss: the output
-    # is the cold build's, byte for byte, and the build never fails because of it.
+def test_a_damaged_cache_gives_the_bytes_of_a_cold_build(site, target, mutations):
+    # Damage of any kind (a flipped bit, a cut, a lost or doubled span) to the events' pack,
+    # the last run's record or both is a miss: the output is the cold build's, byte for byte,
+    # and the build never fails because of it.
     folder = cache_dir_for(Path("output"))
-    if not (folder / PACK).exists():
+    pristine = site / "pristine"
+    if not pristine.exists():
         build()
-    pristine_path = site / "pristine.jsonl"
-    if not pristine_path.exists():
-        shutil.copy(folder / PACK, pristine_path)
+        shutil.copytree(folder, pristine)
         (site / "expected").mkdir()
         for path, data in cold_build().items():
             (site / "expected" / path.replace("/", "__")).write_bytes(data)
     expected = {p.name.replace("__", "/"): p.read_bytes() for p in (site / "expected").iterdir()}
-    data = pristine_path.read_bytes()
-    for mutation in mutations:
-        data = mutate(data, mutation)
-    (folder / PACK).write_bytes(data)
+    for name in (PACK, RUN):
+        shutil.copy(pristine / name, folder / name)
+    if target == (PACK,):
+        forget_last_run()  # else the unchanged build never reads the pack
+    for name in target:
+        data = (pristine / name).read_bytes()
+        for mutation in mutations:
+            data = mutate(data, mutation)
+        (folder / name).write_bytes(data)
     assert build() == expected

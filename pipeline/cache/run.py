@@ -1,0 +1,131 @@
+"""The last build's record: its inputs' stats, its `now` window, what it published; a no-op stops.
+
+A build whose every input file (event, issue, settings and template files) has the stat
+signature recorded by the last successful build, at a `now` at or after that build's and
+before the next instant an event ends (when upcoming.ics and the feeds would change), and
+whose publish root still holds the manifest and ledger that build published (same SHA-256,
+no journal of an interrupted publish), would publish the same bytes: it stops after these
+stats, without parsing, rendering or comparing anything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline.cache import records
+from pipeline.cache.place import private_folder, read_private, write_private
+from pipeline.cache.version import code_version
+from pipeline.model import Event
+from pipeline.sources.events import yaml_files
+
+RUN = "run.jsonl"
+TEMPLATES = Path("templates")  # the theme, relative to the working directory (as newsletter/)
+SETTINGS_FILE = Path("pipeline.yaml")  # read when --config is not given
+
+
+@dataclass(slots=True)
+class RunInputs:
+    """Everything a build's output depends on besides the code, `now` and the publish root."""
+
+    arguments: dict[str, str | None]  # absolute folders and files the build was given
+    files: dict[str, list[int] | None]  # path -> [size, mtime_ns, inode, ctime_ns]; None: absent
+    clock_ns: int  # the file system's clock when the stats were taken (racy-timestamp rule)
+
+    @classmethod
+    def of(cls, events_dir: Path, newsletters_dir: Path, config: Path | None, out_dir: Path,
+           cache_dir: Path | None) -> RunInputs:
+        """The stats of every input, taken before anything is read."""
+        clock = 0
+        if cache_dir is not None and private_folder(cache_dir, create=True):
+            try:
+                os.utime(cache_dir)
+                clock = os.stat(cache_dir).st_mtime_ns
+            except OSError:
+                clock = 0
+        paths = [*(yaml_files(events_dir) if events_dir.is_dir() else []),
+                 *(yaml_files(newsletters_dir) if newsletters_dir.is_dir() else []),
+                 config or SETTINGS_FILE, *_tree(TEMPLATES)]
+        arguments = {"cwd": os.getcwd(), "events": os.path.abspath(events_dir),
+                     "newsletters": os.path.abspath(newsletters_dir),
+                     "config": os.path.abspath(config) if config else None,
+                     "out": os.path.abspath(out_dir)}
+        return cls(arguments, {os.fspath(path): _stat(path) for path in paths}, clock)
+
+
+def _tree(folder: Path) -> Iterable[Path]:
+    """Every file below `folder` (none when it is missing), in a stable order."""
+    found = []
+    for directory, folders, files in os.walk(folder):
+        folders.sort()
+        found += [Path(directory, name) for name in sorted(files)]
+    return found
+
+
+def _stat(path: Path) -> list[int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return [info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns]
+
+
+def _sha256_of(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def next_time_change(events: Iterable[Event], now: dt.datetime) -> dt.datetime | None:
+    """The first instant after `now` at which an event ends: what is upcoming changes then."""
+    ends = [end for event in events if (end := event.ends_at) is not None and end > now]
+    return min(ends) if ends else None
+
+
+def unchanged_run(inputs: RunInputs, now: dt.datetime, out_dir: Path, ledger_file: str,
+                  journal_file: str, manifest_file: str, cache_dir: Path | None,
+                  ) -> dict[str, Any] | None:
+    """The last build's record when this build would publish the same bytes; else None."""
+    if cache_dir is None or inputs.clock_ns == 0:
+        return None
+    found = read_private(cache_dir / RUN, 1 << 30)
+    loaded = records.load(code_version(), found[0]) if found else None
+    if loaded is None:
+        return None
+    record, _ = loaded
+    try:
+        since = dt.datetime.fromisoformat(record["now"])
+        until = record["next_change"] and dt.datetime.fromisoformat(record["next_change"])
+        if record["arguments"] != inputs.arguments or not since <= now or (until and now >= until):
+            return None
+        if record["files"] != inputs.files or any(
+                stat is not None and max(stat[1], stat[3]) >= record["clock_ns"]
+                for stat in inputs.files.values()):
+            return None  # changed, or too recent to trust a stat (racy-timestamp rule)
+        if os.path.lexists(out_dir / journal_file):
+            return None  # an interrupted publish: the full build repairs it
+        if (_sha256_of(out_dir / manifest_file) != record["manifest"]
+                or _sha256_of(out_dir / ledger_file) != record["ledger"]):
+            return None  # another build published since, or the files were touched
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None
+    return record
+
+
+def remember_run(inputs: RunInputs, now: dt.datetime, next_change: dt.datetime | None,
+                 manifest_sha256: str, ledger: bytes, summary: str, files: int,
+                 cache_dir: Path | None) -> None:
+    """Record a successful build for the next one (nothing when there is no private cache)."""
+    if cache_dir is None or inputs.clock_ns == 0 or not manifest_sha256:
+        return
+    record = {"arguments": inputs.arguments, "files": inputs.files, "clock_ns": inputs.clock_ns,
+              "now": now.isoformat(), "next_change": next_change and next_change.isoformat(),
+              "manifest": manifest_sha256, "ledger": hashlib.sha256(ledger).hexdigest(),
+              "summary": summary, "count": files}
+    write_private(cache_dir / RUN, records.dump(code_version(), record, []))
