@@ -108,7 +108,8 @@ def build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.d
     # them out of the build's peak memory (the manifest is made there; 100k events: 170 MB).
     del events, issues, cache, ledger, next_ledger
     report = publish(artifacts, out_dir, summary=summary, quiet=quiet, verbose=verbose,
-                     lock_timeout=lock_timeout, state=state, started=started)
+                     lock_timeout=lock_timeout, state=state, started=started,
+                     trust_manifest=True)  # compared by recorded hash, not read back
     remember_run(inputs, now, next_change, report.manifest_sha256, state[LEDGER_FILE], summary,
                  report.files, cache_dir)
 

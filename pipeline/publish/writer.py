@@ -10,9 +10,10 @@ What "consistent" means, also after a crash (power loss, kill -9) at any point:
    last publish that finished. If a run dies midway, the only files that may differ from
    it are those listed in the journal `.publish-journal.json`, which the run wrote (and
    fsynced) before touching any published file and deletes once the manifest is written.
-3. The next run repairs everything: it compares real bytes (never the manifest's hashes),
-   rewrites what differs, and treats both the previous manifest's paths and the journal's
-   paths as its own when it prunes. Files it never wrote (not in either) are never deleted.
+3. The next run repairs everything: it compares real bytes (with `trust_manifest`, the
+   manifest's hashes, but never while a journal exists), rewrites what differs, and treats
+   both the previous manifest's paths and the journal's paths as its own when it prunes.
+   Files it never wrote (not in either) are never deleted.
 
 New files are staged (written + fsynced under temporary dot-names) before the first rename,
 so a failure while staging leaves the published files untouched, and the window in which
@@ -215,7 +216,7 @@ def publish(artifacts: Mapping[str, bytes], out_dir: Path, summary: str = "", *,
             quiet: bool = False, verbose: bool = False, prune: bool = True,
             lock_timeout: float | None = None,
             state: Mapping[str, bytes] | None = None,
-            started: float | None = None) -> PublishReport:
+            started: float | None = None, trust_manifest: bool = False) -> PublishReport:
     """Write `artifacts` (posix path under the root -> bytes) to `out_dir`; see module doc.
 
     prune=True removes files the previous publish made whose artifact is gone; prune=False
@@ -224,6 +225,9 @@ def publish(artifacts: Mapping[str, bytes], out_dir: Path, summary: str = "", *,
     `state` holds dot-files of the root (e.g. `.pipeline-state.json`): written atomically
     after the manifest when their bytes changed, never listed, never pruned, not counted.
     `started`: the time.perf_counter() the summary line's time counts from (default: now).
+    `trust_manifest`: when no journal says a run was interrupted, a file the previous
+    manifest lists with the new bytes' size and SHA-256 is taken as unchanged without being
+    read back (a file edited by hand is then repaired only once its artifact changes).
     """
     started = time.perf_counter() if started is None else started
     validate_paths(artifacts)
@@ -232,7 +236,7 @@ def publish(artifacts: Mapping[str, bytes], out_dir: Path, summary: str = "", *,
         raise PipelineError(f"--out {display_path(out_dir)} is a file, not a folder")
     out_dir.mkdir(parents=True, exist_ok=True)
     with output_lock(out_dir, lock_timeout):
-        report = _publish_locked(artifacts, out_dir, prune, quiet, verbose)
+        report = _publish_locked(artifacts, out_dir, prune, quiet, verbose, trust_manifest)
         for name, data in sorted((state or {}).items()):
             if _current_bytes(out_dir / name) != data:
                 write_atomically(out_dir / name, data, _file_mode())
@@ -248,7 +252,7 @@ def publish(artifacts: Mapping[str, bytes], out_dir: Path, summary: str = "", *,
 
 
 def _publish_locked(artifacts: Mapping[str, bytes], out_dir: Path, prune: bool, quiet: bool,
-                    verbose: bool) -> PublishReport:
+                    verbose: bool, trust_manifest: bool = False) -> PublishReport:
     report = PublishReport()
     previous = read_manifest(out_dir)
     if previous is None:
@@ -266,16 +270,23 @@ def _publish_locked(artifacts: Mapping[str, bytes], out_dir: Path, prune: bool, 
     folders = {os.path.dirname(target) for target in targets.values()}
     present = _names_in({os.fspath(out_dir), *folders})
 
+    entries = [manifest_entry(path, data, kept=not prune) for path, data in artifacts.items()]
+    # The previous manifest's record of a file stands for its bytes only when no interrupted
+    # run (journal) may have left the file different from it.
+    recorded = previous if trust_manifest and not (out_dir / JOURNAL).exists() else {}
     changed: dict[str, bytes] = {}
-    for path in sorted(artifacts):
+    for entry in sorted(entries, key=lambda e: str(e["path"])):
+        path = str(entry["path"])
         folder, name = os.path.split(targets[path])
-        if name in present[folder] and _current_bytes(targets[path]) == artifacts[path]:
+        known = recorded.get(path)
+        if name in present[folder] and (
+                known.get("sha256") == entry["sha256"] and known.get("bytes") == entry["bytes"]
+                if isinstance(known, dict) else _current_bytes(targets[path]) == artifacts[path]):
             report.unchanged.append(path)  # same bytes: not rewritten, mtime and ETag kept
         else:
             changed[path] = artifacts[path]
     gone = sorted(p for p in owned - set(artifacts) if prune and (out_dir / p).is_file()
                   and not (out_dir / p).is_symlink())
-    entries = [manifest_entry(path, data, kept=not prune) for path, data in artifacts.items()]
     if prune:
         entries += kept.values()
     else:  # merge: keep what earlier runs published and is still there
