@@ -47,6 +47,7 @@ class EventCache:
         self._files: dict[str, dict[str, Any]] = {}  # shown path -> record, for the next run
         self._stored: dict[str, dict[str, Any]] = {}
         self._zones_read: set[tuple] = set()
+        self._lines: dict[str, bytes] = {}  # shown path -> its sealed line as read
         self._started = 0
         self._usable = False
 
@@ -90,7 +91,8 @@ class EventCache:
         """Keep this build's records (those of edited, renamed or deleted files go) and zones."""
         if not self._usable or self.directory is None:
             return
-        if self._files == self._stored and self._zones_read == set(self.zones):
+        same = [name for name, record in self._files.items() if record is self._stored.get(name)]
+        if len(same) == len(self._files) == len(self._stored) and self._zones_read == set(self.zones):
             return  # an unchanged run writes nothing
         zones = []
         for (name, first, last), text in sorted(self.zones.items(), key=repr):
@@ -100,8 +102,10 @@ class EventCache:
             except (TypeError, UnicodeDecodeError):
                 continue  # not cacheable: computed again next time
         header = {"kind": "events", "started_ns": self._started}
+        # An unchanged record keeps its line as read: an edit re-encodes one record, not all.
         data = records.dump(code_version(), header, [*zones, *(
-            self._files[name] for name in sorted(self._files))])
+            self._lines[name] if self._files[name] is self._stored.get(name) else self._files[name]
+            for name in sorted(self._files))])
         write_private(self.directory / PACK, data)
 
     def _read(self) -> tuple[dict[str, dict[str, Any]], int]:
@@ -113,7 +117,7 @@ class EventCache:
             return {}, 0  # missing, damaged header or written by other code: all misses
         header, values = loaded
         by_path: dict[str, dict[str, Any]] = {}
-        for value in values:
+        for value, line in values:
             if not isinstance(value, dict):
                 continue
             if "zone" in value:
@@ -126,6 +130,7 @@ class EventCache:
                     continue
             elif isinstance(value.get("path"), str):
                 by_path[value["path"]] = value
+                self._lines[value["path"]] = line
         started = header.get("started_ns")
         return by_path, started if type(started) is int else 0
 
@@ -198,6 +203,8 @@ def _hit(record: dict[str, Any] | None, path: Path, context: bytes, shown: str,
         vevent = str(record["vevent"]).encode("utf-8")
     except Exception:  # a sealed but unreadable record is still only a miss
         return None
+    if record["stat"] == signature:
+        return record, (event, vevent)  # the same record: its line is written back as read
     return {**record, "stat": signature, "digest": digest}, (event, vevent)
 
 

@@ -18,25 +18,30 @@ def _seal(version: str, text: bytes) -> bytes:
     return hashlib.sha256(version.encode() + b"\n" + text).hexdigest().encode()
 
 
-def dump(version: str, header: dict[str, Any], records: Iterable[Any]) -> bytes:
-    """The file: the header line, then one line per record, each sealed."""
-    lines = []
-    for value in (header, *records):
-        # ensure_ascii: a line's bytes never hold a raw line break or invalid UTF-8.
-        text = json.dumps(value, separators=(",", ":"), sort_keys=True).encode()
-        lines.append(_seal(version, text) + b" " + text + b"\n")
-    return b"".join(lines)
+def line(version: str, value: Any) -> bytes:
+    """One sealed line (with its newline) holding `value`."""
+    # ensure_ascii: a line's bytes never hold a raw line break or invalid UTF-8.
+    text = json.dumps(value, separators=(",", ":"), sort_keys=True).encode()
+    return _seal(version, text) + b" " + text + b"\n"
 
 
-def load(version: str, data: bytes) -> tuple[dict[str, Any], Iterator[Any]] | None:
-    """The header and the records whose seal holds; None when the header's does not."""
+def dump(version: str, header: dict[str, Any], records: Iterable[Any | bytes]) -> bytes:
+    """The file: the header line, then one line per record (bytes: a line read unchanged)."""
+    return b"".join([line(version, header), *(value if isinstance(value, bytes)
+                                              else line(version, value) for value in records)])
+
+
+def load(version: str, data: bytes) -> tuple[dict[str, Any], Iterator[tuple[Any, bytes]]] | None:
+    """The header, and each record whose seal holds with its line; None if the header's fails."""
     lines = data.split(b"\n")
     lines.pop()  # after the last newline: empty, or a truncated line (dropped)
-    values = (_open(version, line) for line in lines)
-    header = next(values, None)
+    if not lines:
+        return None
+    header = _open(version, lines[0])
     if not isinstance(header, dict):
         return None
-    return header, (value for value in values if value is not None)
+    values = ((_open(version, text), text + b"\n") for text in lines[1:])
+    return header, ((value, text) for value, text in values if value is not None)
 
 
 def _open(version: str, line: bytes) -> Any:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-from collections.abc import Iterable
+import stat
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,6 @@ from pipeline.cache import records
 from pipeline.cache.place import private_folder, read_private, write_private
 from pipeline.cache.version import code_version
 from pipeline.model import Event
-from pipeline.sources.events import yaml_files
 
 RUN = "run.jsonl"
 TEMPLATES = Path("templates")  # the theme, relative to the working directory (as newsletter/)
@@ -48,29 +48,42 @@ class RunInputs:
                 clock = os.stat(cache_dir).st_mtime_ns
             except OSError:
                 clock = 0
-        paths = [*(yaml_files(events_dir) if events_dir.is_dir() else []),
-                 *(yaml_files(newsletters_dir) if newsletters_dir.is_dir() else []),
-                 config or SETTINGS_FILE, *_tree(TEMPLATES)]
+        files = {**_tree(events_dir, _is_yaml), **_tree(newsletters_dir, _is_yaml),
+                 os.fspath(config or SETTINGS_FILE): _stat(config or SETTINGS_FILE),
+                 **_tree(TEMPLATES, lambda name: True)}
         arguments = {"cwd": os.getcwd(), "events": os.path.abspath(events_dir),
                      "newsletters": os.path.abspath(newsletters_dir),
                      "config": os.path.abspath(config) if config else None,
                      "out": os.path.abspath(out_dir)}
-        return cls(arguments, {os.fspath(path): _stat(path) for path in paths}, clock)
+        return cls(arguments, files, clock)
 
 
-def _tree(folder: Path) -> Iterable[Path]:
-    """Every file below `folder` (none when it is missing), in a stable order."""
-    found = []
-    for directory, folders, files in os.walk(folder):
-        folders.sort()
-        found += [Path(directory, name) for name in sorted(files)]
+def _is_yaml(name: str) -> bool:
+    """The files `sources.events.yaml_files` reads (it also skips dot-folders, as _tree does)."""
+    return name.endswith((".yaml", ".yml")) and not name.startswith(".")
+
+
+def _tree(folder: Path, wanted: Callable[[str], bool]) -> dict[str, list[int] | None]:
+    """The stat signature of each wanted regular file below `folder`: one stat per file."""
+    found: dict[str, list[int] | None] = {}
+    for directory, folders, files in os.walk(folder):  # symlinked folders are not entered
+        folders[:] = sorted(name for name in folders if not name.startswith("."))
+        for name in sorted(files):
+            if wanted(name):
+                path = os.path.join(directory, name)
+                signature = _stat(path)
+                if signature is not None:
+                    found[path] = signature
     return found
 
 
-def _stat(path: Path) -> list[int] | None:
+def _stat(path: str | Path) -> list[int] | None:
+    """[size, mtime_ns, inode, ctime_ns] of a regular file (symlinks followed); None if none."""
     try:
         info = os.stat(path)
     except OSError:
+        return None
+    if not stat.S_ISREG(info.st_mode):
         return None
     return [info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns]
 
@@ -105,8 +118,8 @@ def unchanged_run(inputs: RunInputs, now: dt.datetime, out_dir: Path, ledger_fil
         if record["arguments"] != inputs.arguments or not since <= now or (until and now >= until):
             return None
         if record["files"] != inputs.files or any(
-                stat is not None and max(stat[1], stat[3]) >= record["clock_ns"]
-                for stat in inputs.files.values()):
+                signature is not None and max(signature[1], signature[3]) >= record["clock_ns"]
+                for signature in inputs.files.values()):
             return None  # changed, or too recent to trust a stat (racy-timestamp rule)
         if os.path.lexists(out_dir / journal_file):
             return None  # an interrupted publish: the full build repairs it
