@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.calendar.stamps import EMPTY_LEDGER, Ledger
-from pipeline.model import Event, Issue
-from pipeline.sources.settings import Settings
 
-if TYPE_CHECKING:  # loading imports dateutil and icalendar: not for `pipeline --version`
+if TYPE_CHECKING:  # loading imports dateutil and icalendar: not for `pipeline --version`,
+    # nor for a build that stops at the stats (pipeline/cache/run.py)
+    from pipeline.model import Event, Issue
     from pipeline.sources.events import LoadFiles
+    from pipeline.sources.settings import Settings
 
 Artifacts = dict[str, bytes]  # path under the publish root -> bytes
 
@@ -79,18 +80,21 @@ def build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.d
 
     `started`: the time.perf_counter() of the run's start, for the summary line's time.
     """
-    from pipeline.cache import EventCache, cache_dir_for
-    from pipeline.cache.run import RunInputs, next_time_change, remember_run
-    from pipeline.calendar.stamps import LEDGER_FILE, ledger_bytes, read_ledger
-    from pipeline.publish.writer import publish
+    from pipeline.cache import cache_dir_for
+    from pipeline.cache.run import RunInputs
 
     started = time.perf_counter() if started is None else started
     cache_dir = cache_dir_for(out_dir)
     # Stats of every input first: a build whose inputs, window of `now` and publish root are
-    # those of the last one stops here (pipeline/cache/run.py).
+    # those of the last one stops here (pipeline/cache/run.py), before importing the parsers.
     inputs = RunInputs.of(events_dir, newsletters_dir, config, out_dir, cache_dir)
     if not verbose and _unchanged(inputs, now, out_dir, cache_dir, quiet, started):
         return
+    from pipeline.cache.events import EventCache
+    from pipeline.cache.run import next_time_change, remember_run
+    from pipeline.calendar.stamps import LEDGER_FILE, ledger_bytes, read_ledger
+    from pipeline.publish.writer import publish
+
     # Unchanged event files are neither parsed nor serialized again (see pipeline/cache/).
     cache = EventCache(cache_dir, now)
     events, issues, settings = load_inputs(events_dir, newsletters_dir, config, cache.load)
@@ -139,6 +143,7 @@ def build_adhoc_issue(start: dt.date, end: dt.date, title: str | None, events_di
                       quiet: bool = False, verbose: bool = False,
                       lock_timeout: float | None = None) -> None:
     """`pipeline newsletter`: one issue of the events between two dates, dated `now`."""
+    from pipeline.model import Issue
     from pipeline.newsletter.issues import render_issue_files
     from pipeline.publish.writer import publish
 

@@ -17,12 +17,14 @@ import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.cache import records
 from pipeline.cache.place import private_folder, read_private, write_private
 from pipeline.cache.version import code_version
-from pipeline.model import Event
+
+if TYPE_CHECKING:  # the model imports dateutil: not for a build that stops at the stats
+    from pipeline.model import Event
 
 RUN = "run.jsonl"
 TEMPLATES = Path("templates")  # the theme, relative to the working directory (as newsletter/)
