@@ -340,7 +340,7 @@ def table(results: dict[int, dict]) -> str:
             else:
                 row.append(f"{value:.3f} s")
         rows.append(row)
-    for key in ("floor", "build", "noop"):
+    for key in ("floor", "build", *REBUILDS):
         row = [f"CPU: {LABELS[key].split(' (')[0]}"]
         for n in sizes:
             value, floor = (results[n].get(k, {}).get("cpu") for k in (key, "floor"))

@@ -14,17 +14,35 @@ FORMAT = 3  # 3: JSON lines sealed per line (2 was a pickle: never read again)
 # normalized prefix of their installed distribution's `*.dist-info` folder.
 LIBRARIES = {"icalendar": "icalendar-", "yaml": "pyyaml-", "dateutil": "python_dateutil-",
              "jinja2": "jinja2-", "mjml": "mjml_python-", "markdown_it": "markdown_it_py-",
-             "nh3": "nh3-"}
+             "nh3": "nh3-", "tzdata": "tzdata-"}
 
 
 @cache
 def code_version() -> str:
     """A hash of every module of the `pipeline` package and of the libraries' versions."""
-    digest = hashlib.sha256(f"{FORMAT}|{sys.version}|{library_versions()}".encode())
+    digest = hashlib.sha256(f"{FORMAT}|{sys.version}|{library_versions()}|{zone_data()}".encode())
     package = Path(__file__).resolve().parent.parent
     for path in sorted(package.rglob("*.py")):
         digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
+
+
+def zone_data() -> list[str]:
+    """The version line of each system zone database zoneinfo may read (VTIMEZONEs are cached).
+
+    zoneinfo prefers these folders to the tzdata package: an OS update of tzdata must make
+    every cached VTIMEZONE miss.
+    """
+    import zoneinfo
+
+    versions = []
+    for folder in zoneinfo.TZPATH:
+        try:
+            with open(os.path.join(folder, "tzdata.zi"), "rb") as handle:
+                versions.append(f"{folder}:{handle.readline(80)!r}")
+        except OSError:
+            continue
+    return versions
 
 
 def library_versions() -> list[str]:
