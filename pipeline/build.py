@@ -12,6 +12,7 @@ from pipeline.calendar.stamps import EMPTY_LEDGER, Ledger
 
 if TYPE_CHECKING:  # loading imports dateutil and icalendar: not for `pipeline --version`,
     # nor for a build that stops at the stats (pipeline/cache/run.py)
+    from pipeline.cache.run import RunInputs
     from pipeline.model import Event, Issue
     from pipeline.sources.events import LoadFiles
     from pipeline.sources.settings import Settings
@@ -118,7 +119,7 @@ def build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.d
                  report.files, cache_dir)
 
 
-def _unchanged(inputs, now: dt.datetime, out_dir: Path, cache_dir: Path | None, quiet: bool,
+def _unchanged(inputs: RunInputs, now: dt.datetime, out_dir: Path, cache_dir: Path | None, quiet: bool,
                started: float) -> bool:
     """True (and the summary printed) when the last build's record says nothing would change."""
     import click
