@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.calendar.stamps import EMPTY_LEDGER, Ledger
-from pipeline.model import Event, Issue
-from pipeline.sources.settings import Settings
 
-if TYPE_CHECKING:  # loading imports dateutil and icalendar: not for `pipeline --version`
+if TYPE_CHECKING:  # loading imports dateutil and icalendar: not for `pipeline --version`,
+    # nor for a build that stops at the stats (pipeline/cache/run.py)
+    from pipeline.cache.run import RunInputs
+    from pipeline.model import Event, Issue
     from pipeline.sources.events import LoadFiles
+    from pipeline.sources.settings import Settings
 
 Artifacts = dict[str, bytes]  # path under the publish root -> bytes
 
@@ -92,17 +95,31 @@ def check_site(events_dir: Path, newsletters_dir: Path, config: Path | None,
 def build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.datetime,
                config: Path | None, quiet: bool = False, verbose: bool = False,
                lock_timeout: float | None = None, site: Path | None = None,
-               allow_empty: bool = False) -> None:
-    """`pipeline build`: nothing under `out_dir` changes unless everything rendered."""
-    from pipeline.cache import EventCache, cache_dir_for
+               allow_empty: bool = False, started: float | None = None) -> None:
+    """`pipeline build`: nothing under `out_dir` changes unless everything rendered.
+
+    `started`: the time.perf_counter() of the run's start, for the summary line's time.
+    """
+    from pipeline.cache import cache_dir_for
+    from pipeline.cache.run import RunInputs
+
+    started = time.perf_counter() if started is None else started
+    cache_dir = cache_dir_for(out_dir)
+    # Stats of every input first: a build whose inputs, window of `now` and publish root are
+    # those of the last one stops here (pipeline/cache/run.py), before importing the parsers.
+    inputs = RunInputs.of(events_dir, newsletters_dir, config, out_dir, cache_dir, site)
+    if not verbose and _unchanged(inputs, now, out_dir, cache_dir, quiet, started):
+        return
+    from pipeline.cache.events import EventCache
+    from pipeline.cache.run import next_time_change, remember_run
     from pipeline.calendar.feeds import render_calendars_and_ledger
     from pipeline.calendar.stamps import LEDGER_FILE, ledger_bytes, read_ledger
     from pipeline.newsletter.issues import render_newsletters
     from pipeline.publish.writer import locked_root
     from pipeline.web.pages import render_pages
 
-    # Unchanged event files are neither parsed nor serialized again (see pipeline/cache.py).
-    cache = EventCache(cache_dir_for(out_dir), now)
+    # Unchanged event files are neither parsed nor serialized again (see pipeline/cache/).
+    cache = EventCache(cache_dir, now)
     events, issues, settings = load_inputs(events_dir, newsletters_dir, config, cache.load, site)
     # Newsletters and pages do not depend on the ledger: rendered before the lock, not holding it.
     newsletters = {**render_newsletters(events, issues, settings, now),
@@ -124,11 +141,15 @@ def build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.d
         state = {LEDGER_FILE: ledger_bytes(next_ledger)}
         feeds = sum(1 for path in calendars if path.count("/") == 1)
         counts = ((len(events), "event"), (feeds, "feed"), (len(issues), "issue"))
+        summary = "; ".join([", ".join(plural(n, noun) for n, noun in counts), *notes])
+        next_change = next_time_change(events, now)
         # Publishing needs only the bytes: letting the parsed events and the cache go first
         # keeps them out of the build's peak memory (the manifest is made there; 100k: 170 MB).
         del events, issues, cache, ledger, next_ledger, calendars, newsletters
-        summary = "; ".join([", ".join(plural(n, noun) for n, noun in counts), *notes])
-        root.publish(artifacts, summary, quiet=quiet, verbose=verbose, state=state)
+        report = root.publish(artifacts, summary, quiet=quiet, verbose=verbose, state=state,
+                              started=started, trust_manifest=True)  # by recorded hash
+    remember_run(inputs, now, next_change, report.manifest_sha256, state[LEDGER_FILE], summary,
+                 report.files, cache_dir)
 
 
 def refuse_emptying(out_dir: Path, events_dir: Path) -> None:
@@ -159,12 +180,33 @@ def _calendar_notices(events: tuple[Event, ...], settings: Settings, now: dt.dat
     return [note] if note else []
 
 
+def _unchanged(inputs: RunInputs, now: dt.datetime, out_dir: Path, cache_dir: Path | None, quiet: bool,
+               started: float) -> bool:
+    """True (and the summary printed) when the last build's record says nothing would change."""
+    import click
+
+    from pipeline.cache.run import unchanged_run
+    from pipeline.calendar.stamps import LEDGER_FILE
+    from pipeline.publish.manifest import MANIFEST
+    from pipeline.publish.writer import JOURNAL, PublishReport
+
+    record = unchanged_run(inputs, now, out_dir, LEDGER_FILE, JOURNAL, MANIFEST, cache_dir)
+    if record is None:
+        return False
+    if not quiet:
+        report = PublishReport(unchanged=[""] * int(record["count"]))
+        report.seconds = time.perf_counter() - started
+        click.echo(report.summary_line(str(record["summary"])))
+    return True
+
+
 def build_adhoc_issue(start: dt.date, end: dt.date, title: str | None, events_dir: Path,
                       out_dir: Path, now: dt.datetime, config: Path | None,
                       quiet: bool = False, verbose: bool = False,
                       lock_timeout: float | None = None, site: Path | None = None) -> None:
     """`pipeline newsletter`: one issue of the events between two dates, dated `now`."""
     from pipeline.locales import localizer
+    from pipeline.model import Issue
     from pipeline.newsletter.issues import render_issue_files
     from pipeline.publish.writer import publish
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sys
+import time
 from pathlib import Path
 
 import click
 
 from pipeline import __version__
+
+STARTED = time.perf_counter()  # the summary line's time is the run's, from here
 
 EVENTS_HELP = "Folder of event files (*.yaml, any sub-folders). Default: SITE/events."
 NEWSLETTERS_HELP = ("Folder of newsletter issue files; a missing folder means no issues. "
@@ -152,7 +155,8 @@ def build(site: Path | None, events_dir: Path | None, newsletters_dir: Path | No
     out = where.path(out_dir, "output")
     check_out_dir(out, events, newsletters)
     build_site(events, newsletters, out, now or current_time(), where.config, quiet=quiet,
-               verbose=verbose, lock_timeout=lock_timeout, site=where.root, allow_empty=allow_empty)
+               verbose=verbose, lock_timeout=lock_timeout, site=where.root, allow_empty=allow_empty,
+               started=STARTED)
 
 
 @cli.command()

@@ -12,9 +12,10 @@ What "consistent" means, also after a crash (power loss, kill -9) at any point:
    last publish that finished. If a run dies midway, the only files that may differ from
    it are those listed in the journal `.publish-journal.json`, which the run wrote (and
    fsynced) before touching any published file and deletes once the manifest is written.
-3. The next run repairs everything: it compares real bytes (never the manifest's hashes),
-   rewrites what differs, and treats both the previous manifest's paths and the journal's
-   paths as its own when it prunes. Files it never wrote (not in either) are never deleted.
+3. The next run repairs everything: it compares real bytes (with `trust_manifest`, the
+   manifest's hashes, but never while a journal exists), rewrites what differs, and treats
+   both the previous manifest's paths and the journal's paths as its own when it prunes.
+   Files it never wrote (not in either) are never deleted.
 
 New files are staged (written + fsynced under temporary dot-names) before the first rename,
 so a failure while staging leaves the published files untouched, and the window in which
@@ -24,6 +25,7 @@ old and new versions are mixed is only as long as a burst of renames.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -55,6 +57,7 @@ class PublishReport:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    manifest_sha256: str = ""  # of the manifest this run leaves (a later no-op run checks it)
 
     @property
     def files(self) -> int:
@@ -184,14 +187,16 @@ class PublishRoot:
 
     def publish(self, artifacts: Mapping[str, bytes], summary: str = "", *, quiet: bool = False,
                 verbose: bool = False, prune: bool = True,
-                state: Mapping[str, bytes] | None = None) -> PublishReport:
+                state: Mapping[str, bytes] | None = None, started: float | None = None,
+                trust_manifest: bool = False) -> PublishReport:
         """Write `artifacts` and `state` into this root; see `publish`."""
-        started = time.perf_counter()
+        started = time.perf_counter() if started is None else started
         validate_paths(artifacts)
         validate_state_names(state or {})
         report = PublishReport()
         try:
-            _publish_locked(artifacts, self.out_dir, self._folders, prune, quiet, report)
+            _publish_locked(artifacts, self.out_dir, self._folders, prune, quiet, report,
+                            trust_manifest)
             for name, data in sorted((state or {}).items()):
                 if self._folders.read(name) != data:
                     _write_root_file(self._folders, name, data, _file_mode())
@@ -230,7 +235,8 @@ def locked_root(out_dir: Path, lock_timeout: float | None = None) -> Iterator[Pu
 def publish(artifacts: Mapping[str, bytes], out_dir: Path, summary: str = "", *,
             quiet: bool = False, verbose: bool = False, prune: bool = True,
             lock_timeout: float | None = None,
-            state: Mapping[str, bytes] | None = None) -> PublishReport:
+            state: Mapping[str, bytes] | None = None,
+            started: float | None = None, trust_manifest: bool = False) -> PublishReport:
     """Write `artifacts` (posix path under the root -> bytes) to `out_dir`; see module doc.
 
     prune=True removes files the previous publish made whose artifact is gone; prune=False
@@ -238,16 +244,21 @@ def publish(artifacts: Mapping[str, bytes], out_dir: Path, summary: str = "", *,
     (ad-hoc issues): pruning runs keep those until the user deletes them by hand.
     `state` holds dot-files of the root (e.g. `.pipeline-state.json`): written atomically
     after the manifest when their bytes changed, never listed, never pruned, not counted.
+    `started`: the time.perf_counter() the summary line's time counts from (default: now).
+    `trust_manifest`: when no journal says a run was interrupted, a file the previous
+    manifest lists with the new bytes' size and SHA-256 is taken as unchanged without being
+    read back (a file edited by hand is then repaired only once its artifact changes).
     """
     validate_paths(artifacts)  # a bug is reported before the root is even created
     validate_state_names(state or {})
     with locked_root(out_dir, lock_timeout) as root:
         return root.publish(artifacts, summary, quiet=quiet, verbose=verbose, prune=prune,
-                            state=state)
+                            state=state, started=started, trust_manifest=trust_manifest)
 
 
 def _publish_locked(artifacts: Mapping[str, bytes], out_dir: Path, folders: RootFolders,
-                    prune: bool, quiet: bool, report: PublishReport) -> None:
+                    prune: bool, quiet: bool, report: PublishReport,
+                    trust_manifest: bool = False) -> None:
     previous = read_manifest(out_dir)
     if previous is None:
         # Without a manifest we cannot tell our files from the user's: prune nothing.
@@ -265,14 +276,21 @@ def _publish_locked(artifacts: Mapping[str, bytes], out_dir: Path, folders: Root
                for folder in {"", *(folder for folder, _, _ in located.values())}}
 
     changed: dict[str, bytes] = {}
-    for path in sorted(artifacts):
+    entries = [manifest_entry(path, data, kept=not prune) for path, data in artifacts.items()]
+    # The previous manifest's record of a file stands for its bytes only when no interrupted
+    # run (journal) may have left the file different from it.
+    recorded = previous if trust_manifest and JOURNAL not in present[""] else {}
+    for entry in sorted(entries, key=lambda e: str(e["path"])):
+        path = str(entry["path"])
         folder, _, name = located[path]
-        if name in present[folder] and folders.read(path) == artifacts[path]:
+        known = recorded.get(path)
+        if name in present[folder] and (
+                known.get("sha256") == entry["sha256"] and known.get("bytes") == entry["bytes"]
+                if isinstance(known, dict) else folders.read(path) == artifacts[path]):
             report.unchanged.append(path)  # same bytes: not rewritten, mtime and ETag kept
         else:
             changed[path] = artifacts[path]
     gone = sorted(p for p in owned - set(artifacts) if prune and folders.is_file(p))
-    entries = [manifest_entry(path, data, kept=not prune) for path, data in artifacts.items()]
     if prune:
         entries += kept.values()
     else:  # merge: keep what earlier runs published and is still there
@@ -280,6 +298,7 @@ def _publish_locked(artifacts: Mapping[str, bytes], out_dir: Path, folders: Root
                     if path not in artifacts and _is_safe(path) and folders.is_file(path)]
     manifest = manifest_bytes(entries)
     manifest_changed = folders.read(MANIFEST) != manifest
+    report.manifest_sha256 = hashlib.sha256(manifest).hexdigest()
 
     staged = _stage_all(folders, changed, quiet)
     if changed or gone:

@@ -7,71 +7,18 @@ import shutil
 from pathlib import Path
 
 import pytest
+from cachesite import FILES, build, cold_build, forget_last_run, make_site
 
-import pipeline.cache as cache_module
+import pipeline.cache.events as cache_module
 import pipeline.calendar.feeds as calendar_module
-from pipeline.build import build_site
-from pipeline.cache import CACHE_DIR, PACK, EventCache
-from pipeline.calendar.stamps import LEDGER_FILE
-
-ROOT = Path(__file__).resolve().parent.parent
-NOW = dt.datetime(2025, 3, 1, 9, 0, tzinfo=dt.UTC)
-FILES = {
-    "pipeline.yaml": """\
-        site_name: Cache Test
-        base_url: https://events.example.org/
-        feeds:
-          - id: korea
-            name: Korea
-            tags: [korea]
-        """,
-    "events/seoul-meetup.yaml": """\
-        title: Seoul meetup 서울
-        kind: meetup
-        start: 2025-04-10 19:00
-        duration: 2h
-        timezone: Asia/Seoul
-        tags: [korea]
-        """,
-    "events/2025/paris-docathon.yaml": """\
-        title: Paris docathon
-        kind: docathon
-        start: 2025-03-29
-        end: 2025-03-30
-        timezone: Europe/Paris
-        """,
-    "events/2025/weekly-call.yaml": """\
-        title: Weekly call
-        kind: meeting
-        start: 2025-01-08 17:00
-        duration: 1h
-        timezone: America/Los_Angeles
-        recurrence:
-          rule: FREQ=WEEKLY;BYDAY=WE;COUNT=20
-        """,
-    "events/past-conference.yaml": """\
-        title: Past conference
-        kind: conference
-        start: 2025-01-15 09:00
-        end: 2025-01-15 18:00
-        timezone: Europe/London
-        summary: Talks and posters.
-        """,
-    "newsletters/2025-q1.yaml": """\
-        title: Q1 2025
-        date: 2025-02-15
-        period: {from: 2025-01-01, to: 2025-01-31}
-        """,
-}
+from pipeline.cache import cache_dir_for
+from pipeline.cache.events import PACK
 
 
 @pytest.fixture
-def site(in_tmp: Path, write_yaml) -> Path:
+def site(in_tmp: Path) -> Path:
     """A small site with the project's e-mail templates, in the working directory."""
-    for path, text in FILES.items():
-        write_yaml(path, text)
-    shutil.copytree(ROOT / "templates", in_tmp / "templates")
-    return in_tmp
+    return make_site(in_tmp)
 
 
 @pytest.fixture
@@ -94,25 +41,6 @@ def spy(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
     return seen
 
 
-def build(out: str = "output", now: dt.datetime = NOW) -> dict[str, bytes]:
-    """`pipeline build` of the working directory; every published file's bytes."""
-    build_site(Path("events"), Path("newsletters"), Path(out), now, Path("pipeline.yaml"),
-               quiet=True, site=Path("."))  # the site's own templates/ (a copy) are used
-    root = Path(out)
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and not p.name.startswith(".")}
-
-
-def cold_build(now: dt.datetime = NOW) -> dict[str, bytes]:
-    """The same build from nothing: a fresh publish root with a fresh cache beside it."""
-    shutil.rmtree("cold", ignore_errors=True)
-    # ...but the warm root's publication ledger: stamps are state of the publish root, not cache.
-    Path("cold/output").mkdir(parents=True)
-    if Path("output", LEDGER_FILE).exists():
-        shutil.copy2(Path("output", LEDGER_FILE), Path("cold/output", LEDGER_FILE))
-    return build("cold/output", now)
-
-
 def warm(spy: dict[str, list[str]]) -> None:
     """A first build fills the cache; forget what it parsed."""
     build()
@@ -132,6 +60,7 @@ def test_unchanged_run_parses_and_serializes_nothing(site, spy):
 
 def test_second_run_is_all_hits(site, spy):
     warm(spy)
+    forget_last_run()  # else it stops before loading anything (tests/cache/test_run.py)
     build()
     assert spy == {"parsed": [], "serialized": []}
 
@@ -154,9 +83,8 @@ def test_renamed_file_is_a_new_entry_and_the_old_one_goes(site, spy):
                    "serialized": ["seoul-meetup-2025"]}
     assert "calendar/events/seoul-meetup.ics" not in warm_output
     assert warm_output == cold_build()
-    entries = EventCache(Path(CACHE_DIR), NOW)._read()["entries"]
-    assert sorted(event.id for event, _ in entries.values()) == [
-        "paris-docathon", "past-conference", "seoul-meetup-2025", "weekly-call"]
+    pack = (cache_dir_for(Path("output")) / PACK).read_text(encoding="utf-8")
+    assert "seoul-meetup-2025.yaml" in pack and "seoul-meetup.yaml" not in pack
 
 
 def test_changed_setting_misses_every_entry(site, spy, write_yaml):
@@ -194,7 +122,10 @@ def test_new_now_reuses_every_entry_and_recomputes_what_is_upcoming(site, spy):
 
 def test_new_code_version_misses_every_entry(site, spy, monkeypatch):
     warm(spy)
-    monkeypatch.setattr(cache_module, "code_version", lambda: "another version")
+    import pipeline.cache.run as run_module
+
+    for module in (cache_module, run_module):
+        monkeypatch.setattr(module, "code_version", lambda: "another version")
     warm_output = build()
     assert len(spy["parsed"]) == 4
     assert warm_output == cold_build()
@@ -202,7 +133,8 @@ def test_new_code_version_misses_every_entry(site, spy, monkeypatch):
 
 def test_damaged_cache_is_a_miss_not_an_error(site, spy):
     warm(spy)
-    (Path(CACHE_DIR) / PACK).write_bytes(b"\x80\x05 not a pickle")
+    forget_last_run()
+    (cache_dir_for(Path("output")) / PACK).write_bytes(b"\x80\x05 not a cache")
     warm_output = build()
     assert len(spy["parsed"]) == 4
     assert warm_output == cold_build()
@@ -219,11 +151,15 @@ def test_invalid_file_is_never_cached_and_still_reported(site, spy, write_yaml):
     assert spy["parsed"] == ["events/broken.yaml", "events/broken.yaml"]
 
 
-def test_cache_lives_beside_the_publish_root_and_is_not_published(site):
+def test_cache_lives_in_the_users_private_cache_folder_and_is_not_published(
+        site, private_cache_home):
     files = build()
-    assert (site / CACHE_DIR / PACK).is_file()
-    assert not any(path.startswith(".") or CACHE_DIR in path for path in files)
-    assert CACHE_DIR.encode() not in files["manifest.json"]
+    folder = cache_dir_for(Path("output"))
+    assert folder.parent == private_cache_home / "pipeline" and (folder / PACK).is_file()
+    assert [p.stat().st_mode & 0o777 for p in (folder.parent, folder, folder / PACK)] == [
+        0o700, 0o700, 0o600]
+    assert not any(path.startswith(".") for path in files)
+    assert not (site / ".pipeline-cache").exists()
 
 
 def test_parallel_parsing_gives_the_serial_output_and_problems(site, monkeypatch, write_yaml):
@@ -231,9 +167,9 @@ def test_parallel_parsing_gives_the_serial_output_and_problems(site, monkeypatch
 
     serial = cold_build()
     monkeypatch.setattr(cache_module, "PARALLEL_FROM", 2)  # fork workers even for 4 files
-    shutil.rmtree(CACHE_DIR, ignore_errors=True)
+    shutil.rmtree(cache_dir_for(Path("output")), ignore_errors=True)
     assert build() == serial
     write_yaml("events/broken.yaml", "title: Broken\nkind: meetup\n")
-    shutil.rmtree(CACHE_DIR)
+    shutil.rmtree(cache_dir_for(Path("output")))
     with pytest.raises(InvalidInput, match=r"events/broken\.yaml:1: missing required key 'start'"):
         build()

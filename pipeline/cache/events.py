@@ -1,0 +1,287 @@
+"""Parsed events and their VEVENT bytes across builds, found by a stat of each file.
+
+An event file whose stat (size, mtime_ns, inode, ctime_ns) is the one recorded, and was
+older than the run that recorded it (git's racy-timestamp rule), is not read again; any
+other file is read and hashed. The entry's key is a SHA-256 of the code version, the
+settings, the file's path as shown and its content hash, so any change misses exactly the
+entries it must. Misses are parsed on every core when there are many. Anything wrong with
+the cache is a miss, never an error (pipeline/cache/records.py, place.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import multiprocessing
+import os
+from pathlib import Path
+from typing import Any
+
+from pipeline.cache import codec, records
+from pipeline.cache.place import private_folder, read_private, write_private
+from pipeline.cache.version import code_version
+from pipeline.errors import Problem, display_path
+from pipeline.model import Event
+from pipeline.sources.events import load_event
+from pipeline.sources.settings import Settings
+from pipeline.sources.yamlsource import MAX_FILE_BYTES
+
+PACK = "events.jsonl"
+MAX_PACK_BYTES = 1 << 31  # a bigger file is not ours (100k events: about 300 MB)
+PARALLEL_FROM = 400  # below this many misses, starting workers costs more than it saves
+
+Entry = tuple[Event, bytes]  # the parsed event and its serialized VEVENT
+Signature = list[int]  # size, mtime_ns, inode, ctime_ns
+
+
+class EventCache:
+    """Loads event files through the cache; `vevents` then holds every event's VEVENT bytes."""
+
+    def __init__(self, directory: Path | None, now: dt.datetime) -> None:
+        self.directory = directory
+        self.now = now
+        self.vevents: dict[str, bytes] = {}
+        self.zones: dict[tuple, bytes] = {}  # calendar's VTIMEZONE memo: (zone, span) -> bytes
+        self.hits = 0
+        self.misses = 0
+        self._files: dict[str, dict[str, Any]] = {}  # shown path -> record, for the next run
+        self._stored: dict[str, dict[str, Any]] = {}
+        self._zones_read: set[tuple] = set()
+        self._lines: dict[str, bytes] = {}  # shown path -> its sealed line as read
+        self._started = 0
+        self._usable = False
+
+    def load(self, paths: list[Path], settings: Settings, problems: list[Problem],
+             ) -> list[Event | None]:
+        """`sources.events.load_files` with the cache: hits reused, misses parsed (in parallel)."""
+        from pipeline.calendar.feeds import vevent_bytes
+
+        self._usable = self.directory is not None and private_folder(self.directory, create=True)
+        self._started = _file_system_clock(self.directory) if self._usable else 0
+        stored, trusted_before = self._read() if self._usable else ({}, 0)
+        context = _context(settings, vevent_bytes(_PROBE, settings))
+        shown = _ShownPaths()
+        files = [(path, shown(path)) for path in paths]
+        found: dict[int, tuple[dict[str, Any], Entry]] = {}
+        if stored:
+            for i, (path, name) in enumerate(files):
+                hit = _hit(stored.get(name), path, context, name, trusted_before)
+                if hit is not None:
+                    found[i] = hit
+        missing = [i for i in range(len(files)) if i not in found]
+        for i, result in zip(missing, _parse([files[i] for i in missing], settings, context,
+                                             problems), strict=True):
+            if result is not None:
+                found[i] = result
+        events: list[Event | None] = []
+        for i, (_, name) in enumerate(files):
+            if i not in found:
+                events.append(None)
+                continue
+            record, (event, vevent) = found[i]
+            if record:
+                self._files[name] = record
+            self.vevents.setdefault(event.id, vevent)
+            events.append(event)
+        self.hits, self.misses = len(paths) - len(missing), len(missing)
+        self._stored = stored
+        return events
+
+    def save(self) -> None:
+        """Keep this build's records (those of edited, renamed or deleted files go) and zones."""
+        if not self._usable or self.directory is None:
+            return
+        same = [name for name, record in self._files.items() if record is self._stored.get(name)]
+        if len(same) == len(self._files) == len(self._stored) and self._zones_read == set(self.zones):
+            return  # an unchanged run writes nothing
+        zones = []
+        for (name, first, last), text in sorted(self.zones.items(), key=repr):
+            try:
+                zones.append({"zone": name, "first": codec.encode(first),
+                              "last": codec.encode(last), "text": text.decode("utf-8")})
+            except (TypeError, UnicodeDecodeError):
+                continue  # not cacheable: computed again next time
+        header = {"kind": "events", "started_ns": self._started}
+        # An unchanged record keeps its line as read: an edit re-encodes one record, not all.
+        data = records.dump(code_version(), header, [*zones, *(
+            self._lines[name] if self._files[name] is self._stored.get(name) else self._files[name]
+            for name in sorted(self._files))])
+        write_private(self.directory / PACK, data)
+
+    def _read(self) -> tuple[dict[str, dict[str, Any]], int]:
+        """Records by shown path, and the instant before which recorded stats may be trusted."""
+        assert self.directory is not None
+        found = read_private(self.directory / PACK, MAX_PACK_BYTES)
+        loaded = records.load(code_version(), found[0]) if found else None
+        if loaded is None:
+            return {}, 0  # missing, damaged header or written by other code: all misses
+        header, values = loaded
+        by_path: dict[str, dict[str, Any]] = {}
+        for value, line in values:
+            if not isinstance(value, dict):
+                continue
+            if "zone" in value:
+                try:
+                    key = (str(value["zone"]), codec.decode(value["first"]),
+                           codec.decode(value["last"]))
+                    self.zones[key] = str(value["text"]).encode("utf-8")
+                    self._zones_read.add(key)
+                except Exception:  # any malformed record is only a miss
+                    continue
+            elif isinstance(value.get("path"), str):
+                by_path[value["path"]] = value
+                self._lines[value["path"]] = line
+        started = header.get("started_ns")
+        return by_path, started if type(started) is int else 0
+
+
+def _file_system_clock(directory: Path | None) -> int:
+    """The file system's time now (what an mtime written now would say), as ns; 0 if unknown."""
+    if directory is None:
+        return 0
+    try:
+        os.utime(directory)  # touches the cache folder: the same clock as the inputs' mtimes
+        return os.stat(directory).st_mtime_ns
+    except OSError:
+        return 0
+
+
+def _signature(info: os.stat_result) -> Signature:
+    return [info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns]
+
+
+def _fingerprint(path: Path, record: dict[str, Any] | None, trusted_before: int,
+                 ) -> tuple[Signature, str] | None:
+    """The file's stat signature and content hash; the hash is read only when stat changed."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    signature = _signature(info)
+    if (record is not None and record.get("stat") == signature
+            and info.st_mtime_ns < trusted_before and info.st_ctime_ns < trusted_before
+            and isinstance(record.get("digest"), str)):
+        return signature, record["digest"]  # racily clean files (mtime >= that) are read
+    try:
+        fd = os.open(path, os.O_RDONLY)  # no buffered file object: 10k files per run
+        try:
+            data = os.read(fd, MAX_FILE_BYTES + 1)
+        finally:
+            os.close(fd)
+    except OSError:
+        return None
+    if len(data) > MAX_FILE_BYTES:
+        return None  # load_event reports it
+    return signature, hashlib.sha256(data).hexdigest()
+
+
+def _key(context: bytes, shown: str, digest: str) -> str:
+    """The entry of one file: its shown path and content hash under `context`."""
+    return hashlib.sha256(context + b"\0" + shown.encode() + b"\0" + digest.encode()).hexdigest()
+
+
+def _hit(record: dict[str, Any] | None, path: Path, context: bytes, shown: str,
+         trusted_before: int) -> tuple[dict[str, Any], Entry] | None:
+    """The record and entry of an unchanged file, or None (a miss, whatever is wrong)."""
+    if record is None:
+        return None
+    fingerprint = _fingerprint(path, record, trusted_before)
+    if fingerprint is None:
+        return None
+    signature, digest = fingerprint
+    key = _key(context, shown, digest)
+    if record.get("key") != key:
+        return None
+    try:
+        event = codec.decode(record["event"])
+        if not isinstance(event, Event) or event.source != shown:
+            return None
+        ends_at = codec.decode(record["ends_at"])
+        if ends_at is not None and not isinstance(ends_at, dt.datetime):
+            return None
+        event.__dict__["ends_at"] = ends_at  # a cached_property: computed when it was parsed
+        vevent = str(record["vevent"]).encode("utf-8")
+    except Exception:  # a sealed but unreadable record is still only a miss
+        return None
+    if record["stat"] == signature:
+        return record, (event, vevent)  # the same record: its line is written back as read
+    return {**record, "stat": signature, "digest": digest}, (event, vevent)
+
+
+# An event whose VEVENT shows whether settings change what serializing writes (the stamps
+# are not in the cached bytes: render_calendars adds them from the publication ledger).
+_PROBE = Event(id="probe", title="probe", kind="meetup", start=dt.date(2000, 1, 1),
+               end=dt.date(2000, 1, 1))
+
+
+def _context(settings: Settings, probe: bytes) -> bytes:
+    """What every entry depends on besides its file: code, settings and the probe's VEVENT."""
+    return f"{code_version()}|{settings!r}|".encode() + probe
+
+
+class _ShownPaths:
+    """display_path() of many files, computed once per folder (relpath costs ~40 us a call)."""
+
+    def __init__(self) -> None:
+        self.folders: dict[Path, str] = {}
+
+    def __call__(self, path: Path) -> str:
+        folder = self.folders.get(path.parent)
+        if folder is None:
+            folder = self.folders[path.parent] = display_path(path.parent)
+        return path.name if folder == "." else os.path.join(folder, path.name)
+
+
+Parsed = tuple[dict[str, Any], Entry] | None  # a file's next record and its entry, or None
+
+
+def _parse(files: list[tuple[Path, str]], settings: Settings, context: bytes,
+           problems: list[Problem]) -> list[Parsed]:
+    """Parse and serialize (path, shown path) pairs, on every core when there are many."""
+    workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                  else os.cpu_count() or 1, 8)
+    if len(files) < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        results = _parse_chunk(files, settings, context)
+    else:
+        # fork: workers start in milliseconds with every module already imported.
+        size = -(-len(files) // (workers * 4))
+        chunks = [files[i:i + size] for i in range(0, len(files), size)]
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            results = [item for chunk in pool.starmap(
+                _parse_chunk, [(chunk, settings, context) for chunk in chunks]) for item in chunk]
+    entries: list[Parsed] = []
+    for entry, found in results:
+        problems += found
+        entries.append(entry)
+    return entries
+
+
+def _parse_chunk(files: list[tuple[Path, str]], settings: Settings, context: bytes,
+                 ) -> list[tuple[Parsed, list[Problem]]]:
+    """Each file's record and entry (or None), and its problems."""
+    from pipeline.calendar.feeds import vevent_bytes
+
+    results: list[tuple[Parsed, list[Problem]]] = []
+    for path, shown in files:
+        found: list[Problem] = []
+        fingerprint = _fingerprint(path, None, 0)  # before parsing: a later edit shows in stat
+        event = load_event(path, settings, found, shown)
+        if event is None:
+            results.append((None, found))
+            continue
+        # When the series ends is a walk of its occurrences that every build needs: done
+        # here, in parallel, it travels (and is cached) with the event.
+        ends_at = event.ends_at
+        event.__dict__.pop("_rule", None)
+        vevent = vevent_bytes(event, settings)
+        record: dict[str, Any] = {}
+        if fingerprint is not None and not found:
+            try:  # files with problems are never cached, so they are reported on every run
+                signature, digest = fingerprint
+                record = {"path": shown, "stat": signature, "digest": digest,
+                          "key": _key(context, shown, digest), "event": codec.encode(event),
+                          "ends_at": codec.encode(ends_at), "vevent": vevent.decode("utf-8")}
+            except (TypeError, UnicodeDecodeError):
+                record = {}
+        results.append(((record, (event, vevent)), found))
+    return results

@@ -1,0 +1,167 @@
+"""The last build's record: its inputs' stats, its `now` window, what it published; a no-op stops.
+
+A build whose every input file (event, issue, settings and template files) has the stat
+signature recorded by the last successful build, at a `now` at or after that build's and
+before the next instant an event ends (when upcoming.ics and the feeds would change), and
+whose publish root still holds the manifest and ledger that build published (same SHA-256,
+no journal of an interrupted publish), would publish the same bytes: it stops after these
+stats, without parsing, rendering or comparing anything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import stat
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pipeline.cache import records
+from pipeline.cache.place import private_folder, read_private, write_private
+from pipeline.cache.version import code_version
+from pipeline.sources.site import SETTINGS_FILE, packaged
+
+if TYPE_CHECKING:  # the model imports dateutil: not for a build that stops at the stats
+    from pipeline.model import Event
+
+RUN = "run.jsonl"
+
+
+@dataclass(slots=True)
+class RunInputs:
+    """Everything a build's output depends on besides the code, `now` and the publish root."""
+
+    arguments: dict[str, str | None]  # absolute folders and files the build was given
+    files: dict[str, list[int] | None]  # path -> [size, mtime_ns, inode, ctime_ns]; None: absent
+    clock_ns: int  # the file system's clock when the stats were taken (racy-timestamp rule)
+
+    @classmethod
+    def of(cls, events_dir: Path, newsletters_dir: Path, config: Path | None, out_dir: Path,
+           cache_dir: Path | None, site: Path | None = None) -> RunInputs:
+        """The stats of every input, taken before anything is read.
+
+        Inputs: event and issue files, the settings file (or where a new one would appear),
+        the site's own templates/ and the packaged theme (an upgrade changes it).
+        """
+        clock = 0
+        if cache_dir is not None and private_folder(cache_dir, create=True):
+            try:
+                os.utime(cache_dir)
+                clock = os.stat(cache_dir).st_mtime_ns
+            except OSError:
+                clock = 0
+        root = site if site is not None else Path(".")
+        settings = config or root / SETTINGS_FILE
+        files = {**_tree(events_dir, _is_yaml), **_tree(newsletters_dir, _is_yaml),
+                 os.fspath(settings): _stat(settings),
+                 **_tree(root / "templates", lambda name: True),
+                 **_tree(packaged("templates"), lambda name: True)}
+        arguments = {"cwd": os.getcwd(), "events": os.path.abspath(events_dir),
+                     "newsletters": os.path.abspath(newsletters_dir),
+                     "config": os.path.abspath(config) if config else None,
+                     "out": os.path.abspath(out_dir)}
+        return cls(arguments, files, clock)
+
+
+def _is_yaml(name: str) -> bool:
+    """The files `sources.events.yaml_files` reads (it also skips dot-folders, as _tree does)."""
+    return name.endswith((".yaml", ".yml")) and not name.startswith(".")
+
+
+def _tree(folder: Path, wanted: Callable[[str], bool]) -> dict[str, list[int] | None]:
+    """The stat signature of each wanted regular file below `folder`: one stat per file."""
+    found: dict[str, list[int] | None] = {}
+    for directory, folders, files in os.walk(folder):  # symlinked folders are not entered
+        folders[:] = sorted(name for name in folders if not name.startswith("."))
+        for name in sorted(files):
+            if wanted(name):
+                path = os.path.join(directory, name)
+                signature = _stat(path)
+                if signature is not None:
+                    found[path] = signature
+    return found
+
+
+def _stat(path: str | Path) -> list[int] | None:
+    """[size, mtime_ns, inode, ctime_ns] of a regular file (symlinks followed); None if none."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        return None
+    return [info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns]
+
+
+def _sha256_of(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def next_time_change(events: Iterable[Event], now: dt.datetime) -> dt.datetime | None:
+    """The first instant after `now` at which an occurrence ends.
+
+    Then what is upcoming changes: the feeds drop an event that is over, and an event page
+    lists a series' next dates (so an endless series counts too).
+    """
+    ends = [end for event in events if (end := _next_end(event, now)) is not None]
+    return min(ends) if ends else None
+
+
+def _next_end(event: Event, now: dt.datetime) -> dt.datetime | None:
+    """The earliest end after `now` of the event's occurrences (a moved one may end later)."""
+    earliest = None
+    for occurrence in event.occurrences(after=now):
+        if earliest is not None and event.instant(occurrence.start) >= earliest:
+            break  # starts after the earliest end found: ends after it too
+        end = event.instant(occurrence.end)
+        earliest = end if earliest is None else min(earliest, end)
+    return earliest
+
+
+def unchanged_run(inputs: RunInputs, now: dt.datetime, out_dir: Path, ledger_file: str,
+                  journal_file: str, manifest_file: str, cache_dir: Path | None,
+                  ) -> dict[str, Any] | None:
+    """The last build's record when this build would publish the same bytes; else None."""
+    if cache_dir is None or inputs.clock_ns == 0:
+        return None
+    found = read_private(cache_dir / RUN, 1 << 30)
+    loaded = records.load(code_version(), found[0]) if found else None
+    if loaded is None:
+        return None
+    record, _ = loaded
+    try:
+        since = dt.datetime.fromisoformat(record["now"])
+        until = record["next_change"] and dt.datetime.fromisoformat(record["next_change"])
+        if record["arguments"] != inputs.arguments or not since <= now or (until and now >= until):
+            return None
+        if record["files"] != inputs.files or any(
+                signature is not None and max(signature[1], signature[3]) >= record["clock_ns"]
+                for signature in inputs.files.values()):
+            return None  # changed, or too recent to trust a stat (racy-timestamp rule)
+        if os.path.lexists(out_dir / journal_file):
+            return None  # an interrupted publish: the full build repairs it
+        if (_sha256_of(out_dir / manifest_file) != record["manifest"]
+                or _sha256_of(out_dir / ledger_file) != record["ledger"]):
+            return None  # another build published since, or the files were touched
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None
+    return record
+
+
+def remember_run(inputs: RunInputs, now: dt.datetime, next_change: dt.datetime | None,
+                 manifest_sha256: str, ledger: bytes, summary: str, files: int,
+                 cache_dir: Path | None) -> None:
+    """Record a successful build for the next one (nothing when there is no private cache)."""
+    if cache_dir is None or inputs.clock_ns == 0 or not manifest_sha256:
+        return
+    record = {"arguments": inputs.arguments, "files": inputs.files, "clock_ns": inputs.clock_ns,
+              "now": now.isoformat(), "next_change": next_change and next_change.isoformat(),
+              "manifest": manifest_sha256, "ledger": hashlib.sha256(ledger).hexdigest(),
+              "summary": summary, "count": files}
+    write_private(cache_dir / RUN, records.dump(code_version(), record, []))
