@@ -122,8 +122,9 @@ def test_a_new_site_builds_with_the_packaged_theme_and_its_branding(installed: P
     own.parent.mkdir(parents=True)
     packaged = installed.glob("lib/python*/site-packages/pipeline/_data/templates/email")
     theme = next(packaged)
-    own.write_text((theme / "_section.mjml.j2").read_text().replace(
-        "{{ section.title }}", "Our own: {{ section.title }}"))
+    section = (theme / "_section.mjml.j2").read_text()
+    assert "{{ section.title" in section  # else the copy below would change nothing
+    own.write_text(section.replace("{{ section.title", "Our own: {{ section.title", 1))
     assert run(installed, site, "pipeline", "build", "--now", "2030-03-01").returncode == 0
     assert "Our own: Get involved" not in html
     assert "Our own: Get involved" in (site / "output/newsletter/2030-03/index.html").read_text()

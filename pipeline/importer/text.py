@@ -7,10 +7,13 @@ import re
 from bs4 import BeautifulSoup
 from markdownify import MarkdownConverter
 
+# The characters the loader refuses (C0 but tab and LF, DEL, and C1 such as \x80): dropped
+# here, so that an imported event file always loads.
+from pipeline.sources.fields import CONTROL as _CONTROL
+
 # A tag name right after '<' (or '</'): plain text with a '<' in it ('a < b') is not HTML.
 _HTML = re.compile(r"<\s*/?\s*(?:p|br|div|span|a|b|i|u|em|strong|ul|ol|li|h[1-6]|html|body|"
                    r"table|tr|td|img|hr|font|blockquote|pre|code)\b[^>]*>", re.I)
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def looks_like_html(text: str) -> bool:

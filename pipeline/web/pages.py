@@ -31,6 +31,7 @@ class Site:
 
     name: str
     lang: str
+    dir: str  # `ltr` or `rtl` (CLDR, from the locale), for `dir=`
     accent: str
     link: str  # the accent, adjusted to read as text on the light background
     link_dark: str  # ... and on the dark one
@@ -93,7 +94,8 @@ def _render(env: jinja2.Environment, name: str, for_what: str, **context: object
 
 def _site(settings: Settings) -> Site:
     accent = theme.accent_color(settings)
-    return Site(name=settings.site_name, lang=theme.site_locale(settings), accent=accent,
+    return Site(name=settings.site_name, lang=theme.site_locale(settings),
+                dir=first_localizer(settings.locale).direction, accent=accent,
                 # The darkest backgrounds text sits on: the page (light) and a card (dark).
                 link=theme.readable(accent, "#f9fafb"), link_dark=theme.readable(accent, "#1b1e25"),
                 home=settings.absolute_url(LISTING_PATH), embed=settings.absolute_url(EMBED_PATH))

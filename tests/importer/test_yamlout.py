@@ -64,3 +64,16 @@ def test_write_event_never_overwrites_without_update_and_leaves_no_temp(tmp_path
     assert write_event(path, "title: B\n", update=True) == ("updated", "changed: title")
     assert write_event(path, "title: B\n", update=True) == ("unchanged", "")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["e.yaml"]
+
+
+def test_c1_control_characters_are_dropped_so_the_file_loads(tmp_path) -> None:
+    # A calendar's text in a wrong encoding can carry C1 controls (\x80-\x9f); the loader refuses them.
+    draft = Draft(source_uid="uid-1", title=one_line("Caf\x80e\x9f night"), kind="meetup",
+                  start=dt.datetime(2025, 3, 13, 18, 30), end=dt.datetime(2025, 3, 13, 20, 0),
+                  timezone="Europe/Berlin", description=tidy("Bring\x80 a friend\x9f."))
+    path = tmp_path / "e.yaml"
+    path.write_text(render(draft, "e"), encoding="utf-8")
+    problems: list = []
+    event = load_event(path, Settings(), problems)
+    assert problems == [] and event is not None
+    assert (event.title, event.description) == ("Caf e night", "Bring a friend.")

@@ -279,8 +279,10 @@ def test_a_site_template_overrides_only_that_template(in_tmp, settings) -> None:
     site = in_tmp / "site"
     (site / "templates/email").mkdir(parents=True)
     footer = (ROOT / "templates/email/_footer.mjml.j2").read_text()
+    anchor = '{{ _("Atom feed") }}</a>'
+    assert anchor in footer  # else the override below would change nothing
     (site / "templates/email/_footer.mjml.j2").write_text(
-        footer.replace("newsletter ·", "newsletter, our own footer ·"))
+        footer.replace(anchor, anchor + " · our own footer"))
     files = render_newsletters((), (make_issue(),), replace(settings, site=site), PINNED_NOW)
     html = files["newsletter/2025-01/index.html"].decode()
     assert "our own footer" in html

@@ -67,20 +67,21 @@ def _query(url: str) -> dict[str, str]:
 
 def test_looking_ahead_shows_the_moved_date_and_lists_the_cancelled_one(events, settings):
     text = _text(events, _issue(dt.date(2025, 4, 1), dt.date(2025, 3, 1)), settings)
-    assert ("Community call\nThursday 17 April 2025, 17:00\u201318:00 (Europe/Paris) · "
+    # CLDR's English (thin spaces around the en dash); the text wraps at 78 columns.
+    assert ("Community call\nThu, April 17, 2025, 17:00\u2009\u2013\u200918:00 (Europe/Paris) · "
             "Repeats monthly\n"
-            "Moved: Thursday 17 April 2025, 17:00\u201318:00 (Europe/Paris), instead of "
-            "10 April 2025\n"
-            "Cancelled: Thursday 8 May 2025, 18:00\u201319:00 (Europe/Paris)\n") in text
-    assert "Meetup\nThursday 15 May 2025, 18:00\u201320:00 (Europe/Paris)\n" \
-           "Moved from Thursday 1 May 2025, 18:00 (Europe/Paris)\n" in text
+            "Moved: Thu, April 17, 2025, 17:00\u2009\u2013\u200918:00 (Europe/Paris), instead of "
+            "April 10,\n2025\n"
+            "Cancelled: Thu, May 8, 2025, 18:00\u2009\u2013\u200919:00 (Europe/Paris)\n") in text
+    assert "Meetup\nThu, May 15, 2025, 18:00\u2009\u2013\u200920:00 (Europe/Paris)\n" \
+           "Moved from Thu, May 1, 2025, 18:00 (Europe/Paris)\n" in text
 
 
 def test_a_cancelled_next_date_is_listed_and_the_card_shows_the_next_held_one(events,
                                                                               settings):
     text = _text(events, _issue(dt.date(2025, 5, 1), dt.date(2025, 4, 20)), settings)
-    assert ("Community call\nThursday 12 June 2025, 18:00\u201319:00 (Europe/Paris) · "
-            "Repeats monthly\nCancelled: Thursday 8 May 2025, 18:00\u201319:00 "
+    assert ("Community call\nThu, June 12, 2025, 18:00\u2009\u2013\u200919:00 (Europe/Paris) · "
+            "Repeats monthly\nCancelled: Thu, May 8, 2025, 18:00\u2009\u2013\u200919:00 "
             "(Europe/Paris)\n") in text
     assert "Moved:" not in text  # April's moved call is over by then
 
@@ -89,11 +90,11 @@ def test_past_recap_of_the_series_lists_its_moved_and_cancelled_dates(events, se
     text = _text(events, _issue(dt.date(2025, 9, 1)), settings)
     recap = text[text.index("Community call"):]
     assert recap.startswith(
-        "Community call\n--------------\nThursday 9 January 2025, 18:00\u201319:00 "
+        "Community call\n--------------\nThu, January 9, 2025, 18:00\u2009\u2013\u200919:00 "
         "(Europe/Paris) · Repeats monthly\n"
-        "Moved: Thursday 17 April 2025, 17:00\u201318:00 (Europe/Paris), instead of "
-        "10 April 2025\n"
-        "Cancelled: Thursday 8 May 2025, 18:00\u201319:00 (Europe/Paris)\n")
+        "Moved: Thu, April 17, 2025, 17:00\u2009\u2013\u200918:00 (Europe/Paris), instead of "
+        "April 10,\n2025\n"
+        "Cancelled: Thu, May 8, 2025, 18:00\u2009\u2013\u200919:00 (Europe/Paris)\n")
 
 
 @pytest.mark.parametrize("day", [dt.date(2025, 1, 1), dt.date(2025, 2, 1), dt.date(2025, 4, 1),
@@ -103,8 +104,8 @@ def test_every_link_of_a_series_matches_its_card(events, settings, day):
     (card,) = [c for c in content.upcoming if c.title == "Community call"]
     (series,) = [e for e in events if e.id == "call"]
     shown = series.next_occurrence(dt.datetime.combine(day, dt.time(), dt.UTC), cancelled=False)
-    assert card.when.startswith(f"{shown.start:%A} {shown.start.day} {shown.start:%B %Y}, "
-                                f"{shown.start:%H:%M}")
+    assert card.when.startswith(f"{shown.start:%a}, {shown.start:%B} {shown.start.day}, "
+                                f"{shown.start:%Y}, {shown.start:%H:%M}")
     start_utc = shown.start.astimezone(dt.UTC)
     # Outlook.com cannot carry a rule: it adds the card's date, and the label says so.
     outlook = _query(card.calendar.outlook)
@@ -137,6 +138,6 @@ def test_html_says_the_same(events, settings):
     files = render_issue_files(events, _issue(dt.date(2025, 4, 1), dt.date(2025, 3, 1)),
                                settings, PINNED_NOW)
     html = files["newsletter/issue/index.html"].decode()
-    assert "Cancelled: Thursday 8 May 2025, 18:00\u201319:00 (Europe/Paris)" in html
-    assert "Moved from Thursday 1 May 2025, 18:00 (Europe/Paris)" in html
+    assert "Cancelled: Thu, May 8, 2025, 18:00\u2009\u2013\u200919:00 (Europe/Paris)" in html
+    assert "Moved from Thu, May 1, 2025, 18:00 (Europe/Paris)" in html
     assert "Outlook.com (this date only)</a>" in html

@@ -139,7 +139,7 @@ def test_a_series_is_one_event_per_next_date_with_its_moves_and_cancellations() 
     assert cancelled["eventStatus"] == SCHEMA + "EventCancelled"
     assert {d["eventStatus"] for d in dates[:2] + dates[4:]} == {SCHEMA + "EventScheduled"}
     html = STRESS["events/monthly/index.html"].decode()
-    assert "(moved from 10 April 2025, 18:00 UTC+2)" in html
+    assert "(moved from Thu, April 10, 2025, 18:00 UTC+2)" in html  # CLDR's English
     assert re.search(r'<li class="cancelled"><time class="when" datetime="2025-05-08T18:00:00'
                      r'\+02:00">[^<]*</time> <span class="badge">Cancelled</span>', html)
 
@@ -173,7 +173,8 @@ def test_all_day_events_give_dates_and_timed_ones_their_offset() -> None:
     assert (night["startDate"], night["endDate"]) == ("2025-03-29T22:00:00+01:00",
                                                       "2025-03-30T04:00:00+02:00")
     html = STRESS["events/hybrid/index.html"].decode()
-    assert "Saturday 29 March 2025, 22:00\u201330 March 2025, 04:00 (Europe/Berlin, UTC+1\u2013UTC+2)" in html
+    assert ("Sat, March 29, 2025, 22:00 to Sun, March 30, 2025, 04:00 "
+            "(Europe/Berlin, UTC+1 \u2013 UTC+2)") in html  # both offsets: the clocks change
 
 
 def test_untrusted_text_never_becomes_markup_or_script() -> None:
@@ -197,8 +198,8 @@ def test_h_event_classes_mark_the_same_html() -> None:
     for name in ("h-event", "p-name", "dt-start", "dt-end", "p-location", "e-content", "u-url",
                  "p-summary"):
         assert f'class="{name}' in html or f' {name}"' in html or f" {name} " in html, name
-    assert '<time class="dt-start when" datetime="2025-01-08T14:00:00+09:00">Wednesday 8 January ' \
-           "2025, 14:00\u201315:30 (Asia/Seoul, UTC+9)</time>" in html
+    assert '<time class="dt-start when" datetime="2025-01-08T14:00:00+09:00">Wed, January 8, ' \
+           "2025, 14:00\u2009\u2013\u200915:30 (Asia/Seoul, UTC+9)</time>" in html
     listing = BUNDLED["events/index.html"].decode()
     assert listing.count('<li class="h-event') == 10
 
@@ -325,3 +326,13 @@ def test_the_organizer_comes_from_the_settings_and_its_address_only_when_written
                                   "url": "https://crew.example.org/", "email": "crew@example.org"}
     (default,) = stress_event("wide")
     assert "email" not in default["organizer"]  # the sender's address is not put on the web
+
+
+def test_a_right_to_left_site_lays_its_pages_out_right_to_left() -> None:
+    start = dt.datetime(2025, 2, 1, 10, 0, tzinfo=BERLIN)
+    call = Event(id="call", title="Call", kind="meeting", start=start,
+                 end=start + dt.timedelta(hours=1), timezone="Europe/Berlin")
+    for locale, direction in (("ar", "rtl"), ("en", "ltr")):
+        pages = render_pages((call,), Settings(locale=locale), PINNED_NOW)
+        for path in ("events/index.html", "events/call/index.html"):
+            assert f'<html lang="{locale}" dir="{direction}">' in pages[path].decode(), path
