@@ -87,7 +87,7 @@ def test_branding_reaches_every_template_and_markdown_links(write_yaml) -> None:
     assert "Rua Example 1, 1000-001 Lisboa" in facts.text and "Run by volunteers." in facts.text
     assert {"https://meetup.example.org/subscribe", "https://fosstodon.org/@lisbonpython",
             "https://meetup.example.org/coc"} <= set(facts.hrefs)
-    for line in ("Rua Example 1, 1000-001 Lisboa", "Subscribe to the newsletter: https://meetup.example.org/subscribe",
+    for line in ("Rua Example 1, 1000-001 Lisboa", "Subscribe: https://meetup.example.org/subscribe",
                  "Mastodon: https://fosstodon.org/@lisbonpython"):
         assert line in eml_text
     archive = files["newsletter/index.html"].decode()
