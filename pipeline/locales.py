@@ -108,6 +108,16 @@ class Localizer:
         return self.gettext("%(day)s, %(times)s") % {"day": self.weekday_day(when.date()),
                                                       "times": clock}
 
+    def span(self, start: dt.date, end: dt.date) -> str:
+        """From `start` to the exclusive `end`: the days (dates), or a day and its times."""
+        if not isinstance(start, dt.datetime) or not isinstance(end, dt.datetime):
+            return self.days(start, end - dt.timedelta(days=1))
+        if end.date() == start.date():
+            return self.gettext("%(day)s, %(times)s") % {"day": self.weekday_day(start.date()),
+                                                          "times": self.times(start, end)}
+        return self.gettext("%(start)s to %(end)s") % {"start": self.moment(start),
+                                                        "end": self.moment(end)}
+
     def install(self, env: jinja2.Environment) -> jinja2.Environment:
         """`env` (with `jinja2.ext.i18n`) speaking this language: `_()`, `ngettext()`, `{% trans %}`."""
         # newstyle: `_("... %(name)s", name=x)` formats and autoescapes like any other value.

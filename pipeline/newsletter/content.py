@@ -257,18 +257,8 @@ def format_days(first: dt.date, last: dt.date, words: Localizer | None = None) -
 
 def format_when(event: Event, occurrence: Occurrence, words: Localizer | None = None) -> str:
     """The occurrence's days, or weekday, day and wall-clock times in the event's zone."""
-    words = words or first_localizer()
-    if event.all_day:  # an occurrence's end is exclusive: the day after the last day
-        return words.days(occurrence.start, occurrence.end - dt.timedelta(days=1))
-    start, end = occurrence.start, occurrence.end
-    assert isinstance(start, dt.datetime) and isinstance(end, dt.datetime)
-    if end.date() == start.date():
-        span = words.gettext("%(day)s, %(times)s") % {
-            "day": words.weekday_day(start.date()), "times": words.times(start, end)}
-    else:
-        span = words.gettext("%(start)s to %(end)s") % {
-            "start": words.moment(start), "end": words.moment(end)}
-    return f"{span} ({event.timezone})"
+    span = (words or first_localizer()).span(occurrence.start, occurrence.end)
+    return span if event.all_day else f"{span} ({event.timezone})"
 
 
 def format_moment(event: Event, value: dt.date, words: Localizer | None = None) -> str:

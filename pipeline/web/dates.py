@@ -18,15 +18,11 @@ def utc_offset(moment: dt.datetime) -> str:
 
 def format_when(event: Event, occurrence: Occurrence, words: Localizer | None = None) -> str:
     """The occurrence's days; or weekday, day and times in the event's zone with its UTC offset."""
-    words = words or first_localizer()
-    if event.all_day:  # an occurrence's end is exclusive: the day after the last day
-        return words.days(occurrence.start, occurrence.end - dt.timedelta(days=1))
+    span = (words or first_localizer()).span(occurrence.start, occurrence.end)
+    if event.all_day:
+        return span
     start, end = occurrence.start, occurrence.end
     assert isinstance(start, dt.datetime) and isinstance(end, dt.datetime)
-    span = words.gettext("%(day)s, %(times)s") % {
-        "day": words.weekday_day(start.date()), "times": words.times(start, end)} \
-        if end.date() == start.date() else words.gettext("%(start)s to %(end)s") % {
-            "start": words.moment(start), "end": words.moment(end)}
     # Across a DST change the end has another offset: both are given, never guessed.
     offsets = utc_offset(start) if start.utcoffset() == end.utcoffset() else \
         f"{utc_offset(start)} \u2013 {utc_offset(end)}"
