@@ -124,7 +124,6 @@ def build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.d
     # Newsletters and pages do not depend on the ledger: rendered before the lock, not holding it.
     newsletters = {**render_newsletters(events, issues, settings, now),
                    **render_pages(events, settings, now)}
-    cache.save()
     with locked_root(out_dir, lock_timeout) as root:
         # Each event's DTSTAMP/LAST-MODIFIED/SEQUENCE come from the ledger the last build
         # published. Read, render and publish under one lock: a build overlapping ours
@@ -136,6 +135,8 @@ def build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.d
             refuse_emptying(out_dir, events_dir)
         calendars, next_ledger = render_calendars_and_ledger(events, settings, now, cache.vevents,
                                                              cache.zones, ledger)
+        # After the calendars: rendering them fills the cache's VEVENTs and VTIMEZONEs.
+        cache.save()
         artifacts = {**calendars, **newsletters}
         notes = _calendar_notices(events, settings, now, ledger, out_dir)
         state = {LEDGER_FILE: ledger_bytes(next_ledger)}

@@ -75,6 +75,25 @@ def test_edited_file_is_parsed_again_alone(site, spy, write_yaml):
     assert warm_output == cold_build()
 
 
+def test_edited_file_reuses_every_vtimezone_of_the_last_build(site, spy, write_yaml,
+                                                             monkeypatch):
+    # Bug: the build saved its cache before rendering the calendars, so the VTIMEZONEs that
+    # rendering computes (about 30 ms a zone) were never kept and every edit paid them again.
+    warm(spy)
+    computed: list[str] = []
+    vtimezone = calendar_module.vtimezone
+
+    def counted(name, *args, **kwargs):
+        computed.append(name)
+        return vtimezone(name, *args, **kwargs)
+
+    monkeypatch.setattr(calendar_module, "vtimezone", counted)
+    write_yaml("events/seoul-meetup.yaml", FILES["events/seoul-meetup.yaml"].replace(
+        "Seoul meetup", "Seoul meetup (renamed)"))
+    assert b"Seoul meetup (renamed)" in build()["calendar/events/seoul-meetup.ics"]
+    assert computed == []
+
+
 def test_renamed_file_is_a_new_entry_and_the_old_one_goes(site, spy):
     warm(spy)
     Path("events/seoul-meetup.yaml").rename("events/seoul-meetup-2025.yaml")
