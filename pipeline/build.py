@@ -68,13 +68,24 @@ def render_site(events: tuple[Event, ...], issues: tuple[Issue, ...], settings: 
     `vevents` and `zone_memo`: the build cache's serialized VEVENTs and VTIMEZONEs.
     """
     from pipeline.calendar.feeds import render_calendars_and_ledger
-    from pipeline.newsletter.issues import render_newsletters
-    from pipeline.web.pages import render_pages
 
     calendars, next_ledger = render_calendars_and_ledger(events, settings, now, vevents,
                                                          zone_memo, ledger)
-    return {**calendars, **render_newsletters(events, issues, settings, now),
-            **render_pages(events, settings, now)}, next_ledger
+    return {**calendars, **render_unstamped(events, issues, settings, now)}, next_ledger
+
+
+def render_unstamped(events: tuple[Event, ...], issues: tuple[Issue, ...], settings: Settings,
+                     now: dt.datetime) -> Artifacts:
+    """The artifacts that do not read the publication ledger: newsletters and event pages.
+
+    The one list of them that `build`, `check` and `render_site` share, so that a new
+    generator cannot be left out of one (event pages once were, from `build`).
+    """
+    from pipeline.newsletter.issues import render_newsletters
+    from pipeline.web.pages import render_pages
+
+    return {**render_newsletters(events, issues, settings, now),
+            **render_pages(events, settings, now)}
 
 
 def check_site(events_dir: Path, newsletters_dir: Path, config: Path | None,
@@ -83,12 +94,8 @@ def check_site(events_dir: Path, newsletters_dir: Path, config: Path | None,
 
     Rendering finds what only rendering can: template mistakes, MJML errors, bad links.
     """
-    from pipeline.newsletter.issues import render_newsletters
-    from pipeline.web.pages import render_pages
-
     events, issues, settings = load_inputs(events_dir, newsletters_dir, config, site=site)
-    render_newsletters(events, issues, settings, now)
-    render_pages(events, settings, now)
+    render_unstamped(events, issues, settings, now)
     return f"ok: {plural(len(events), 'event')}, {plural(len(issues), 'newsletter issue')}"
 
 
@@ -114,16 +121,13 @@ def build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.d
     from pipeline.cache.run import next_time_change, remember_run
     from pipeline.calendar.feeds import render_calendars_and_ledger
     from pipeline.calendar.stamps import LEDGER_FILE, ledger_bytes, read_ledger
-    from pipeline.newsletter.issues import render_newsletters
     from pipeline.publish.writer import locked_root
-    from pipeline.web.pages import render_pages
 
     # Unchanged event files are neither parsed nor serialized again (see pipeline/cache/).
     cache = EventCache(cache_dir, now)
     events, issues, settings = load_inputs(events_dir, newsletters_dir, config, cache.load, site)
     # Newsletters and pages do not depend on the ledger: rendered before the lock, not holding it.
-    newsletters = {**render_newsletters(events, issues, settings, now),
-                   **render_pages(events, settings, now)}
+    newsletters = render_unstamped(events, issues, settings, now)
     with locked_root(out_dir, lock_timeout) as root:
         # Each event's DTSTAMP/LAST-MODIFIED/SEQUENCE come from the ledger the last build
         # published. Read, render and publish under one lock: a build overlapping ours
