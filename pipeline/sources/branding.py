@@ -51,13 +51,18 @@ class Branding:
         return tint(self.accent_color, 0.6)
 
 
-def tint(colour: str, amount: float) -> str:
-    """`colour` (#rgb or #rrggbb) mixed with white by `amount` (0..1), as #rrggbb."""
-    digits = colour[1:]
+def rgb(colour: str) -> tuple[int, int, int]:
+    """The channels of a checked hex colour (#rgb or #rrggbb)."""
+    digits = colour.lstrip("#")
     if len(digits) == 3:
         digits = "".join(c * 2 for c in digits)
-    channels = [int(digits[i:i + 2], 16) for i in (0, 2, 4)]
-    return "#" + "".join(f"{round(c + (255 - c) * amount):02x}" for c in channels)
+    red, green, blue = (int(digits[i:i + 2], 16) for i in (0, 2, 4))
+    return red, green, blue
+
+
+def tint(colour: str, amount: float) -> str:
+    """`colour` (#rgb or #rrggbb) mixed with white by `amount` (0..1), as #rrggbb."""
+    return "#" + "".join(f"{round(c + (255 - c) * amount):02x}" for c in rgb(colour))
 
 
 def read_branding(fields: Fields) -> Branding | None:

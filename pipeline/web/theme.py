@@ -8,6 +8,7 @@ import jinja2
 
 from pipeline.errors import PipelineError, display_path
 from pipeline.locales import Localizer, first_localizer
+from pipeline.sources.branding import rgb
 from pipeline.sources.settings import Settings
 from pipeline.sources.site import theme_folders
 
@@ -45,20 +46,13 @@ def accent_color(settings: Settings) -> str:
 
 def readable(colour: str, background: str) -> str:
     """`colour`, darkened or lightened until text in it reads on `background` (WCAG AA)."""
-    target = (0, 0, 0) if _luminance(_rgb(background)) > 0.5 else (255, 255, 255)
-    rgb = _rgb(colour)
+    target = (0, 0, 0) if _luminance(rgb(background)) > 0.5 else (255, 255, 255)
+    channels = rgb(colour)
     for step in range(21):
-        mixed = tuple(round(c + (t - c) * step / 20) for c, t in zip(rgb, target, strict=True))
-        if _contrast(mixed, _rgb(background)) >= MIN_CONTRAST:
+        mixed = tuple(round(c + (t - c) * step / 20) for c, t in zip(channels, target, strict=True))
+        if _contrast(mixed, rgb(background)) >= MIN_CONTRAST:
             return "#{:02x}{:02x}{:02x}".format(*mixed)
     return "#{:02x}{:02x}{:02x}".format(*target)
-
-
-def _rgb(colour: str) -> tuple[int, ...]:
-    digits = colour.lstrip("#")
-    if len(digits) == 3:
-        digits = "".join(d * 2 for d in digits)
-    return tuple(int(digits[i:i + 2], 16) for i in (0, 2, 4))
 
 
 def _luminance(rgb: tuple[int, ...]) -> float:
