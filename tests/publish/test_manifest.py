@@ -6,6 +6,9 @@ import hashlib
 import json
 from pathlib import Path
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from pipeline.publish.manifest import MANIFEST, content_type, manifest_bytes, manifest_entry, read_manifest
 
 
@@ -42,3 +45,14 @@ def test_content_type_goes_by_extension_whatever_its_case() -> None:
     assert content_type("newsletter/feed.xml") == "application/atom+xml"
     assert content_type("downloads/file.bin") == "application/octet-stream"
     assert content_type("README") == "application/octet-stream"
+
+
+@given(st.lists(st.fixed_dictionaries(
+    {"path": st.text(min_size=1), "bytes": st.integers(min_value=0), "sha256": st.text(),
+     "content_type": st.text()}, optional={"kept": st.booleans()})))
+def test_manifest_is_laid_out_as_json_dumps_would(entries):
+    # Written an entry at a time for speed; the bytes must be json.dumps' all the same.
+    ordered = sorted(entries, key=lambda entry: entry["path"])
+    expected = json.dumps({"artifacts": ordered, "count": len(ordered)}, indent=2,
+                          sort_keys=True, ensure_ascii=False) + "\n"
+    assert manifest_bytes(entries) == expected.encode()
