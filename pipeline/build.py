@@ -16,6 +16,8 @@ if TYPE_CHECKING:  # loading imports dateutil and icalendar: not for `pipeline -
     from pipeline.model import Event, Issue
     from pipeline.sources.events import LoadFiles
     from pipeline.sources.settings import Settings
+    from pipeline.web.pages import WebBuild
+    from pipeline.web.rendered import EventWeb
 
 Artifacts = dict[str, bytes]  # path under the publish root -> bytes
 
@@ -71,21 +73,23 @@ def render_site(events: tuple[Event, ...], issues: tuple[Issue, ...], settings: 
 
     calendars, next_ledger = render_calendars_and_ledger(events, settings, now, vevents,
                                                          zone_memo, ledger)
-    return {**calendars, **render_unstamped(events, issues, settings, now)}, next_ledger
+    return {**calendars, **render_unstamped(events, issues, settings, now).files}, next_ledger
 
 
 def render_unstamped(events: tuple[Event, ...], issues: tuple[Issue, ...], settings: Settings,
-                     now: dt.datetime) -> Artifacts:
+                     now: dt.datetime, known: Mapping[str, EventWeb] | None = None) -> WebBuild:
     """The artifacts that do not read the publication ledger: newsletters and event pages.
 
     The one list of them that `build`, `check` and `render_site` share, so that a new
     generator cannot be left out of one (event pages once were, from `build`).
+    `known`: the build cache's web shares of unchanged events (see web.pages.build_pages).
     """
     from pipeline.newsletter.issues import render_newsletters
-    from pipeline.web.pages import render_pages
+    from pipeline.web.pages import build_pages
 
-    return {**render_newsletters(events, issues, settings, now),
-            **render_pages(events, settings, now)}
+    web = build_pages(events, settings, now, known)
+    web.files.update(render_newsletters(events, issues, settings, now))
+    return web
 
 
 def check_site(events_dir: Path, newsletters_dir: Path, config: Path | None,
@@ -118,17 +122,28 @@ def build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.d
     if not verbose and _unchanged(inputs, now, out_dir, cache_dir, quiet, started):
         return
     from pipeline.cache.events import EventCache
-    from pipeline.cache.run import next_time_change, remember_run
+    from pipeline.cache.run import remember_run
     from pipeline.calendar.feeds import render_calendars_and_ledger
+    from pipeline.calendar.links import event_page_path
     from pipeline.calendar.stamps import LEDGER_FILE, ledger_bytes, read_ledger
     from pipeline.publish.writer import locked_root
+    from pipeline.web.pages import render_event_pages
 
-    # Unchanged event files are neither parsed nor serialized again (see pipeline/cache/).
+    # Unchanged event files are neither parsed nor serialized again, nor their pages
+    # rendered again (see pipeline/cache/).
     cache = EventCache(cache_dir, now)
     events, issues, settings = load_inputs(events_dir, newsletters_dir, config, cache.load, site)
     # Newsletters and pages do not depend on the ledger: rendered before the lock, not holding it.
-    newsletters = render_unstamped(events, issues, settings, now)
+    web = render_unstamped(events, issues, settings, now, cache.web)
     with locked_root(out_dir, lock_timeout) as root:
+        # A page kept from the last build must still be published as it was recorded: one
+        # that another build replaced, or an interrupted publish may have left, is rendered.
+        stale = root.stale(web.unchanged)
+        if stale:
+            web.files.update(render_event_pages(
+                [event for event in events if f"{event_page_path(event)}index.html" in stale],
+                settings, now))
+            web.unchanged = {p: kept for p, kept in web.unchanged.items() if p not in stale}
         # Each event's DTSTAMP/LAST-MODIFIED/SEQUENCE come from the ledger the last build
         # published. Read, render and publish under one lock: a build overlapping ours
         # published either entirely before (we read its ledger) or entirely after (it reads
@@ -140,19 +155,23 @@ def build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.d
         calendars, next_ledger = render_calendars_and_ledger(events, settings, now, cache.vevents,
                                                              cache.zones, ledger)
         # After the calendars: rendering them fills the cache's VEVENTs and VTIMEZONEs.
-        cache.save()
-        artifacts = {**calendars, **newsletters}
+        cache.save(web.events)
+        artifacts = {**calendars, **web.files}
         notes = _calendar_notices(events, settings, now, ledger, out_dir)
         state = {LEDGER_FILE: ledger_bytes(next_ledger)}
         feeds = sum(1 for path in calendars if path.count("/") == 1)
         counts = ((len(events), "event"), (feeds, "feed"), (len(issues), "issue"))
         summary = "; ".join([", ".join(plural(n, noun) for n, noun in counts), *notes])
-        next_change = next_time_change(events, now)
+        # Each event's share knows when it next changes: the first of those is the run's.
+        next_change = min((share.until for share in web.events.values() if share.until),
+                          default=None)
+        unchanged = web.unchanged
         # Publishing needs only the bytes: letting the parsed events and the cache go first
         # keeps them out of the build's peak memory (the manifest is made there; 100k: 170 MB).
-        del events, issues, cache, ledger, next_ledger, calendars, newsletters
+        del events, issues, cache, ledger, next_ledger, calendars, web
         report = root.publish(artifacts, summary, quiet=quiet, verbose=verbose, state=state,
-                              started=started, trust_manifest=True)  # by recorded hash
+                              started=started, trust_manifest=True,  # by recorded hash
+                              unchanged=unchanged)
     remember_run(inputs, now, next_change, report.manifest_sha256, state[LEDGER_FILE], summary,
                  report.files, cache_dir)
 

@@ -19,6 +19,21 @@ def upcoming_events(events: Iterable[Event], now: dt.datetime) -> tuple[Event, .
     return tuple(event for event in events if not event.has_ended(now))
 
 
+def next_end(event: Event, now: dt.datetime) -> dt.datetime | None:
+    """The earliest end after `now` of the event's occurrences (a moved one may end later).
+
+    Until then nothing about the event that depends on `now` changes: whether it is upcoming,
+    its next dates, its place in the feeds. None: it is over for good.
+    """
+    earliest = None
+    for occurrence in event.occurrences(after=now):
+        if earliest is not None and event.instant(occurrence.start) >= earliest:
+            break  # starts after the earliest end found: ends after it too
+        end = event.instant(occurrence.end)
+        earliest = end if earliest is None else min(earliest, end)
+    return earliest
+
+
 def start_of_day(day: dt.date) -> dt.datetime:
     """Midnight UTC of `day`: the instant an issue's date stands for."""
     return dt.datetime.combine(day, dt.time(), dt.UTC)

@@ -8,11 +8,15 @@ import functools
 import zoneinfo
 from typing import Any
 
+from markupsafe import Markup
+
 from pipeline.model import Event, Image, Link, Location, Recurrence, Status
+from pipeline.web.content import EventPage, Place, When
 
 # The only classes a cache entry may name: decoding builds nothing else (no import, no call
 # of anything the file chooses), which is the point of leaving pickle.
-CLASSES: dict[str, type] = {cls.__name__: cls for cls in (Event, Image, Link, Location, Recurrence)}
+CLASSES: dict[str, type] = {cls.__name__: cls for cls in (
+    Event, Image, Link, Location, Recurrence, EventPage, Place, When)}
 FIELDS = {cls: frozenset(f.name for f in dataclasses.fields(cls)) for cls in CLASSES.values()}
 
 
@@ -20,6 +24,8 @@ def encode(value: Any) -> Any:
     """A JSON-able form of a model value: dataclasses, dates, aware datetimes, tuples, enums."""
     if isinstance(value, Status):  # a StrEnum: before str
         return {"status": value.value}
+    if isinstance(value, Markup):  # would come back as text, and be escaped once more
+        raise TypeError("cannot cache markup")
     if value is None or isinstance(value, (str, bool, int)):
         return value
     if isinstance(value, dt.datetime):

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import multiprocessing
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +22,13 @@ from pipeline.cache.place import private_folder, read_private, write_private
 from pipeline.cache.version import code_version
 from pipeline.errors import Problem, display_path
 from pipeline.model import Event
+from pipeline.parallel import fork_map
 from pipeline.sources.events import load_event
 from pipeline.sources.settings import Settings
 from pipeline.sources.yamlsource import MAX_FILE_BYTES
+from pipeline.web.content import EventPage
+from pipeline.web.rendered import EventWeb
+from pipeline.web.theme import fingerprint
 
 PACK = "events.jsonl"
 MAX_PACK_BYTES = 1 << 31  # a bigger file is not ours (100k events: about 300 MB)
@@ -41,6 +45,7 @@ class EventCache:
         self.directory = directory
         self.now = now
         self.vevents: dict[str, bytes] = {}
+        self.web: dict[str, EventWeb] = {}  # event id -> its pages' share (pipeline/web/rendered.py)
         self.zones: dict[tuple, bytes] = {}  # calendar's VTIMEZONE memo: (zone, span) -> bytes
         self.hits = 0
         self.misses = 0
@@ -48,6 +53,8 @@ class EventCache:
         self._stored: dict[str, dict[str, Any]] = {}
         self._zones_read: set[tuple] = set()
         self._lines: dict[str, bytes] = {}  # shown path -> its sealed line as read
+        self._ids: dict[str, str] = {}  # shown path -> the id of its event
+        self._web_context = b""
         self._started = 0
         self._usable = False
 
@@ -60,6 +67,7 @@ class EventCache:
         self._started = _file_system_clock(self.directory) if self._usable else 0
         stored, trusted_before = self._read() if self._usable else ({}, 0)
         context = _context(settings, vevent_bytes(_PROBE, settings))
+        self._web_context = context + b"|" + fingerprint(settings.site).encode()
         shown = _ShownPaths()
         files = [(path, shown(path)) for path in paths]
         found: dict[int, tuple[dict[str, Any], Entry]] = {}
@@ -81,16 +89,27 @@ class EventCache:
             record, (event, vevent) = found[i]
             if record:
                 self._files[name] = record
+                self._ids[name] = event.id
+                share = _web_share(record, self._web_context)
+                if share is not None:
+                    self.web.setdefault(event.id, share)
             self.vevents.setdefault(event.id, vevent)
             events.append(event)
         self.hits, self.misses = len(paths) - len(missing), len(missing)
         self._stored = stored
         return events
 
-    def save(self) -> None:
-        """Keep this build's records (those of edited, renamed or deleted files go) and zones."""
+    def save(self, web: Mapping[str, EventWeb] | None = None) -> None:
+        """Keep this build's records (those of edited, renamed or deleted files go), zones and
+        each event's web share (`web`, by event id: what build_pages returned)."""
         if not self._usable or self.directory is None:
             return
+        for name, record in list(self._files.items()):
+            share = (web or {}).get(self._ids.get(name, ""))
+            if share is not None and share is not self.web.get(self._ids[name]):
+                encoded = _encode_web(share, self._web_context, record["key"])
+                if encoded is not None:
+                    self._files[name] = {**record, "web": encoded}
         same = [name for name, record in self._files.items() if record is self._stored.get(name)]
         if len(same) == len(self._files) == len(self._stored) and self._zones_read == set(self.zones):
             return  # an unchanged run writes nothing
@@ -208,6 +227,41 @@ def _hit(record: dict[str, Any] | None, path: Path, context: bytes, shown: str,
     return {**record, "stat": signature, "digest": digest}, (event, vevent)
 
 
+def _web_key(web_context: bytes, key: str) -> str:
+    """The web share's key: the event's entry key under the theme and catalogs too."""
+    return hashlib.sha256(web_context + b"\0" + key.encode()).hexdigest()
+
+
+def _encode_web(share: EventWeb, web_context: bytes, key: object) -> dict[str, Any] | None:
+    """A record's `web` value, or None when the share holds something the codec refuses."""
+    if not isinstance(key, str):
+        return None
+    try:
+        return {"key": _web_key(web_context, key), "card": codec.encode(share.card),
+                "embed": share.embed, "digest": share.digest, "size": share.size,
+                "since": codec.encode(share.since), "until": codec.encode(share.until)}
+    except TypeError:
+        return None
+
+
+def _web_share(record: dict[str, Any], web_context: bytes) -> EventWeb | None:
+    """The web share a record keeps, when it was made with this theme; else None (a miss)."""
+    value = record.get("web")
+    if not isinstance(value, dict) or value.get("key") != _web_key(web_context, record["key"]):
+        return None
+    try:
+        card, since, until = (codec.decode(value[name]) for name in ("card", "since", "until"))
+        embed = value["embed"]
+        if (not isinstance(card, EventPage) or not isinstance(since, dt.datetime)
+                or not (until is None or isinstance(until, dt.datetime))
+                or not isinstance(embed, str) or not isinstance(value["digest"], str)
+                or type(value["size"]) is not int):
+            return None
+        return EventWeb(card, embed, value["digest"], value["size"], since, until)
+    except Exception:  # a sealed but unreadable record is still only a miss
+        return None
+
+
 # An event whose VEVENT shows whether settings change what serializing writes (the stamps
 # are not in the cached bytes: render_calendars adds them from the publication ledger).
 _PROBE = Event(id="probe", title="probe", kind="meetup", start=dt.date(2000, 1, 1),
@@ -238,17 +292,7 @@ Parsed = tuple[dict[str, Any], Entry] | None  # a file's next record and its ent
 def _parse(files: list[tuple[Path, str]], settings: Settings, context: bytes,
            problems: list[Problem]) -> list[Parsed]:
     """Parse and serialize (path, shown path) pairs, on every core when there are many."""
-    workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                  else os.cpu_count() or 1, 8)
-    if len(files) < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        results = _parse_chunk(files, settings, context)
-    else:
-        # fork: workers start in milliseconds with every module already imported.
-        size = -(-len(files) // (workers * 4))
-        chunks = [files[i:i + size] for i in range(0, len(files), size)]
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            results = [item for chunk in pool.starmap(
-                _parse_chunk, [(chunk, settings, context) for chunk in chunks]) for item in chunk]
+    results = fork_map(lambda file: _parse_one(file, settings, context), files, PARALLEL_FROM)
     entries: list[Parsed] = []
     for entry, found in results:
         problems += found
@@ -256,32 +300,29 @@ def _parse(files: list[tuple[Path, str]], settings: Settings, context: bytes,
     return entries
 
 
-def _parse_chunk(files: list[tuple[Path, str]], settings: Settings, context: bytes,
-                 ) -> list[tuple[Parsed, list[Problem]]]:
-    """Each file's record and entry (or None), and its problems."""
+def _parse_one(file: tuple[Path, str], settings: Settings, context: bytes,
+               ) -> tuple[Parsed, list[Problem]]:
+    """One file's record and entry (or None), and its problems."""
     from pipeline.calendar.feeds import vevent_bytes
 
-    results: list[tuple[Parsed, list[Problem]]] = []
-    for path, shown in files:
-        found: list[Problem] = []
-        fingerprint = _fingerprint(path, None, 0)  # before parsing: a later edit shows in stat
-        event = load_event(path, settings, found, shown)
-        if event is None:
-            results.append((None, found))
-            continue
-        # When the series ends is a walk of its occurrences that every build needs: done
-        # here, in parallel, it travels (and is cached) with the event.
-        ends_at = event.ends_at
-        event.__dict__.pop("_rule", None)
-        vevent = vevent_bytes(event, settings)
-        record: dict[str, Any] = {}
-        if fingerprint is not None and not found:
-            try:  # files with problems are never cached, so they are reported on every run
-                signature, digest = fingerprint
-                record = {"path": shown, "stat": signature, "digest": digest,
-                          "key": _key(context, shown, digest), "event": codec.encode(event),
-                          "ends_at": codec.encode(ends_at), "vevent": vevent.decode("utf-8")}
-            except (TypeError, UnicodeDecodeError):
-                record = {}
-        results.append(((record, (event, vevent)), found))
-    return results
+    path, shown = file
+    found: list[Problem] = []
+    fingerprint = _fingerprint(path, None, 0)  # before parsing: a later edit shows in stat
+    event = load_event(path, settings, found, shown)
+    if event is None:
+        return None, found
+    # When the series ends is a walk of its occurrences that every build needs: done
+    # here, in parallel, it travels (and is cached) with the event.
+    ends_at = event.ends_at
+    event.__dict__.pop("_rule", None)
+    vevent = vevent_bytes(event, settings)
+    record: dict[str, Any] = {}
+    if fingerprint is not None and not found:
+        try:  # files with problems are never cached, so they are reported on every run
+            signature, digest = fingerprint
+            record = {"path": shown, "stat": signature, "digest": digest,
+                      "key": _key(context, shown, digest), "event": codec.encode(event),
+                      "ends_at": codec.encode(ends_at), "vevent": vevent.decode("utf-8")}
+        except (TypeError, UnicodeDecodeError):
+            record = {}
+    return (record, (event, vevent)), found

@@ -109,19 +109,10 @@ def next_time_change(events: Iterable[Event], now: dt.datetime) -> dt.datetime |
     Then what is upcoming changes: the feeds drop an event that is over, and an event page
     lists a series' next dates (so an endless series counts too).
     """
-    ends = [end for event in events if (end := _next_end(event, now)) is not None]
+    from pipeline.selection import next_end
+
+    ends = [end for event in events if (end := next_end(event, now)) is not None]
     return min(ends) if ends else None
-
-
-def _next_end(event: Event, now: dt.datetime) -> dt.datetime | None:
-    """The earliest end after `now` of the event's occurrences (a moved one may end later)."""
-    earliest = None
-    for occurrence in event.occurrences(after=now):
-        if earliest is not None and event.instant(occurrence.start) >= earliest:
-            break  # starts after the earliest end found: ends after it too
-        end = event.instant(occurrence.end)
-        earliest = end if earliest is None else min(earliest, end)
-    return earliest
 
 
 def unchanged_run(inputs: RunInputs, now: dt.datetime, out_dir: Path, ledger_file: str,

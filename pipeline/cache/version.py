@@ -9,12 +9,12 @@ import sys
 from functools import cache
 from pathlib import Path
 
-FORMAT = 3  # 3: JSON lines sealed per line (2 was a pickle: never read again)
+FORMAT = 4  # 4: records keep each event's web share; 3: JSON lines sealed per line; 2: pickle
 # The libraries whose behaviour reaches a cached value or an output, by import name and the
 # normalized prefix of their installed distribution's `*.dist-info` folder.
 LIBRARIES = {"icalendar": "icalendar-", "yaml": "pyyaml-", "dateutil": "python_dateutil-",
              "jinja2": "jinja2-", "mjml": "mjml_python-", "markdown_it": "markdown_it_py-",
-             "nh3": "nh3-", "tzdata": "tzdata-"}
+             "nh3": "nh3-", "tzdata": "tzdata-", "babel": "babel-", "markupsafe": "markupsafe-"}
 
 
 @cache

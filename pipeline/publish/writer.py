@@ -47,6 +47,7 @@ JOURNAL = ".publish-journal.json"
 SAFE_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@+-]*$")
 STATE_NAME = re.compile(r"^\.[A-Za-z0-9][A-Za-z0-9_.-]*$")
 RESERVED_STATE = (JOURNAL, ".pipeline.lock")
+Recorded = tuple[str, int]  # an artifact's SHA-256 and size, as the manifest records them
 
 
 @dataclass(slots=True)
@@ -184,19 +185,47 @@ class PublishRoot:
     def __init__(self, out_dir: Path, folders: RootFolders) -> None:
         self.out_dir = out_dir
         self._folders = folders
+        self._previous: list[dict[str, dict[str, object]] | None] = []
+
+    def previous(self) -> dict[str, dict[str, object]] | None:
+        """The manifest of the last finished publish (read once); None when unreadable."""
+        if not self._previous:
+            self._previous.append(read_manifest(self.out_dir))
+        return self._previous[0]
+
+    def stale(self, unchanged: Mapping[str, Recorded]) -> set[str]:
+        """The paths of `unchanged` this root may not hold as recorded: render those again.
+
+        All of them after an interrupted publish (its journal), else those the manifest
+        lists with another hash or size, or not at all.
+        """
+        recorded = self.previous() or {}
+        if JOURNAL in self._folders.names(""):
+            return set(unchanged)
+        return {path for path, (digest, size) in unchanged.items()
+                if not isinstance(entry := recorded.get(path), dict)
+                or entry.get("sha256") != digest or entry.get("bytes") != size}
 
     def publish(self, artifacts: Mapping[str, bytes], summary: str = "", *, quiet: bool = False,
                 verbose: bool = False, prune: bool = True,
                 state: Mapping[str, bytes] | None = None, started: float | None = None,
-                trust_manifest: bool = False) -> PublishReport:
-        """Write `artifacts` and `state` into this root; see `publish`."""
+                trust_manifest: bool = False,
+                unchanged: Mapping[str, Recorded] | None = None) -> PublishReport:
+        """Write `artifacts` and `state` into this root; see `publish`.
+
+        `unchanged`: paths (-> SHA-256 and size) the caller did not render again because
+        their inputs did not change; none of them may be `stale`. They are kept as they are.
+        """
         started = time.perf_counter() if started is None else started
-        validate_paths(artifacts)
+        unchanged = unchanged or {}
+        validate_paths([*artifacts, *unchanged])
         validate_state_names(state or {})
+        if self.stale(unchanged) or not unchanged.keys().isdisjoint(artifacts):
+            raise PipelineError("cannot publish: a file kept as published is not (a bug)")
         report = PublishReport()
         try:
             _publish_locked(artifacts, self.out_dir, self._folders, prune, quiet, report,
-                            trust_manifest)
+                            trust_manifest, self.previous(), unchanged)
             for name, data in sorted((state or {}).items()):
                 if self._folders.read(name) != data:
                     _write_root_file(self._folders, name, data, _file_mode())
@@ -257,9 +286,9 @@ def publish(artifacts: Mapping[str, bytes], out_dir: Path, summary: str = "", *,
 
 
 def _publish_locked(artifacts: Mapping[str, bytes], out_dir: Path, folders: RootFolders,
-                    prune: bool, quiet: bool, report: PublishReport,
-                    trust_manifest: bool = False) -> None:
-    previous = read_manifest(out_dir)
+                    prune: bool, quiet: bool, report: PublishReport, trust_manifest: bool,
+                    previous: dict[str, dict[str, object]] | None,
+                    unchanged: Mapping[str, Recorded]) -> None:
     if previous is None:
         # Without a manifest we cannot tell our files from the user's: prune nothing.
         click.echo(f"warning: {display_path(out_dir / MANIFEST)} is unreadable; removing "
@@ -267,7 +296,8 @@ def _publish_locked(artifacts: Mapping[str, bytes], out_dir: Path, folders: Root
         previous = {}
     # Kept files (ad-hoc issues) stay until deleted by hand; then their entries go too.
     kept = {path: entry for path, entry in previous.items() if entry.get("kept") is True
-            and path not in artifacts and _is_safe(path) and folders.is_file(path)}
+            and path not in artifacts and path not in unchanged and _is_safe(path)
+            and folders.is_file(path)}
     # Only safe relative paths are ours: a tampered manifest must not delete outside the root.
     owned = {p for p in set(previous) | _read_journal(folders) if _is_safe(p)} - set(kept)
     # Every folder touched is opened (and checked for symlinks) before anything is written.
@@ -290,7 +320,11 @@ def _publish_locked(artifacts: Mapping[str, bytes], out_dir: Path, folders: Root
             report.unchanged.append(path)  # same bytes: not rewritten, mtime and ETag kept
         else:
             changed[path] = artifacts[path]
-    gone = sorted(p for p in owned - set(artifacts) if prune and folders.is_file(p))
+    # Files not rendered again stay as the manifest records them (PublishRoot.stale).
+    entries += [previous[path] for path in sorted(unchanged)]
+    report.unchanged += sorted(unchanged)
+    gone = sorted(p for p in owned - set(artifacts) - set(unchanged)
+                  if prune and folders.is_file(p))
     if prune:
         entries += kept.values()
     else:  # merge: keep what earlier runs published and is still there

@@ -4,25 +4,28 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import jinja2
 
-from pipeline.calendar.links import UPCOMING_PATH, FeedLinks, feed_ics_path, feed_links
+from pipeline.calendar.links import UPCOMING_PATH, FeedLinks, event_page_path, feed_ics_path, feed_links
 from pipeline.errors import InvalidInput, Problem
 from pipeline.locales import first_localizer
 from pipeline.model import Event
 from pipeline.newsletter.templates import render
+from pipeline.parallel import fork_map
 from pipeline.selection import matches
 from pipeline.sources.settings import Settings
 from pipeline.web import theme
-from pipeline.web.content import event_page
 from pipeline.web.embed import EMBED_PATH, render_embed
-from pipeline.web.jsonld import event_graph, item_list, script
+from pipeline.web.jsonld import item_list, script
+from pipeline.web.rendered import EventWeb, render_event
 
 Artifacts = dict[str, bytes]
 LISTING_PATH = "events/"
 FEEDS_FOLDER = "feeds"  # events/feeds/<feed id>/: no event may take this id
+PARALLEL_FROM = 200  # pages to render before starting workers pays
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,20 +53,64 @@ class FeedView:
     links: FeedLinks
 
 
+@dataclass(slots=True)
+class WebBuild:
+    """The web stage's files, the pages kept as published, and every event's share."""
+
+    files: Artifacts
+    unchanged: dict[str, tuple[str, int]]  # page path -> (SHA-256, size): not rendered again
+    events: dict[str, EventWeb]  # by event id: what the build cache keeps for the next build
+
+
 def render_pages(events: tuple[Event, ...], settings: Settings, now: dt.datetime) -> Artifacts:
     """events/index.html, events/<id>/index.html, events/feeds/<id>/index.html, events.json."""
+    return build_pages(events, settings, now).files
+
+
+def build_pages(events: tuple[Event, ...], settings: Settings, now: dt.datetime,
+                known: Mapping[str, EventWeb] | None = None) -> WebBuild:
+    """render_pages, reusing `known` shares (by event id) that are current at `now`.
+
+    An event with a current share (the build cache gives only those of unchanged events)
+    keeps its page: the result lists it in `unchanged` by its recorded hash instead of
+    rendering it. The others are rendered, on every core when there are many.
+    """
     _check_ids(events)
     env = theme.environment(settings.site, first_localizer(settings.locale))
     site = _site(settings)
-    pairs = sorted(((event, event_page(event, settings, now)) for event in events),
-                   key=lambda pair: pair[1].sort_key)
-    upcoming = [page for _, page in pairs if page.upcoming]
-    past = [page for _, page in reversed(pairs) if not page.upcoming]  # newest first
+    known = known or {}
+    reused = {event.id: known[event.id] for event in events
+              if event.id in known and known[event.id].current(now)}
+    missing = [event for event in events if event.id not in reused]
+    rendered = fork_map(lambda event: render_event(event, settings, now, env, site), missing,
+                        PARALLEL_FROM)
+    shares = {**reused, **{event.id: share for event, (share, _) in zip(missing, rendered,
+                                                                        strict=True)}}
+    files: Artifacts = {event_page_path(event) + "index.html": data
+                        for event, (_, data) in zip(missing, rendered, strict=True)}
+    unchanged = {event_page_path(event) + "index.html": (share.digest, share.size)
+                 for event in events if (share := reused.get(event.id)) is not None}
+    files.update(render_listings(events, shares, settings, env, site))
+    return WebBuild(files, unchanged, shares)
+
+
+def render_event_pages(events: Iterable[Event], settings: Settings, now: dt.datetime,
+                       ) -> Artifacts:
+    """The pages of `events` alone (those the publish root no longer holds as recorded)."""
+    env = theme.environment(settings.site, first_localizer(settings.locale))
+    site = _site(settings)
+    return {event_page_path(event) + "index.html": render_event(event, settings, now, env, site)[1]
+            for event in events}
+
+
+def render_listings(events: tuple[Event, ...], shares: Mapping[str, EventWeb],
+                    settings: Settings, env: jinja2.Environment, site: Site) -> Artifacts:
+    """The listing, the feed pages and events.json, from each event's card and item."""
+    ordered = sorted(((event, shares[event.id]) for event in events),
+                     key=lambda pair: pair[1].card.sort_key)
+    upcoming = [share.card for _, share in ordered if share.card.upcoming]
+    past = [share.card for _, share in reversed(ordered) if not share.card.upcoming]  # newest first
     files: Artifacts = {}
-    for event, page in pairs:
-        files[page.path + "index.html"] = _render(
-            env, theme.EVENT_PAGE, f"event '{event.id}'", site=site, page=page,
-            page_url=page.url, jsonld=script(event_graph(page, settings)))
     feeds = [FeedView("upcoming", settings.feed_name, settings.feed_description, None,
                       feed_links(UPCOMING_PATH, settings))]
     for spec in settings.feeds:
@@ -71,8 +118,8 @@ def render_pages(events: tuple[Event, ...], settings: Settings, now: dt.datetime
         feed = FeedView(spec.id, spec.name, spec.description, settings.absolute_url(page_path),
                         feed_links(feed_ics_path(spec.id), settings, spec.name))
         feeds.append(feed)
-        chosen = [page for event, page in pairs
-                  if page.upcoming and matches(event, spec.kinds, spec.tags)]
+        chosen = [share.card for event, share in ordered
+                  if share.card.upcoming and matches(event, spec.kinds, spec.tags)]
         files[page_path + "index.html"] = _render(
             env, theme.LISTING_PAGE, f"the page of feed '{spec.id}'", site=site,
             page_url=feed.page, heading=spec.name, intro=spec.description, this_feed=feed,
@@ -83,8 +130,8 @@ def render_pages(events: tuple[Event, ...], settings: Settings, now: dt.datetime
         heading=settings.site_name, intro=settings.feed_description, this_feed=None, feeds=feeds,
         upcoming=upcoming, past=by_year, jsonld=script(item_list([*upcoming, *past])))
     files[EMBED_PATH] = render_embed(
-        [pair for pair in pairs if pair[1].upcoming]
-        + [pair for pair in reversed(pairs) if not pair[1].upcoming], settings, now)
+        [share.embed for _, share in ordered if share.card.upcoming]
+        + [share.embed for _, share in reversed(ordered) if not share.card.upcoming], settings)
     return files
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import jinja2
 
 from pipeline.errors import PipelineError, display_path
-from pipeline.locales import Localizer, first_localizer
+from pipeline.locales import LOCALE_DIR, Localizer, first_localizer
 from pipeline.sources.branding import rgb
 from pipeline.sources.settings import Settings
 from pipeline.sources.site import theme_folders
@@ -32,6 +33,17 @@ def environment(site: Path | None = None, words: Localizer | None = None) -> jin
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
         keep_trailing_newline=True, extensions=["jinja2.ext.i18n"])
     return (words or first_localizer()).install(env)
+
+
+def fingerprint(site: Path | None) -> str:
+    """A SHA-256 of what pages are rendered with besides the data: templates and catalogs."""
+    digest = hashlib.sha256()
+    for folder in (*theme_folders(site, "web"), LOCALE_DIR):
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and path.suffix != ".po":  # catalogs are read compiled (.mo)
+                digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+                digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
 
 
 def site_locale(settings: Settings) -> str:

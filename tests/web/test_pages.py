@@ -336,3 +336,19 @@ def test_a_right_to_left_site_lays_its_pages_out_right_to_left() -> None:
         pages = render_pages((call,), Settings(locale=locale), PINNED_NOW)
         for path in ("events/index.html", "events/call/index.html"):
             assert f'<html lang="{locale}" dir="{direction}">' in pages[path].decode(), path
+
+
+@pytest.mark.parametrize("now", [dt.datetime(2020, 1, 1, tzinfo=dt.UTC), PINNED_NOW,
+                                 dt.datetime(2040, 1, 1, tzinfo=dt.UTC)])
+def test_events_json_is_laid_out_as_json_dumps_would(now):
+    # The document is joined from each event's own text (which the build cache keeps).
+    data = render_pages(stress_events(), stress_settings(), now)["events.json"]
+    document = json.loads(data)
+    assert document["events"]
+    assert data == (json.dumps(document, indent=1, ensure_ascii=False) + "\n").encode()
+
+
+def test_events_json_without_events_is_laid_out_as_json_dumps_would():
+    data = render_pages((), Settings(), PINNED_NOW)["events.json"]
+    assert json.loads(data)["events"] == []
+    assert data == (json.dumps(json.loads(data), indent=1, ensure_ascii=False) + "\n").encode()
