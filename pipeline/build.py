@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Collection, Mapping, MutableMapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from pipeline.calendar.stamps import EMPTY_LEDGER, Ledger
 
 if TYPE_CHECKING:  # loading imports dateutil and icalendar: not for `pipeline --version`,
     # nor for a build that stops at the stats (pipeline/cache/run.py)
+    from pipeline.cache.events import EventCache
     from pipeline.cache.run import RunInputs
-    from pipeline.model import Event, Issue
+    from pipeline.model import Event, EventFacts, Issue
     from pipeline.sources.events import LoadFiles
     from pipeline.sources.settings import Settings
     from pipeline.web.pages import WebBuild
     from pipeline.web.rendered import EventWeb
 
 Artifacts = dict[str, bytes]  # path under the publish root -> bytes
+Loaded = TypeVar("Loaded")  # what the events folder is read as: Events, or EventFacts
 
 
 def plural(count: int, noun: str) -> str:
@@ -35,18 +37,35 @@ def load_inputs(events_dir: Path, newsletters_dir: Path | None, config: Path | N
     `load` reads a list of event files (default: loading.load_files; the build's cache).
     `site`: the site folder, whose templates/email/ override the packaged theme.
     """
-    from pipeline.errors import InvalidInput
     from pipeline.sources.events import load_events, load_files
+
+    return _gather(lambda settings: load_events(events_dir, settings, load or load_files),
+                   newsletters_dir, config, site)
+
+
+def load_facts(events_dir: Path, newsletters_dir: Path, config: Path | None, cache: EventCache,
+               site: Path | None) -> tuple[tuple[EventFacts, ...], tuple[Issue, ...], Settings]:
+    """load_inputs through the build cache: each event's facts, its Event decoded on demand."""
+    from pipeline.sources.events import load_event_facts
+
+    return _gather(lambda settings: load_event_facts(events_dir, settings, cache.load_facts),
+                   newsletters_dir, config, site)
+
+
+def _gather(read_events: Callable[[Settings], tuple[Loaded, ...]], newsletters_dir: Path | None,
+            config: Path | None, site: Path | None,
+            ) -> tuple[tuple[Loaded, ...], tuple[Issue, ...], Settings]:
+    from pipeline.errors import InvalidInput
     from pipeline.sources.issues import load_issues
     from pipeline.sources.settings import read_settings
 
     # Settings with problems still give the other files a check: every problem, one run.
     settings, problems = read_settings(config, site)
-    events: tuple[Event, ...] = ()
+    events: tuple[Loaded, ...] = ()
     issues: tuple[Issue, ...] = ()
     # Both folders are checked even when the first has problems, for the same reason.
     try:
-        events = load_events(events_dir, settings, load or load_files)
+        events = read_events(settings)
     except InvalidInput as error:
         problems += error.problems
     if newsletters_dir is not None:
@@ -73,22 +92,36 @@ def render_site(events: tuple[Event, ...], issues: tuple[Issue, ...], settings: 
 
     calendars, next_ledger = render_calendars_and_ledger(events, settings, now, vevents,
                                                          zone_memo, ledger)
-    return {**calendars, **render_unstamped(events, issues, settings, now).files}, next_ledger
+    return {**calendars, **render_all_unstamped(events, issues, settings, now)}, next_ledger
 
 
-def render_unstamped(events: tuple[Event, ...], issues: tuple[Issue, ...], settings: Settings,
-                     now: dt.datetime, known: Mapping[str, EventWeb] | None = None) -> WebBuild:
+def render_all_unstamped(events: tuple[Event, ...], issues: tuple[Issue, ...],
+                         settings: Settings, now: dt.datetime) -> Artifacts:
+    """render_unstamped's files when nothing is kept from an earlier build."""
+    by_id = {event.id: event for event in events}
+    return render_unstamped([e.facts for e in events], issues, settings, now,
+                            by_id.__getitem__).files
+
+
+def render_unstamped(events: Sequence[EventFacts], issues: tuple[Issue, ...], settings: Settings,
+                     now: dt.datetime, resolve: Callable[[str], Event],
+                     known: Mapping[str, EventWeb] | None = None,
+                     kept_issues: Collection[str] = ()) -> WebBuild:
     """The artifacts that do not read the publication ledger: newsletters and event pages.
 
     The one list of them that `build`, `check` and `render_site` share, so that a new
     generator cannot be left out of one (event pages once were, from `build`).
-    `known`: the build cache's web shares of unchanged events (see web.pages.build_pages).
+    `resolve` gives the Event of an id; `known`: the build cache's web shares (see
+    web.pages.build_pages); `kept_issues`: ids of issues whose files are not rendered again.
     """
-    from pipeline.newsletter.issues import render_newsletters
+    from pipeline.newsletter.issues import render_newsletter_files
+    from pipeline.selection import issue_members
     from pipeline.web.pages import build_pages
 
-    web = build_pages(events, settings, now, known)
-    web.files.update(render_newsletters(events, issues, settings, now))
+    web = build_pages(events, settings, now, resolve, known)
+    web.files.update(render_newsletter_files(
+        issues, settings, lambda issue: tuple(map(resolve, issue_members(events, issue))),
+        kept_issues))
     return web
 
 
@@ -99,7 +132,7 @@ def check_site(events_dir: Path, newsletters_dir: Path, config: Path | None,
     Rendering finds what only rendering can: template mistakes, MJML errors, bad links.
     """
     events, issues, settings = load_inputs(events_dir, newsletters_dir, config, site=site)
-    render_unstamped(events, issues, settings, now)
+    render_all_unstamped(events, issues, settings, now)
     return f"ok: {plural(len(events), 'event')}, {plural(len(issues), 'newsletter issue')}"
 
 
@@ -122,28 +155,37 @@ def build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.d
     if not verbose and _unchanged(inputs, now, out_dir, cache_dir, quiet, started):
         return
     from pipeline.cache.events import EventCache
+    from pipeline.cache.issues import IssueRecords
     from pipeline.cache.run import remember_run
-    from pipeline.calendar.feeds import render_calendars_and_ledger
-    from pipeline.calendar.links import event_page_path
+    from pipeline.calendar.feeds import assemble_calendars
     from pipeline.calendar.stamps import LEDGER_FILE, ledger_bytes, read_ledger
     from pipeline.publish.writer import locked_root
-    from pipeline.web.pages import render_event_pages
 
-    # Unchanged event files are neither parsed nor serialized again, nor their pages
-    # rendered again (see pipeline/cache/).
+    # Unchanged event files are neither parsed nor decoded, their pages not rendered again,
+    # and issues none of whose events changed are kept (see pipeline/cache/).
     cache = EventCache(cache_dir, now)
-    events, issues, settings = load_inputs(events_dir, newsletters_dir, config, cache.load, site)
+    events, issues, settings = load_facts(events_dir, newsletters_dir, config, cache, site)
+    issue_records = IssueRecords(cache_dir if cache.usable else None)
+    keys = _issue_keys(events, issues, settings, cache)
+    kept = {issue.id: files for issue in issues
+            if (files := issue_records.kept(issue.id, keys[issue.id])) is not None}
     # Newsletters and pages do not depend on the ledger: rendered before the lock, not holding it.
-    web = render_unstamped(events, issues, settings, now, cache.web)
+    web = render_unstamped(events, issues, settings, now, cache.event, cache.web, kept)
+    unchanged = {**web.unchanged, **{path: recorded for files in kept.values()
+                                     for path, recorded in files.items()}}
     with locked_root(out_dir, lock_timeout) as root:
-        # A page kept from the last build must still be published as it was recorded: one
-        # that another build replaced, or an interrupted publish may have left, is rendered.
-        stale = root.stale(web.unchanged)
+        # What is kept from the last build must still be published as it was recorded: a file
+        # another build replaced, or an interrupted publish may have left, is rendered again.
+        stale = root.stale(unchanged)
         if stale:
-            web.files.update(render_event_pages(
-                [event for event in events if f"{event_page_path(event)}index.html" in stale],
-                settings, now))
-            web.unchanged = {p: kept for p, kept in web.unchanged.items() if p not in stale}
+            web.files.update(_render_stale(stale, events, issues, settings, now, cache))
+            unchanged = {path: recorded for path, recorded in unchanged.items()
+                         if path not in web.files}  # an issue's other files come along
+        for issue in issues:
+            if issue.id not in kept or any(path in stale for path in kept[issue.id]):
+                issue_records.remember(issue.id, keys[issue.id], {
+                    path: data for path, data in web.files.items()
+                    if path.startswith(f"newsletter/{issue.id}/")})
         # Each event's DTSTAMP/LAST-MODIFIED/SEQUENCE come from the ledger the last build
         # published. Read, render and publish under one lock: a build overlapping ours
         # published either entirely before (we read its ledger) or entirely after (it reads
@@ -152,10 +194,11 @@ def build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.d
         ledger = read_ledger(out_dir)
         if not events and not allow_empty:
             refuse_emptying(out_dir, events_dir)
-        calendars, next_ledger = render_calendars_and_ledger(events, settings, now, cache.vevents,
-                                                             cache.zones, ledger)
+        calendars, next_ledger = assemble_calendars(events, cache.vevents, settings, now,
+                                                    cache.zones, ledger)
         # After the calendars: rendering them fills the cache's VEVENTs and VTIMEZONEs.
         cache.save(web.events)
+        issue_records.save()
         artifacts = {**calendars, **web.files}
         notes = _calendar_notices(events, settings, now, ledger, out_dir)
         state = {LEDGER_FILE: ledger_bytes(next_ledger)}
@@ -165,7 +208,6 @@ def build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.d
         # Each event's share knows when it next changes: the first of those is the run's.
         next_change = min((share.until for share in web.events.values() if share.until),
                           default=None)
-        unchanged = web.unchanged
         # Publishing needs only the bytes: letting the parsed events and the cache go first
         # keeps them out of the build's peak memory (the manifest is made there; 100k: 170 MB).
         del events, issues, cache, ledger, next_ledger, calendars, web
@@ -174,6 +216,36 @@ def build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.d
                               unchanged=unchanged)
     remember_run(inputs, now, next_change, report.manifest_sha256, state[LEDGER_FILE], summary,
                  report.files, cache_dir)
+
+
+def _issue_keys(events: Sequence[EventFacts], issues: tuple[Issue, ...], settings: Settings,
+                cache: EventCache) -> dict[str, str | None]:
+    """Each issue's record key (cache/issues.py): its events are those it may show."""
+    from pipeline.cache.issues import issue_key
+    from pipeline.selection import issue_members
+
+    return {issue.id: issue_key(issue, settings, ((event_id, cache.key_of(event_id))
+                                                  for event_id in issue_members(events, issue)))
+            for issue in issues}
+
+
+def _render_stale(stale: set[str], events: Sequence[EventFacts], issues: tuple[Issue, ...],
+                  settings: Settings, now: dt.datetime, cache: EventCache) -> Artifacts:
+    """The kept files the publish root does not hold as recorded, rendered again."""
+    from pipeline.calendar.links import event_page_path
+    from pipeline.newsletter.issues import render_newsletter_files
+    from pipeline.selection import issue_members
+    from pipeline.web.pages import render_event_pages
+
+    files = render_event_pages([cache.event(event.id) for event in events
+                                if f"{event_page_path(event)}index.html" in stale], settings, now)
+    again = tuple(issue for issue in issues
+                  if any(path.startswith(f"newsletter/{issue.id}/") for path in stale))
+    rendered = render_newsletter_files(again, settings, lambda issue: tuple(
+        map(cache.event, issue_members(events, issue))))
+    files.update({path: data for path, data in rendered.items()
+                  if path.startswith("newsletter/") and path.count("/") == 2})
+    return files
 
 
 def refuse_emptying(out_dir: Path, events_dir: Path) -> None:
@@ -191,7 +263,7 @@ def refuse_emptying(out_dir: Path, events_dir: Path) -> None:
             "Pass --allow-empty if that is what you want; nothing was published")
 
 
-def _calendar_notices(events: tuple[Event, ...], settings: Settings, now: dt.datetime,
+def _calendar_notices(events: Sequence[EventFacts], settings: Settings, now: dt.datetime,
                       ledger: Ledger, out_dir: Path) -> list[str]:
     """Warn (stderr) about published events that vanished; the summary's note on empty feeds."""
     import click

@@ -125,6 +125,30 @@ class Occurrence:
         return self.change is not None and self.change.moved
 
 
+@dataclass(frozen=True, slots=True)
+class EventFacts:
+    """What choosing and ordering an event needs, without its text: ids, kinds, instants.
+
+    Feeds, listings and newsletters pick and sort events by these alone, so the build cache
+    gives them for unchanged events without decoding the events (Event.facts).
+    """
+
+    id: str
+    source: str  # path of the file, for messages
+    id_line: int
+    kind: str
+    tags: tuple[str, ...]
+    timezone: str | None
+    starts_at: dt.datetime  # the start as an instant: the order of feeds and issues
+    first_day: dt.date  # the day it starts, in its own zone
+    zone_from: dt.datetime  # the earliest start of an occurrence, moved ones too (UTC)
+    ends_at: dt.datetime | None  # when it is over (Event.ends_at); None: an endless series
+
+    def has_ended(self, at: dt.datetime) -> bool:
+        """True when nothing of the event is left at instant `at` (Event.has_ended)."""
+        return self.ends_at is not None and self.ends_at <= at
+
+
 @dataclass(frozen=True)
 class Event:
     """One event file, parsed and validated.
@@ -256,6 +280,18 @@ class Event:
         """True when nothing of the event is left at instant `at`."""
         end = self.ends_at
         return end is not None and end <= at
+
+    @cached_property
+    def facts(self) -> EventFacts:
+        """Its EventFacts."""
+        starts_at = self.instant(self.start)
+        zone_from = starts_at.astimezone(UTC)
+        for change in self.recurrence.changes if self.recurrence else ():
+            if change.start is not None:  # an occurrence moved before the series' start
+                zone_from = min(zone_from, self.instant(change.start).astimezone(UTC))
+        first_day = self.start.date() if isinstance(self.start, dt.datetime) else self.start
+        return EventFacts(self.id, self.source, self.id_line, self.kind, self.tags,
+                          self.timezone, starts_at, first_day, zone_from, self.ends_at)
 
     def next_occurrence(self, at: dt.datetime, cancelled: bool = True) -> Occurrence | None:
         """The first occurrence not yet over at `at` (`cancelled=False`: the first one held)."""

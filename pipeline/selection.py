@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import TypeVar
 
-from pipeline.model import Event, Issue
+from pipeline.model import Event, EventFacts, Issue
+
+Timed = TypeVar("Timed", Event, EventFacts)
 
 
-def matches(event: Event, kinds: Iterable[str] = (), tags: Iterable[str] = ()) -> bool:
+def matches(event: Event | EventFacts, kinds: Iterable[str] = (), tags: Iterable[str] = ()) -> bool:
     """True when the event's kind is in `kinds` (if any) and it has one of `tags` (if any)."""
     kinds, tags = tuple(kinds), tuple(tags)
     return (not kinds or event.kind in kinds) and (not tags or bool(set(tags) & set(event.tags)))
 
 
-def upcoming_events(events: Iterable[Event], now: dt.datetime) -> tuple[Event, ...]:
+def upcoming_events(events: Iterable[Timed], now: dt.datetime) -> tuple[Timed, ...]:
     """Events not over at `now` (a series with an occurrence left counts), in input order."""
     return tuple(event for event in events if not event.has_ended(now))
 
@@ -39,13 +42,28 @@ def start_of_day(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), dt.UTC)
 
 
+def recaps(event: EventFacts, issue: Issue) -> bool:
+    """True when the issue recaps the event: it started in the period, was over by its date."""
+    return (issue.period_start <= event.first_day <= issue.period_end
+            and event.has_ended(start_of_day(issue.date + dt.timedelta(days=1)))
+            and matches(event, issue.kinds, issue.tags))
+
+
+def may_look_ahead_to(event: EventFacts, issue: Issue) -> bool:
+    """True when the issue's looking-ahead section may list the event (if it is soon enough)."""
+    return (issue.looking_ahead != 0 and not event.has_ended(start_of_day(issue.date))
+            and matches(event, issue.kinds, issue.tags))
+
+
+def issue_members(events: Iterable[EventFacts], issue: Issue) -> tuple[str, ...]:
+    """The ids of every event the issue may show: its files depend on these events alone."""
+    return tuple(e.id for e in events if recaps(e, issue) or may_look_ahead_to(e, issue))
+
+
 def past_events(events: Iterable[Event], issue: Issue) -> tuple[Event, ...]:
     """Events that started inside the issue's period and were over by its date, oldest first."""
-    as_of = start_of_day(issue.date + dt.timedelta(days=1))
-    chosen = [event for event in events
-              if issue.period_start <= _first_day(event) <= issue.period_end
-              and event.has_ended(as_of) and matches(event, issue.kinds, issue.tags)]
-    return tuple(sorted(chosen, key=lambda e: (e.instant(e.start), e.id)))
+    chosen = [event for event in events if recaps(event.facts, issue)]
+    return tuple(sorted(chosen, key=lambda e: (e.facts.starts_at, e.id)))
 
 
 def looking_ahead(events: Iterable[Event], issue: Issue) -> tuple[Event, ...]:
@@ -57,12 +75,7 @@ def looking_ahead(events: Iterable[Event], issue: Issue) -> tuple[Event, ...]:
     # An event that ends during the issue's day is recapped as past: never list it twice.
     recapped = set(past_events(events, issue))
     pending = [(event.next_occurrence(as_of), event) for event in events
-               if not event.has_ended(as_of) and matches(event, issue.kinds, issue.tags)
-               and event not in recapped]
+               if may_look_ahead_to(event.facts, issue) and event not in recapped]
     pending.sort(key=lambda pair: (pair[1].instant(pair[0].start), pair[1].id))
     chosen = tuple(event for _, event in pending)
     return chosen if issue.looking_ahead is None else chosen[: issue.looking_ahead]
-
-
-def _first_day(event: Event) -> dt.date:
-    return event.start.date() if isinstance(event.start, dt.datetime) else event.start

@@ -19,14 +19,14 @@ from typing import Any
 
 from pipeline.cache import codec, records
 from pipeline.cache.place import private_folder, read_private, write_private
+from pipeline.cache.shares import decode_facts, decode_web, encode_facts, encode_web, web_key
 from pipeline.cache.version import code_version
-from pipeline.errors import Problem, display_path
-from pipeline.model import Event
+from pipeline.errors import InvalidInput, Problem, display_path
+from pipeline.model import Event, EventFacts
 from pipeline.parallel import fork_map
 from pipeline.sources.events import load_event
 from pipeline.sources.settings import Settings
 from pipeline.sources.yamlsource import MAX_FILE_BYTES
-from pipeline.web.content import EventPage
 from pipeline.web.rendered import EventWeb
 from pipeline.web.theme import fingerprint
 
@@ -34,12 +34,15 @@ PACK = "events.jsonl"
 MAX_PACK_BYTES = 1 << 31  # a bigger file is not ours (100k events: about 300 MB)
 PARALLEL_FROM = 400  # below this many misses, starting workers costs more than it saves
 
-Entry = tuple[Event, bytes]  # the parsed event and its serialized VEVENT
 Signature = list[int]  # size, mtime_ns, inode, ctime_ns
 
 
 class EventCache:
-    """Loads event files through the cache; `vevents` then holds every event's VEVENT bytes."""
+    """Loads event files through the cache: facts of each, VEVENT bytes, web shares, events.
+
+    An unchanged file gives its facts, VEVENT and web share from its record; its Event is
+    decoded only when asked for (`event`).
+    """
 
     def __init__(self, directory: Path | None, now: dt.datetime) -> None:
         self.directory = directory
@@ -54,23 +57,38 @@ class EventCache:
         self._zones_read: set[tuple] = set()
         self._lines: dict[str, bytes] = {}  # shown path -> its sealed line as read
         self._ids: dict[str, str] = {}  # shown path -> the id of its event
+        self._events: dict[str, Event] = {}  # event id -> its Event, once parsed or decoded
+        self._found: dict[str, tuple[Path, str, EventFacts]] = {}  # event id -> file, facts
+        self._settings: Settings | None = None
         self._web_context = b""
         self._started = 0
         self._usable = False
 
+    @property
+    def usable(self) -> bool:
+        """True once loading found (or made) a private cache folder to read and write."""
+        return self._usable
+
     def load(self, paths: list[Path], settings: Settings, problems: list[Problem],
              ) -> list[Event | None]:
         """`sources.events.load_files` with the cache: hits reused, misses parsed (in parallel)."""
+        return [None if facts is None else self.event(facts.id)
+                for facts in self.load_facts(paths, settings, problems)]
+
+    def load_facts(self, paths: list[Path], settings: Settings, problems: list[Problem],
+                   ) -> list[EventFacts | None]:
+        """Each file's EventFacts (None: it has problems); see `load`."""
         from pipeline.calendar.feeds import vevent_bytes
 
         self._usable = self.directory is not None and private_folder(self.directory, create=True)
         self._started = _file_system_clock(self.directory) if self._usable else 0
         stored, trusted_before = self._read() if self._usable else ({}, 0)
         context = _context(settings, vevent_bytes(_PROBE, settings))
+        self._settings = settings
         self._web_context = context + b"|" + fingerprint(settings.site).encode()
         shown = _ShownPaths()
         files = [(path, shown(path)) for path in paths]
-        found: dict[int, tuple[dict[str, Any], Entry]] = {}
+        found: dict[int, Parsed] = {}
         if stored:
             for i, (path, name) in enumerate(files):
                 hit = _hit(stored.get(name), path, context, name, trusted_before)
@@ -81,23 +99,48 @@ class EventCache:
                                              problems), strict=True):
             if result is not None:
                 found[i] = result
-        events: list[Event | None] = []
-        for i, (_, name) in enumerate(files):
+        listed: list[EventFacts | None] = []
+        for i, (path, name) in enumerate(files):
             if i not in found:
-                events.append(None)
+                listed.append(None)
                 continue
-            record, (event, vevent) = found[i]
+            record, facts, event, vevent = found[i]
             if record:
                 self._files[name] = record
-                self._ids[name] = event.id
-                share = _web_share(record, self._web_context)
+                self._ids[name] = facts.id
+                share = decode_web(record.get("web"), web_key(self._web_context, record["key"]))
                 if share is not None:
-                    self.web.setdefault(event.id, share)
-            self.vevents.setdefault(event.id, vevent)
-            events.append(event)
+                    self.web.setdefault(facts.id, share)
+            if facts.id not in self._found:  # a second file with an id is reported by the caller
+                self._found[facts.id] = (path, name, facts)
+                self.vevents[facts.id] = vevent
+                if event is not None:
+                    self._events[facts.id] = event
+            listed.append(facts)
         self.hits, self.misses = len(paths) - len(missing), len(missing)
         self._stored = stored
-        return events
+        return listed
+
+    def event(self, event_id: str) -> Event:
+        """The Event of a file `load_facts` listed: parsed this run, or decoded from its record."""
+        event = self._events.get(event_id)
+        if event is None:
+            path, name, facts = self._found[event_id]
+            event = _decode_event(self._files.get(name), facts)
+            if event is None:  # sealed yet unreadable: read the file (its stat is unchanged)
+                assert self._settings is not None
+                problems: list[Problem] = []
+                event = load_event(path, self._settings, problems, name)
+                if event is None:
+                    raise InvalidInput(problems)
+            self._events[event_id] = event
+        return event
+
+    def key_of(self, event_id: str) -> str | None:
+        """The cache key of the event's file (its content under the code and settings)."""
+        found = self._found.get(event_id)
+        record = self._files.get(found[1]) if found else None
+        return record.get("key") if record else None
 
     def save(self, web: Mapping[str, EventWeb] | None = None) -> None:
         """Keep this build's records (those of edited, renamed or deleted files go), zones and
@@ -107,9 +150,8 @@ class EventCache:
         for name, record in list(self._files.items()):
             share = (web or {}).get(self._ids.get(name, ""))
             if share is not None and share is not self.web.get(self._ids[name]):
-                encoded = _encode_web(share, self._web_context, record["key"])
-                if encoded is not None:
-                    self._files[name] = {**record, "web": encoded}
+                key = web_key(self._web_context, record["key"])
+                self._files[name] = {**record, "web": encode_web(share, key)}
         same = [name for name, record in self._files.items() if record is self._stored.get(name)]
         if len(same) == len(self._files) == len(self._stored) and self._zones_read == set(self.zones):
             return  # an unchanged run writes nothing
@@ -200,8 +242,8 @@ def _key(context: bytes, shown: str, digest: str) -> str:
 
 
 def _hit(record: dict[str, Any] | None, path: Path, context: bytes, shown: str,
-         trusted_before: int) -> tuple[dict[str, Any], Entry] | None:
-    """The record and entry of an unchanged file, or None (a miss, whatever is wrong)."""
+         trusted_before: int) -> Parsed | None:
+    """The record, facts and VEVENT of an unchanged file, or None (a miss, whatever is wrong)."""
     if record is None:
         return None
     fingerprint = _fingerprint(path, record, trusted_before)
@@ -212,54 +254,29 @@ def _hit(record: dict[str, Any] | None, path: Path, context: bytes, shown: str,
     if record.get("key") != key:
         return None
     try:
-        event = codec.decode(record["event"])
-        if not isinstance(event, Event) or event.source != shown:
+        facts = decode_facts(record["facts"])
+        if facts.source != shown or not isinstance(record["event"], dict):
             return None
-        ends_at = codec.decode(record["ends_at"])
-        if ends_at is not None and not isinstance(ends_at, dt.datetime):
-            return None
-        event.__dict__["ends_at"] = ends_at  # a cached_property: computed when it was parsed
         vevent = str(record["vevent"]).encode("utf-8")
     except Exception:  # a sealed but unreadable record is still only a miss
         return None
-    if record["stat"] == signature:
-        return record, (event, vevent)  # the same record: its line is written back as read
-    return {**record, "stat": signature, "digest": digest}, (event, vevent)
+    if record["stat"] != signature:
+        record = {**record, "stat": signature, "digest": digest}
+    return record, facts, None, vevent  # the same record: its line is written back as read
 
 
-def _web_key(web_context: bytes, key: str) -> str:
-    """The web share's key: the event's entry key under the theme and catalogs too."""
-    return hashlib.sha256(web_context + b"\0" + key.encode()).hexdigest()
-
-
-def _encode_web(share: EventWeb, web_context: bytes, key: object) -> dict[str, Any] | None:
-    """A record's `web` value, or None when the share holds something the codec refuses."""
-    if not isinstance(key, str):
-        return None
+def _decode_event(record: dict[str, Any] | None, facts: EventFacts) -> Event | None:
+    """The Event a record keeps, with its facts; None when it cannot be read."""
     try:
-        return {"key": _web_key(web_context, key), "card": codec.encode(share.card),
-                "embed": share.embed, "digest": share.digest, "size": share.size,
-                "since": codec.encode(share.since), "until": codec.encode(share.until)}
-    except TypeError:
+        event = codec.decode(record["event"]) if record else None
+    except Exception:  # a sealed but unreadable record is only a miss
         return None
-
-
-def _web_share(record: dict[str, Any], web_context: bytes) -> EventWeb | None:
-    """The web share a record keeps, when it was made with this theme; else None (a miss)."""
-    value = record.get("web")
-    if not isinstance(value, dict) or value.get("key") != _web_key(web_context, record["key"]):
+    if not isinstance(event, Event) or event.id != facts.id or event.source != facts.source:
         return None
-    try:
-        card, since, until = (codec.decode(value[name]) for name in ("card", "since", "until"))
-        embed = value["embed"]
-        if (not isinstance(card, EventPage) or not isinstance(since, dt.datetime)
-                or not (until is None or isinstance(until, dt.datetime))
-                or not isinstance(embed, str) or not isinstance(value["digest"], str)
-                or type(value["size"]) is not int):
-            return None
-        return EventWeb(card, embed, value["digest"], value["size"], since, until)
-    except Exception:  # a sealed but unreadable record is still only a miss
-        return None
+    # cached_properties, computed when the file was parsed: a series' end is a walk of it.
+    event.__dict__["ends_at"] = facts.ends_at
+    event.__dict__["facts"] = facts
+    return event
 
 
 # An event whose VEVENT shows whether settings change what serializing writes (the stamps
@@ -286,14 +303,15 @@ class _ShownPaths:
         return path.name if folder == "." else os.path.join(folder, path.name)
 
 
-Parsed = tuple[dict[str, Any], Entry] | None  # a file's next record and its entry, or None
+# A file's next record ({}: not to be cached), facts, Event (None: not decoded) and VEVENT.
+Parsed = tuple[dict[str, Any], EventFacts, Event | None, bytes]
 
 
 def _parse(files: list[tuple[Path, str]], settings: Settings, context: bytes,
-           problems: list[Problem]) -> list[Parsed]:
+           problems: list[Problem]) -> list[Parsed | None]:
     """Parse and serialize (path, shown path) pairs, on every core when there are many."""
     results = fork_map(lambda file: _parse_one(file, settings, context), files, PARALLEL_FROM)
-    entries: list[Parsed] = []
+    entries: list[Parsed | None] = []
     for entry, found in results:
         problems += found
         entries.append(entry)
@@ -301,7 +319,7 @@ def _parse(files: list[tuple[Path, str]], settings: Settings, context: bytes,
 
 
 def _parse_one(file: tuple[Path, str], settings: Settings, context: bytes,
-               ) -> tuple[Parsed, list[Problem]]:
+               ) -> tuple[Parsed | None, list[Problem]]:
     """One file's record and entry (or None), and its problems."""
     from pipeline.calendar.feeds import vevent_bytes
 
@@ -312,8 +330,8 @@ def _parse_one(file: tuple[Path, str], settings: Settings, context: bytes,
     if event is None:
         return None, found
     # When the series ends is a walk of its occurrences that every build needs: done
-    # here, in parallel, it travels (and is cached) with the event.
-    ends_at = event.ends_at
+    # here, in parallel, it travels (and is cached) with the event, in its facts.
+    facts = event.facts
     event.__dict__.pop("_rule", None)
     vevent = vevent_bytes(event, settings)
     record: dict[str, Any] = {}
@@ -321,8 +339,8 @@ def _parse_one(file: tuple[Path, str], settings: Settings, context: bytes,
         try:  # files with problems are never cached, so they are reported on every run
             signature, digest = fingerprint
             record = {"path": shown, "stat": signature, "digest": digest,
-                      "key": _key(context, shown, digest), "event": codec.encode(event),
-                      "ends_at": codec.encode(ends_at), "vevent": vevent.decode("utf-8")}
+                      "key": _key(context, shown, digest), "facts": encode_facts(facts),
+                      "event": codec.encode(event), "vevent": vevent.decode("utf-8")}
         except (TypeError, UnicodeDecodeError):
             record = {}
-    return (record, (event, vevent)), found
+    return (record, facts, event, vevent), found

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -14,9 +14,8 @@ from icalendar.prop import vRecur
 from pipeline.calendar.links import UPCOMING_PATH, event_ics_path, event_page_url, feed_ics_path
 from pipeline.calendar.stamps import EMPTY_LEDGER, Ledger, Stamp, content_key, next_ledger, stamp_for
 from pipeline.calendar.vtimezone import vtimezone
-from pipeline.model import Event, Location
+from pipeline.model import Event, EventFacts, Location
 from pipeline.selection import matches, upcoming_events
-from pipeline.sources.events import sort_events
 from pipeline.sources.settings import Settings
 
 UTC = dt.UTC
@@ -53,18 +52,31 @@ def render_calendars_and_ledger(events: tuple[Event, ...], settings: Settings, n
 
     `vevents` (event id -> `vevent_bytes(event, settings)`), when given, are reused:
     the build's cache keeps them so that an unchanged event is never serialized again.
+    See assemble_calendars for the others.
+    """
+    return assemble_calendars([event.facts for event in events],
+                              _bodies(events, settings, vevents), settings, now, zone_memo, ledger)
+
+
+def assemble_calendars(events: Iterable[EventFacts], bodies: Mapping[str, bytes],
+                       settings: Settings, now: dt.datetime,
+                       zone_memo: MutableMapping[tuple, bytes] | None = None,
+                       ledger: Ledger = EMPTY_LEDGER) -> tuple[dict[str, bytes], Ledger]:
+    """Every calendar file and the next ledger, from each event's facts and VEVENT.
+
+    `bodies`: event id -> `vevent_bytes(event, settings)`; the calendars need nothing else
+    of an event, so the build cache gives them for unchanged events without decoding those.
     `zone_memo` keeps serialized VTIMEZONEs by (zone, span) across builds the same way.
     `ledger` is the previous build's publication ledger: it gives each event's DTSTAMP,
     LAST-MODIFIED and SEQUENCE (pipeline/stamps.py); the next one is returned with the files.
     """
-    ordered = sort_events(events)  # input order never changes the bytes
-    bodies = _bodies(ordered, settings, vevents)
+    ordered = sorted(events, key=lambda e: (e.starts_at, e.id))  # input order never matters
     stamps = _stamps(ordered, settings, now, bodies, ledger)
     vevents = {event.id: _with_stamps(bodies[event.id], stamps[event_uid(event, settings)])
                for event in ordered}
     # Zones as icalendar wrote them: UTC-like zones become `Z` times and need no VTIMEZONE.
     tzids = {e.id: e.timezone for e in ordered if e.timezone and b";TZID=" in vevents[e.id]}
-    zones = _vtimezones(tuple(e for e in ordered if e.id in tzids), zone_memo)
+    zones = _vtimezones([e for e in ordered if e.id in tzids], zone_memo)
     upcoming = upcoming_events(ordered, now)
     feeds = [(FeedInfo(UPCOMING_PATH, settings.feed_name, settings.feed_description), upcoming)]
     for spec in settings.feeds:
@@ -86,9 +98,9 @@ def calendar_ledger(events: tuple[Event, ...], settings: Settings, now: dt.datet
 
     The same as render_calendars_and_ledger's, without assembling the files.
     """
-    ordered = sort_events(events)
-    stamps = _stamps(ordered, settings, now, _bodies(ordered, settings, vevents), ledger)
-    return next_ledger(ledger, stamps)
+    facts = [event.facts for event in events]
+    return next_ledger(ledger, _stamps(facts, settings, now, _bodies(events, settings, vevents),
+                                       ledger))
 
 
 def vevent_bytes(event: Event, settings: Settings) -> bytes:
@@ -96,20 +108,20 @@ def vevent_bytes(event: Event, settings: Settings) -> bytes:
     return _vevent(event, settings)
 
 
-def event_uid(event: Event, settings: Settings) -> str:
+def event_uid(event: Event | EventFacts, settings: Settings) -> str:
     """The event's UID: `<id>@<uid-domain>`, its identity in every subscriber's calendar."""
     return f"{event.id}@{settings.uid_host}"
 
 
-def _bodies(ordered: tuple[Event, ...], settings: Settings,
+def _bodies(events: Iterable[Event], settings: Settings,
             known: Mapping[str, bytes] | None) -> dict[str, bytes]:
     """Each event's VEVENT without stamps, by id: from `known` (the build cache) or serialized."""
     known = known or {}
-    return {event.id: known.get(event.id) or _vevent(event, settings) for event in ordered}
+    return {event.id: known.get(event.id) or _vevent(event, settings) for event in events}
 
 
-def _stamps(ordered: tuple[Event, ...], settings: Settings, now: dt.datetime,
-            bodies: dict[str, bytes], ledger: Ledger) -> dict[str, Stamp]:
+def _stamps(ordered: Iterable[EventFacts], settings: Settings, now: dt.datetime,
+            bodies: Mapping[str, bytes], ledger: Ledger) -> dict[str, Stamp]:
     """Each event's stamp by UID: kept while its VEVENT says the same, else `now` and SEQUENCE+1."""
     stamps = {}
     for event in ordered:
@@ -144,7 +156,7 @@ def _stamp_lines(published: dt.datetime, sequence: int) -> bytes:
     return block[len(begin):-len(end)]
 
 
-def _assemble(head: bytes, chosen: tuple[Event, ...], vevents: dict[str, bytes],
+def _assemble(head: bytes, chosen: Sequence[EventFacts], vevents: dict[str, bytes],
               zones: dict[str, bytes], tzids: dict[str, str]) -> bytes:
     """icalendar's calendar head, then its serialized VTIMEZONEs and VEVENTs, then END."""
     used = sorted({tzids[e.id] for e in chosen if e.id in tzids})
@@ -194,16 +206,13 @@ def _feed_head(feed: FeedInfo, settings: Settings) -> bytes:
     return mend_folds(calendar.to_ical())
 
 
-def _vtimezones(events: tuple[Event, ...], memo: MutableMapping[tuple, bytes] | None = None,
+def _vtimezones(events: Iterable[EventFacts], memo: MutableMapping[tuple, bytes] | None = None,
                 ) -> dict[str, bytes]:
     """One serialized VTIMEZONE per zone, covering every occurrence of every (timed) event in it."""
     spans: dict[str, tuple[dt.datetime, dt.datetime | None]] = {}
     for event in events:
         assert event.timezone is not None
-        first = event.instant(event.start).astimezone(UTC)
-        for change in event.recurrence.changes if event.recurrence else ():
-            if change.start is not None:  # an occurrence moved before the series' start
-                first = min(first, event.instant(change.start).astimezone(UTC))
+        first = event.zone_from  # moved occurrences included
         last = event.ends_at.astimezone(UTC) if event.ends_at else None
         if event.timezone in spans:
             known_first, known_last = spans[event.timezone]

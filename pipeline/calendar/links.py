@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from pipeline.model import Event, Occurrence
+from pipeline.model import Event, EventFacts, Occurrence
 from pipeline.sources.settings import Settings
 
 GOOGLE_TEMPLATE = "https://calendar.google.com/calendar/render"
@@ -38,7 +38,7 @@ class FeedLinks:
 UPCOMING_PATH = "calendar/upcoming.ics"  # every upcoming event
 
 
-def event_page_path(event: Event) -> str:
+def event_page_path(event: Event | EventFacts) -> str:
     """The folder of the event's web page under the publish root (pipeline/web/)."""
     return f"events/{event.id}/"
 
@@ -48,7 +48,7 @@ def event_page_url(event: Event, settings: Settings) -> str:
     return event.url or settings.absolute_url(event_page_path(event))
 
 
-def event_ics_path(event: Event) -> str:
+def event_ics_path(event: Event | EventFacts) -> str:
     """The event's file under the publish root."""
     return f"calendar/events/{event.id}.ics"
 

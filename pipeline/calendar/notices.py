@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 
 from pipeline.calendar.feeds import event_uid
 from pipeline.calendar.links import UPCOMING_PATH
 from pipeline.calendar.stamps import Ledger
-from pipeline.model import Event
+from pipeline.model import EventFacts
 from pipeline.selection import upcoming_events
 from pipeline.sources.settings import Settings
 
 
-def vanished_events(previous: Ledger, events: tuple[Event, ...], settings: Settings,
+def vanished_events(previous: Ledger, events: Iterable[EventFacts], settings: Settings,
                     published: Callable[[str], bool]) -> list[str]:
     """A warning for each event the ledger knows, still published, that this build removes.
 
@@ -39,7 +39,7 @@ def vanished_events(previous: Ledger, events: tuple[Event, ...], settings: Setti
     return warnings
 
 
-def empty_feed_note(events: tuple[Event, ...], now: dt.datetime) -> str:
+def empty_feed_note(events: Sequence[EventFacts], now: dt.datetime) -> str:
     """Why calendar/upcoming.ics is empty, for the build's summary line; '' when it is not."""
     if not events or upcoming_events(events, now):
         return ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable, Collection
 from dataclasses import replace
 
 import jinja2
@@ -35,12 +36,24 @@ def render_newsletters(events: tuple[Event, ...], issues: tuple[Issue, ...],
     With no issue at all nothing is rendered, so a folder holding only events/ (and no
     templates/email/) still builds.
     """
+    return render_newsletter_files(issues, settings, lambda issue: events)
+
+
+def render_newsletter_files(issues: tuple[Issue, ...], settings: Settings,
+                            events_of: Callable[[Issue], tuple[Event, ...]],
+                            kept: Collection[str] = ()) -> Artifacts:
+    """render_newsletters' files, but those of the issues whose id is in `kept`.
+
+    `events_of(issue)` gives the events the issue may show: all of them, or at least every
+    one selection.issue_members names (what the build cache passes, decoding no other).
+    """
     if not issues:
         return {}
     env = theme(settings)
     artifacts: Artifacts = {}
     for issue in issues:
-        artifacts.update(_issue_files(env, events, issue, settings))
+        if issue.id not in kept:
+            artifacts.update(_issue_files(env, events_of(issue), issue, settings))
     artifacts["newsletter/index.html"] = render_archive(env, issues, settings)
     artifacts[FEED_PATH] = render_feed(issues, settings)
     return artifacts

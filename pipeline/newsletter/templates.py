@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import re
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import jinja2
@@ -72,15 +73,31 @@ def shown(path: Path) -> str:
 
 def render(env: jinja2.Environment, name: str, for_what: str, **context: object) -> str:
     """Render template `name`; template mistakes become `template:line: message` errors."""
+    with _template_errors(env, name, for_what):
+        text = env.get_template(name).render(**context)
+    return text
+
+
+def render_macro(env: jinja2.Environment, name: str, macro: str, for_what: str,
+                 *arguments: object) -> str:
+    """Call macro `macro` of template `name` (errors as `render` gives them), as text."""
+    with _template_errors(env, name, for_what):
+        text = str(getattr(env.get_template(name).module, macro)(*arguments))
+    return text
+
+
+@contextmanager
+def _template_errors(env: jinja2.Environment, name: str, for_what: str) -> Iterator[None]:
+    """Template mistakes inside as `template:line: message` PipelineErrors."""
     try:
-        return env.get_template(name).render(**context)
+        yield
     except jinja2.TemplateSyntaxError as error:
         where = f"{shown(Path(error.filename))}:{error.lineno}" if error.filename else name
         raise PipelineError(f"{where}: template syntax error: {error.message}") from None
     except jinja2.TemplateNotFound as error:
         raise PipelineError(f"{for_what}: template {error.name!r} not found in "
                             f"{' or '.join(map(display_path, folders_of(env)))}") from None
-    except (jinja2.UndefinedError, TypeError, ValueError) as error:
+    except (jinja2.UndefinedError, TypeError, ValueError, AttributeError) as error:
         where = _template_line(error, env) or f"{THEME}/{name}"
         raise PipelineError(f"{where}: rendering {for_what} failed: {error}; check the "
                             "variable names against docs/newsletter.md") from None

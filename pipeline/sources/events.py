@@ -8,10 +8,10 @@ import zoneinfo
 from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pipeline.errors import InvalidInput, Problem, display_path
-from pipeline.model import Event, Image, Link, Location, Status
+from pipeline.model import Event, EventFacts, Image, Link, Location, Status
 from pipeline.sources.fields import (
     MAX_SLUG,
     SLUG,
@@ -32,6 +32,7 @@ EVENT_KEYS = ("id", "title", "kind", "start", "end", "duration", "timezone", "st
               "hosts", "tags", "recurrence", "moved_from", "source_uid")
 LOCATION_KEYS = ("name", "address", "city", "country", "url", "online")
 LoadFiles = Callable[[list[Path], Settings, list[Problem]], list[Event | None]]
+LoadFacts = Callable[[list[Path], Settings, list[Problem]], list[EventFacts | None]]
 # A timed event's `duration`: longer is a typo (99999999h) and would overflow the calendar.
 MAX_DURATION = dt.timedelta(days=366)
 
@@ -77,11 +78,26 @@ def load_files(paths: list[Path], settings: Settings, problems: list[Problem],
 def load_events(folder: Path, settings: Settings, load: LoadFiles = load_files,
                 ) -> tuple[Event, ...]:
     """Load and validate every event file; raise InvalidInput listing every problem of every file."""
+    return sort_events(_unique(folder, settings, load))
+
+
+def load_event_facts(folder: Path, settings: Settings, load: LoadFacts) -> tuple[EventFacts, ...]:
+    """load_events for a loader that gives facts (the build cache's), in the same order."""
+    return tuple(sorted(_unique(folder, settings, load), key=lambda e: (e.starts_at, e.id)))
+
+
+Loaded = TypeVar("Loaded", Event, EventFacts)
+
+
+def _unique(folder: Path, settings: Settings,
+            load: Callable[[list[Path], Settings, list[Problem]], list[Loaded | None]],
+            ) -> list[Loaded]:
+    """What `load` gives for every event file, every id once; InvalidInput for any problem."""
     if not folder.is_dir():
         raise InvalidInput([Problem(display_path(folder), 0, "events folder not found; create "
                                     "it or pass --events DIR")])
     problems: list[Problem] = []
-    events: list[Event] = []
+    events: list[Loaded] = []
     first_file: dict[str, tuple[str, int]] = {}
     for event in load(regular_files(yaml_files(folder), "event", problems), settings, problems):
         if event is None:
@@ -96,7 +112,7 @@ def load_events(folder: Path, settings: Settings, load: LoadFiles = load_files,
         events.append(event)
     if problems:
         raise InvalidInput(problems)
-    return sort_events(events)
+    return events
 
 
 def sort_events(events: Iterable[Event]) -> tuple[Event, ...]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +45,19 @@ def packaged(folder: str) -> Path:
     """
     shipped = SHIPPED / folder
     return shipped if shipped.is_dir() else PACKAGE.parent / folder
+
+
+def theme_fingerprint(site: Path | None, theme: str) -> str:
+    """A SHA-256 of what a theme renders with besides the data: its templates and catalogs."""
+    from pipeline.locales import LOCALE_DIR
+
+    digest = hashlib.sha256()
+    for folder in (*theme_folders(site, theme), LOCALE_DIR):
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and path.suffix != ".po":  # catalogs are read compiled (.mo)
+                digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+                digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
 
 
 def theme_folders(site: Path | None, theme: str) -> tuple[Path, ...]:

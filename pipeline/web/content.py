@@ -84,6 +84,22 @@ class EventPage:
         return int(self.when.start[:4])
 
 
+@dataclass(frozen=True, slots=True)
+class EventCard:
+    """An event as a listing shows it: its list item, rendered once from its EventPage."""
+
+    url: str  # its page's address
+    upcoming: bool
+    year: int  # EventPage.year: past events are listed by it
+    sort_key: tuple  # EventPage.sort_key
+    item: str  # the `event_item` macro's HTML (templates/web/_macros.html.j2)
+
+    @property
+    def html(self) -> Markup:
+        """The list item, as markup for the listing template."""
+        return Markup(self.item)
+
+
 def event_page(event: Event, settings: Settings, now: dt.datetime) -> EventPage:
     """The page of `event` as of `now` (what is upcoming, what is past)."""
     upcoming = not event.has_ended(now)

@@ -9,7 +9,7 @@ from markupsafe import Markup
 
 from pipeline.model import Status
 from pipeline.sources.settings import Settings
-from pipeline.web.content import EventPage, Place, When
+from pipeline.web.content import EventCard, EventPage, Place, When
 
 SCHEMA = "https://schema.org/"
 # JSON text that can never close the <script> element or start a comment or an entity in it;
@@ -66,7 +66,7 @@ def organizer(settings: Settings) -> dict:
     return data
 
 
-def item_list(pages: Iterable[EventPage]) -> dict:
+def item_list(pages: Iterable[EventCard]) -> dict:
     """A listing as Google's summary-page ItemList: each item is the URL of an event page."""
     return {"@context": "https://schema.org", "@type": "ItemList",
             "itemListElement": [{"@type": "ListItem", "position": position, "url": page.url}

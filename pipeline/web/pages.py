@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import jinja2
@@ -12,7 +12,7 @@ import jinja2
 from pipeline.calendar.links import UPCOMING_PATH, FeedLinks, event_page_path, feed_ics_path, feed_links
 from pipeline.errors import InvalidInput, Problem
 from pipeline.locales import first_localizer
-from pipeline.model import Event
+from pipeline.model import Event, EventFacts
 from pipeline.newsletter.templates import render
 from pipeline.parallel import fork_map
 from pipeline.selection import matches
@@ -64,16 +64,19 @@ class WebBuild:
 
 def render_pages(events: tuple[Event, ...], settings: Settings, now: dt.datetime) -> Artifacts:
     """events/index.html, events/<id>/index.html, events/feeds/<id>/index.html, events.json."""
-    return build_pages(events, settings, now).files
+    by_id = {event.id: event for event in events}
+    return build_pages([event.facts for event in events], settings, now, by_id.__getitem__).files
 
 
-def build_pages(events: tuple[Event, ...], settings: Settings, now: dt.datetime,
+def build_pages(events: Sequence[EventFacts], settings: Settings, now: dt.datetime,
+                resolve: Callable[[str], Event],
                 known: Mapping[str, EventWeb] | None = None) -> WebBuild:
     """render_pages, reusing `known` shares (by event id) that are current at `now`.
 
     An event with a current share (the build cache gives only those of unchanged events)
     keeps its page: the result lists it in `unchanged` by its recorded hash instead of
-    rendering it. The others are rendered, on every core when there are many.
+    rendering it, and the listings use its card. The others are rendered (`resolve` gives
+    the event of an id), on every core when there are many.
     """
     _check_ids(events)
     env = theme.environment(settings.site, first_localizer(settings.locale))
@@ -81,7 +84,7 @@ def build_pages(events: tuple[Event, ...], settings: Settings, now: dt.datetime,
     known = known or {}
     reused = {event.id: known[event.id] for event in events
               if event.id in known and known[event.id].current(now)}
-    missing = [event for event in events if event.id not in reused]
+    missing = [resolve(event.id) for event in events if event.id not in reused]
     rendered = fork_map(lambda event: render_event(event, settings, now, env, site), missing,
                         PARALLEL_FROM)
     shares = {**reused, **{event.id: share for event, (share, _) in zip(missing, rendered,
@@ -103,7 +106,7 @@ def render_event_pages(events: Iterable[Event], settings: Settings, now: dt.date
             for event in events}
 
 
-def render_listings(events: tuple[Event, ...], shares: Mapping[str, EventWeb],
+def render_listings(events: Iterable[EventFacts], shares: Mapping[str, EventWeb],
                     settings: Settings, env: jinja2.Environment, site: Site) -> Artifacts:
     """The listing, the feed pages and events.json, from each event's card and item."""
     ordered = sorted(((event, shares[event.id]) for event in events),
@@ -148,7 +151,7 @@ def _site(settings: Settings) -> Site:
                 home=settings.absolute_url(LISTING_PATH), embed=settings.absolute_url(EMBED_PATH))
 
 
-def _check_ids(events: tuple[Event, ...]) -> None:
+def _check_ids(events: Iterable[EventFacts]) -> None:
     """An event may not take the feed pages' folder as its id."""
     problems = [Problem(event.source, event.id_line,
                         f"event id '{FEEDS_FOLDER}' is reserved for the feed pages "

@@ -2,13 +2,12 @@
 
 Each is a function of the event, the settings, the theme and the window of `now` between
 two ends of its occurrences, so the build cache keeps them per event (pipeline/cache/):
-an unchanged event's page is neither rendered nor compared again, and the listings are
-assembled from the kept cards.
+an unchanged event's page is neither rendered nor compared again, and the listings and
+events.json are joined from the kept cards and items.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
@@ -16,11 +15,11 @@ from dataclasses import dataclass
 import jinja2
 
 from pipeline.model import Event
-from pipeline.newsletter.templates import render
+from pipeline.newsletter.templates import render, render_macro
 from pipeline.selection import next_end
 from pipeline.sources.settings import Settings
 from pipeline.web import theme
-from pipeline.web.content import EventPage, event_page
+from pipeline.web.content import EventCard, event_page
 from pipeline.web.embed import embed_item
 from pipeline.web.jsonld import event_graph, script
 
@@ -29,7 +28,7 @@ from pipeline.web.jsonld import event_graph, script
 class EventWeb:
     """What the listings need of one event, and what its page was when last rendered."""
 
-    card: EventPage  # the page data a listing shows (page-only fields empty: see `card_of`)
+    card: EventCard  # the event's item in a listing
     embed: str  # its item in events.json, as JSON text (embed.embed_item)
     digest: str  # SHA-256 of events/<id>/index.html
     size: int  # ... and its length in bytes
@@ -41,23 +40,20 @@ class EventWeb:
         return self.since <= now and (self.until is None or now < self.until)
 
 
-def card_of(page: EventPage) -> EventPage:
-    """The page without what only the event's own page shows (its Markdown, dates, links).
-
-    Listings get these, in a cold build as in a rebuild from the cache, so that a listing's
-    bytes never depend on which of the two made it, and the cache keeps a card small.
-    """
-    return dataclasses.replace(page, description=None, highlights=(), dates=(), links=(),
-                               calendar=None)
-
-
 def render_event(event: Event, settings: Settings, now: dt.datetime, env: jinja2.Environment,
                  site: object) -> tuple[EventWeb, bytes]:
     """The event's web share as of `now`, and its page's bytes."""
     page = event_page(event, settings, now)
-    data = render(env, theme.EVENT_PAGE, f"event '{event.id}'", site=site, page=page,
-                  page_url=page.url, jsonld=script(event_graph(page, settings))).encode("utf-8")
-    kept = EventWeb(card=card_of(page), embed=embed_item(event, page, now),
+    what = f"event '{event.id}'"
+    data = render(env, theme.EVENT_PAGE, what, site=site, page=page, page_url=page.url,
+                  jsonld=script(event_graph(page, settings))).encode("utf-8")
+    # Upcoming events are listed under an h2 (their cards' titles are h3), past ones under
+    # their year's h3 (h4): a card changes with `upcoming`, as its share does.
+    item = render_macro(env, theme.MACROS, "event_item", what, page,
+                        "h3" if page.upcoming else "h4")
+    card = EventCard(url=page.url, upcoming=page.upcoming, year=page.year,
+                     sort_key=page.sort_key, item=item)
+    kept = EventWeb(card=card, embed=embed_item(event, page, now),
                     digest=hashlib.sha256(data).hexdigest(), size=len(data), since=now,
                     until=next_end(event, now))
     return kept, data

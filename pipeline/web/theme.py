@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import jinja2
 
 from pipeline.errors import PipelineError, display_path
-from pipeline.locales import LOCALE_DIR, Localizer, first_localizer
+from pipeline.locales import Localizer, first_localizer
 from pipeline.sources.branding import rgb
 from pipeline.sources.settings import Settings
-from pipeline.sources.site import theme_folders
+from pipeline.sources.site import theme_fingerprint, theme_folders
 
 THEME = "templates/web"  # inside a site folder, and inside the package
 EVENT_PAGE = "event.html.j2"
 LISTING_PAGE = "listing.html.j2"
+MACROS = "_macros.html.j2"  # its `event_item` renders each event's card
 LIGHT_BACKGROUND = "#ffffff"
 DARK_BACKGROUND = "#111318"
 MIN_CONTRAST = 4.5  # WCAG AA for body text
@@ -36,14 +36,8 @@ def environment(site: Path | None = None, words: Localizer | None = None) -> jin
 
 
 def fingerprint(site: Path | None) -> str:
-    """A SHA-256 of what pages are rendered with besides the data: templates and catalogs."""
-    digest = hashlib.sha256()
-    for folder in (*theme_folders(site, "web"), LOCALE_DIR):
-        for path in sorted(folder.rglob("*")):
-            if path.is_file() and path.suffix != ".po":  # catalogs are read compiled (.mo)
-                digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
-                digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()
+    """A SHA-256 of the pages' templates and catalogs (what they render with besides data)."""
+    return theme_fingerprint(site, "web")
 
 
 def site_locale(settings: Settings) -> str:

@@ -76,13 +76,13 @@ def test_unchanged_build_stops_at_the_stats_and_says_the_whole_runs_time(site, p
 def test_summary_time_counts_the_whole_run_not_only_publishing(site, monkeypatch, capsys):
     import pipeline.build as build_module
 
-    load_inputs = build_module.load_inputs
+    load_facts = build_module.load_facts
 
     def slow_load(*args, **kwargs):
         time.sleep(0.5)
-        return load_inputs(*args, **kwargs)
+        return load_facts(*args, **kwargs)
 
-    monkeypatch.setattr(build_module, "load_inputs", slow_load)
+    monkeypatch.setattr(build_module, "load_facts", slow_load)
     build_site(Path("events"), Path("newsletters"), Path("output"), NOW, Path("pipeline.yaml"),
                started=time.perf_counter())
     seconds = float(re.search(r" in ([0-9.]+)s$", capsys.readouterr().out.strip()).group(1))
