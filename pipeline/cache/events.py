@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.cache import codec, records
+from pipeline.cache.eventdata import EventData, data_line
 from pipeline.cache.place import private_folder, read_private, write_private
 from pipeline.cache.shares import decode_facts, decode_web, encode_facts, encode_web, web_key
 from pipeline.cache.version import code_version
@@ -60,6 +61,7 @@ class EventCache:
         self._events: dict[str, Event] = {}  # event id -> its Event, once parsed or decoded
         self._found: dict[str, tuple[Path, str, EventFacts]] = {}  # event id -> file, facts
         self._settings: Settings | None = None
+        self._data = EventData(None)  # the events in full, read on demand (cache/eventdata.py)
         self._web_context = b""
         self._started = 0
         self._usable = False
@@ -83,6 +85,7 @@ class EventCache:
         self._usable = self.directory is not None and private_folder(self.directory, create=True)
         self._started = _file_system_clock(self.directory) if self._usable else 0
         stored, trusted_before = self._read() if self._usable else ({}, 0)
+        self._data = EventData(self.directory if self._usable else None)
         context = _context(settings, vevent_bytes(_PROBE, settings))
         self._settings = settings
         self._web_context = context + b"|" + fingerprint(settings.site).encode()
@@ -104,7 +107,9 @@ class EventCache:
             if i not in found:
                 listed.append(None)
                 continue
-            record, facts, event, vevent = found[i]
+            record, facts, event, vevent, data = found[i]
+            if data is not None:
+                self._data.add(record["key"], data)
             if record:
                 self._files[name] = record
                 self._ids[name] = facts.id
@@ -126,7 +131,8 @@ class EventCache:
         event = self._events.get(event_id)
         if event is None:
             path, name, facts = self._found[event_id]
-            event = _decode_event(self._files.get(name), facts)
+            record = self._files.get(name)
+            event = _decode_event(self._data.event(record["key"]) if record else None, facts)
             if event is None:  # sealed yet unreadable: read the file (its stat is unchanged)
                 assert self._settings is not None
                 problems: list[Problem] = []
@@ -152,6 +158,8 @@ class EventCache:
             if share is not None and share is not self.web.get(self._ids[name]):
                 key = web_key(self._web_context, record["key"])
                 self._files[name] = {**record, "web": encode_web(share, key)}
+        keys = [record["key"] for record in self._files.values()]
+        self._data.save(keys, changed=set(keys) != {r.get("key") for r in self._stored.values()})
         same = [name for name, record in self._files.items() if record is self._stored.get(name)]
         if len(same) == len(self._files) == len(self._stored) and self._zones_read == set(self.zones):
             return  # an unchanged run writes nothing
@@ -255,23 +263,19 @@ def _hit(record: dict[str, Any] | None, path: Path, context: bytes, shown: str,
         return None
     try:
         facts = decode_facts(record["facts"])
-        if facts.source != shown or not isinstance(record["event"], dict):
+        if facts.source != shown:
             return None
         vevent = str(record["vevent"]).encode("utf-8")
     except Exception:  # a sealed but unreadable record is still only a miss
         return None
     if record["stat"] != signature:
         record = {**record, "stat": signature, "digest": digest}
-    return record, facts, None, vevent  # the same record: its line is written back as read
+    return record, facts, None, vevent, None  # the same record: its line is written as read
 
 
-def _decode_event(record: dict[str, Any] | None, facts: EventFacts) -> Event | None:
-    """The Event a record keeps, with its facts; None when it cannot be read."""
-    try:
-        event = codec.decode(record["event"]) if record else None
-    except Exception:  # a sealed but unreadable record is only a miss
-        return None
-    if not isinstance(event, Event) or event.id != facts.id or event.source != facts.source:
+def _decode_event(event: Event | None, facts: EventFacts) -> Event | None:
+    """The event kept with these facts, given its cached properties; None if it is not theirs."""
+    if event is None or event.id != facts.id or event.source != facts.source:
         return None
     # cached_properties, computed when the file was parsed: a series' end is a walk of it.
     event.__dict__["ends_at"] = facts.ends_at
@@ -303,8 +307,9 @@ class _ShownPaths:
         return path.name if folder == "." else os.path.join(folder, path.name)
 
 
-# A file's next record ({}: not to be cached), facts, Event (None: not decoded) and VEVENT.
-Parsed = tuple[dict[str, Any], EventFacts, Event | None, bytes]
+# A file's next record ({}: not to be cached), facts, Event (None: not decoded), VEVENT and
+# the line keeping the event (cache/eventdata.py; None: kept already, or not cacheable).
+Parsed = tuple[dict[str, Any], EventFacts, Event | None, bytes, bytes | None]
 
 
 def _parse(files: list[tuple[Path, str]], settings: Settings, context: bytes,
@@ -335,12 +340,14 @@ def _parse_one(file: tuple[Path, str], settings: Settings, context: bytes,
     event.__dict__.pop("_rule", None)
     vevent = vevent_bytes(event, settings)
     record: dict[str, Any] = {}
+    data = None
     if fingerprint is not None and not found:
         try:  # files with problems are never cached, so they are reported on every run
             signature, digest = fingerprint
-            record = {"path": shown, "stat": signature, "digest": digest,
-                      "key": _key(context, shown, digest), "facts": encode_facts(facts),
-                      "event": codec.encode(event), "vevent": vevent.decode("utf-8")}
+            key = _key(context, shown, digest)
+            data = data_line(key, event)
+            record = {"path": shown, "stat": signature, "digest": digest, "key": key,
+                      "facts": encode_facts(facts), "vevent": vevent.decode("utf-8")}
         except (TypeError, UnicodeDecodeError):
-            record = {}
-    return (record, facts, event, vevent), found
+            record, data = {}, None
+    return (record, facts, event, vevent, data), found

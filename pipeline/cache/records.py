@@ -37,14 +37,14 @@ def load(version: str, data: bytes) -> tuple[dict[str, Any], Iterator[tuple[Any,
     lines.pop()  # after the last newline: empty, or a truncated line (dropped)
     if not lines:
         return None
-    header = _open(version, lines[0])
+    header = open_line(version, lines[0])
     if not isinstance(header, dict):
         return None
-    values = ((_open(version, text), text + b"\n") for text in lines[1:])
+    values = ((open_line(version, text), text + b"\n") for text in lines[1:])
     return header, ((value, text) for value, text in values if value is not None)
 
 
-def _open(version: str, line: bytes) -> Any:
+def open_line(version: str, line: bytes) -> Any:
     """The record on `line`, or None when its seal or its JSON is wrong."""
     seal, _, text = line.partition(b" ")
     if len(seal) != 64 or seal != _seal(version, text):

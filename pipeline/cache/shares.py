@@ -11,34 +11,30 @@ import datetime as dt
 import hashlib
 from typing import Any
 
-from pipeline.cache import codec
 from pipeline.model import EventFacts
 from pipeline.web.content import EventCard
 from pipeline.web.rendered import EventWeb
 
 
 def encode_facts(facts: EventFacts) -> list[Any]:
-    """A record's `facts`."""
+    """A record's `facts`: instants in UTC (they are only compared)."""
     return [facts.id, facts.source, facts.id_line, facts.kind, list(facts.tags), facts.timezone,
-            codec.encode(facts.starts_at), facts.first_day.isoformat(),
-            codec.encode(facts.zone_from), codec.encode(facts.ends_at)]
+            _instant(facts.starts_at), facts.first_day.isoformat(), _instant(facts.zone_from),
+            _instant(facts.ends_at)]
 
 
 def decode_facts(value: Any) -> EventFacts:
-    """The facts `encode_facts` wrote; ValueError (or TypeError, KeyError) for anything else."""
+    """The facts `encode_facts` wrote; ValueError (or TypeError) for anything else."""
     (event_id, source, id_line, kind, tags, timezone, starts_at, first_day, zone_from,
      ends_at) = value
-    facts = EventFacts(event_id, source, id_line, kind, tuple(tags), timezone,
-                       codec.decode(starts_at), dt.date.fromisoformat(first_day),
-                       codec.decode(zone_from), codec.decode(ends_at))
-    texts = (facts.id, facts.source, facts.kind, *facts.tags)
-    if (not all(type(text) is str for text in texts) or type(facts.id_line) is not int
-            or not (facts.timezone is None or type(facts.timezone) is str)
-            or not all(isinstance(moment, dt.datetime) and moment.tzinfo is not None
-                       for moment in (facts.starts_at, facts.zone_from))
-            or not (facts.ends_at is None or isinstance(facts.ends_at, dt.datetime))):
+    if (type(event_id) is not str or type(source) is not str or type(id_line) is not int
+            or type(kind) is not str or type(tags) is not list
+            or not all(type(tag) is str for tag in tags)
+            or not (timezone is None or type(timezone) is str)):
         raise ValueError("facts of the wrong types")
-    return facts
+    return EventFacts(event_id, source, id_line, kind, tuple(tags), timezone,
+                      _moment(starts_at), dt.date.fromisoformat(first_day), _moment(zone_from),
+                      None if ends_at is None else _moment(ends_at))
 
 
 def web_key(web_context: bytes, key: str) -> str:
@@ -49,9 +45,9 @@ def web_key(web_context: bytes, key: str) -> str:
 def encode_web(share: EventWeb, key: str) -> list[Any]:
     """A record's `web`, under `key` (web_key)."""
     card = share.card
-    return [key, card.url, card.upcoming, card.year, codec.encode(card.sort_key[0]),
+    return [key, card.url, card.upcoming, card.year, _instant(card.sort_key[0]),
             card.sort_key[1], card.item, share.embed, share.digest, share.size,
-            codec.encode(share.since), codec.encode(share.until)]
+            _instant(share.since), _instant(share.until)]
 
 
 def decode_web(value: Any, key: str) -> EventWeb | None:
@@ -61,15 +57,24 @@ def decode_web(value: Any, key: str) -> EventWeb | None:
          until) = value
         if written_key != key:
             return None
-        card = EventCard(url, upcoming, year, (codec.decode(sort_at), sort_id), item)
-        share = EventWeb(card, embed, digest, size, codec.decode(since), codec.decode(until))
-    except Exception:  # a sealed but unreadable record is only a miss
+        if (type(url) is not str or type(upcoming) is not bool or type(year) is not int
+                or type(sort_id) is not str or type(item) is not str or type(embed) is not str
+                or type(digest) is not str or type(size) is not int):
+            return None
+        card = EventCard(url, upcoming, year, (_moment(sort_at), sort_id), item)
+        return EventWeb(card, embed, digest, size, _moment(since),
+                        None if until is None else _moment(until))
+    except (TypeError, ValueError):  # a sealed but unreadable record is only a miss
         return None
-    texts = (url, sort_id, item, embed, digest)
-    if (not all(type(text) is str for text in texts) or type(upcoming) is not bool
-            or type(year) is not int or type(size) is not int
-            or not all(isinstance(moment, dt.datetime)
-                       for moment in (card.sort_key[0], share.since))
-            or not (share.until is None or isinstance(share.until, dt.datetime))):
-        return None
-    return share
+
+
+def _instant(moment: dt.datetime | None) -> str | None:
+    return None if moment is None else moment.astimezone(dt.UTC).isoformat()
+
+
+def _moment(text: str) -> dt.datetime:
+    """An instant `_instant` wrote: aware, in UTC; ValueError (or TypeError) for anything else."""
+    moment = dt.datetime.fromisoformat(text)
+    if moment.utcoffset() != dt.timedelta(0):
+        raise ValueError("not an instant in UTC")
+    return moment

@@ -40,9 +40,9 @@ def spy(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
         seen["issues"].append(issue.id)
         return issue_files(env, events, issue, settings)
 
-    def decoded(record, facts):
+    def decoded(event, facts):
         seen["decoded"].append(facts.id)
-        return decode(record, facts)
+        return decode(event, facts)
 
     monkeypatch.setattr(issues_module, "_issue_files", render)
     monkeypatch.setattr(cache_module, "_decode_event", decoded)

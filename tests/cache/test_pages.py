@@ -11,6 +11,8 @@ import pytest
 from cachesite import FILES, NOW, build, cold_build, forget_last_run, make_site
 
 import pipeline.web.pages as pages_module
+from pipeline.cache import cache_dir_for
+from pipeline.cache.eventdata import DATA
 from pipeline.publish.manifest import MANIFEST
 
 SEOUL_OVER = dt.datetime(2025, 4, 10, 12, 0, tzinfo=dt.UTC)  # 21:00 in Seoul
@@ -115,3 +117,17 @@ def test_a_page_of_an_interrupted_publish_is_rendered_again(site, rendered):
         json.dumps({"paths": ["events/seoul-meetup/index.html"]}))
     assert rebuild(rendered) == first
     assert len(rendered) == 4  # a journal: no recorded hash may be trusted
+
+
+def test_damaged_event_data_is_read_from_the_files_again(site, rendered):
+    # Every page needs its event (a changed template); the cache's copies of the events are
+    # damaged: each event file is parsed again, and the output is still a cold build's.
+    build()
+    data = cache_dir_for(Path("output")) / DATA
+    data.write_bytes(data.read_bytes().replace(b"Seoul", b"Seoux").replace(b"Paris", b"Parix"))
+    template = Path("templates/web/event.html.j2")
+    template.write_text(template.read_text().replace("<h1", "<h1 data-edited"))
+    output = rebuild(rendered)
+    assert len(rendered) == 4
+    assert b"Seoux" not in output["events/seoul-meetup/index.html"]
+    assert output == cold_build()

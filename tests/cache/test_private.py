@@ -14,7 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.cache import cache_dir_for
+from pipeline.cache.eventdata import DATA
 from pipeline.cache.events import PACK
+from pipeline.cache.issues import ISSUES
 from pipeline.cache.records import dump
 from pipeline.cache.run import RUN
 from pipeline.cache.version import code_version
@@ -117,14 +119,15 @@ def mutate(data: bytes, mutation: Mutation) -> bytes:
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(target=st.sampled_from([(PACK,), (RUN,), (PACK, RUN)]),
+@given(target=st.sampled_from([(PACK,), (RUN,), (PACK, RUN), (DATA,), (ISSUES,),
+                               (PACK, DATA, ISSUES)]),
        mutations=st.lists(st.tuples(st.sampled_from(["flip", "truncate", "drop", "repeat"]),
                                     st.integers(0, 1 << 20), st.integers(1, 400)),
                           min_size=1, max_size=3))
 def test_a_damaged_cache_gives_the_bytes_of_a_cold_build(site, target, mutations):
     # Damage of any kind (a flipped bit, a cut, a lost or doubled span) to the events' pack,
-    # the last run's record or both is a miss: the output is the cold build's, byte for byte,
-    # and the build never fails because of it.
+    # their data, the issues' records, the last run's record or several is a miss: the
+    # output is the cold build's, byte for byte, and the build never fails because of it.
     folder = cache_dir_for(Path("output"))
     pristine = site / "pristine"
     if not pristine.exists():
@@ -134,10 +137,10 @@ def test_a_damaged_cache_gives_the_bytes_of_a_cold_build(site, target, mutations
         for path, data in cold_build().items():
             (site / "expected" / path.replace("/", "__")).write_bytes(data)
     expected = {p.name.replace("__", "/"): p.read_bytes() for p in (site / "expected").iterdir()}
-    for name in (PACK, RUN):
+    for name in (PACK, RUN, DATA, ISSUES):
         shutil.copy(pristine / name, folder / name)
-    if target == (PACK,):
-        forget_last_run()  # else the unchanged build never reads the pack
+    if RUN not in target:
+        forget_last_run()  # else the unchanged build never reads the others
     for name in target:
         data = (pristine / name).read_bytes()
         for mutation in mutations:

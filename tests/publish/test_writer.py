@@ -186,7 +186,8 @@ def test_manifest_is_deterministic_and_never_lists_state_files(tmp_path: Path) -
 
 
 @pytest.mark.parametrize("bad", ["../escape.ics", "/etc/passwd", ".htaccess", "calendar/.hidden",
-                                 "calendar//x.ics", "calendar/./x.ics", MANIFEST, "a\\..\\b", ""])
+                                 "calendar//x.ics", "calendar/./x.ics", MANIFEST, "a\\..\\b", "",
+                                 "calendar/x.ics\n"])  # `$` once let a final newline through
 def test_unsafe_paths_are_refused_before_anything_is_written(tmp_path: Path, bad: str) -> None:
     with pytest.raises(PipelineError, match="not a safe relative path"):
         publish({"calendar/upcoming.ics": b"x", bad: b"y"}, tmp_path / "out", quiet=True)
