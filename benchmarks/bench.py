@@ -250,14 +250,17 @@ def change(stage: str, root: Path):
 def run_once(stage: str, root: Path) -> dict:
     """One measurement of `stage`: seconds, peak RSS (MB) and stage details."""
     if stage in ("build", *REBUILDS):
-        cold(root)
-        wall, rss, stdout, cpu = measure(build_argv(root), root)
-        if stage in REBUILDS:
-            undo = change(stage, root)
-            try:
-                wall, rss, stdout, cpu = measure(build_argv(root), root)
-            finally:
-                undo()
+        if stage == "build":
+            cold(root)
+        else:
+            # After the cold build: an unmeasured build brings the output up to date with
+            # the input (the last stage undid its change); then the change, then the measure.
+            measure(build_argv(root), root)
+        undo = change(stage, root)
+        try:
+            wall, rss, stdout, cpu = measure(build_argv(root), root)
+        finally:
+            undo()
         # The summary line ends "... in 2.85s": the run's own time as the build measured it.
         publish = re.search(r" in ([0-9.]+)s$", stdout.strip())
         return {"seconds": wall, "rss": rss, "cpu": cpu,

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.publish.manifest import MANIFEST, content_type, manifest_bytes, manifest_entry, read_manifest
+from pipeline.publish.manifest import (
+    CONTENT_TYPES,
+    DEFAULT_CONTENT_TYPE,
+    MANIFEST,
+    content_type,
+    manifest_bytes,
+    manifest_entry,
+    read_manifest,
+)
 
 
 def test_a_missing_manifest_is_empty_and_a_damaged_one_is_unreadable(tmp_path: Path) -> None:
@@ -56,3 +64,9 @@ def test_manifest_is_laid_out_as_json_dumps_would(entries):
     expected = json.dumps({"artifacts": ordered, "count": len(ordered)}, indent=2,
                           sort_keys=True, ensure_ascii=False) + "\n"
     assert manifest_bytes(entries) == expected.encode()
+
+
+@given(st.text(alphabet="ab./XJ", max_size=12))
+def test_content_type_goes_by_the_suffix_pathlib_sees(path):
+    expected = CONTENT_TYPES.get(PurePosixPath(path).suffix.lower(), DEFAULT_CONTENT_TYPE)
+    assert content_type(path) == expected
