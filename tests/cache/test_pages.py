@@ -13,6 +13,7 @@ from cachesite import FILES, NOW, build, cold_build, forget_last_run, make_site,
 import pipeline.web.pages as pages_module
 from pipeline.cache import cache_dir_for
 from pipeline.cache.eventdata import DATA
+from pipeline.errors import PipelineError
 
 SEOUL_OVER = dt.datetime(2025, 4, 10, 12, 0, tzinfo=dt.UTC)  # 21:00 in Seoul
 CALL_ENDS = dt.datetime(2025, 3, 6, 2, 0, tzinfo=dt.UTC)  # Wed 5 Mar 18:00 Los Angeles (PST)
@@ -124,3 +125,13 @@ def test_damaged_event_data_is_read_from_the_files_again(site, rendered):
     assert len(rendered) == 4
     assert b"Seoux" not in output["events/seoul-meetup/index.html"]
     assert output == cold_build()
+
+
+def test_a_template_mistake_in_a_worker_is_reported_as_in_a_serial_build(site, monkeypatch):
+    # Pages rendered in forked workers: the error comes back as the template's line.
+    monkeypatch.setattr(pages_module, "PARALLEL_FROM", 2)
+    template = Path("templates/web/event.html.j2")
+    template.write_text(template.read_text().replace("<h1", "{{ page.no_such_field }}<h1", 1))
+    with pytest.raises(PipelineError, match=r"event\.html\.j2:\d+: rendering event '.*' failed"):
+        build()
+    assert not Path("output/events").exists()
