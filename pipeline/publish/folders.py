@@ -13,12 +13,17 @@ import errno
 import os
 import secrets
 import stat
+from collections import OrderedDict
 from collections.abc import Iterable
 from typing import NoReturn
 
 from pipeline.errors import PipelineError, display_path
 
 TEMP_SUFFIX = ".pipeline-tmp"  # staged files: `.<name>.<random>.pipeline-tmp`
+# Folders kept open at once: a site has a folder per event page (100k), and a cron job's
+# limit is often 1024 descriptors. The least recently used is closed, and opened again
+# (from its parent, without following symlinks) when it is needed again.
+MAX_OPEN_FOLDERS = 256
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
@@ -33,8 +38,8 @@ class RootFolders:
         self.root = os.fspath(root)
         self.created: list[str] = []  # folders made by this run, parents first
         # The root itself may be a symlink (a deployment's choice); what is inside may not.
-        self._fds: dict[str, int] = {"": os.open(self.root, os.O_RDONLY | os.O_DIRECTORY
-                                                 | os.O_CLOEXEC)}
+        self._fds: OrderedDict[str, int] = OrderedDict(
+            [("", os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC))])
 
     def close(self) -> None:
         """Close every descriptor."""
@@ -50,6 +55,7 @@ class RootFolders:
         """The folder's descriptor; None when it is missing (made, with parents, if `create`)."""
         found = self._fds.get(folder)
         if found is not None:
+            self._fds.move_to_end(folder)
             return found
         parent, _, name = folder.rpartition("/")
         parent_fd = self.fd(parent, create)
@@ -67,6 +73,9 @@ class RootFolders:
         except OSError as error:
             self._refuse(parent_fd, folder, name, error)
         self._fds[folder] = fd
+        while len(self._fds) > MAX_OPEN_FOLDERS:  # the root (first in) is never closed
+            oldest = next(key for key in self._fds if key)
+            os.close(self._fds.pop(oldest))
         return fd
 
     def _open_existing(self, parent_fd: int, folder: str, name: str) -> int:

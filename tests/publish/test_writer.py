@@ -549,3 +549,21 @@ def test_staging_never_writes_through_a_name_that_already_exists(tmp_path: Path)
     assert Path(temp) != planted and Path(temp).read_bytes() == b"BEGIN:VCALENDAR"
     assert victim.read_bytes() == b"keep me"
     assert Path(temp).stat().st_mode & 0o777 == 0o644
+
+
+def test_many_folders_publish_under_a_small_descriptor_limit(tmp_path: Path) -> None:
+    # Bug: every folder's descriptor stayed open, so a site with a page per event failed at
+    # 100k events ("Too many open files"), or past 1,000 under a cron job's usual limit.
+    script = textwrap.dedent(f"""
+        import resource
+        from pathlib import Path
+        from pipeline.publish.writer import publish
+        resource.setrlimit(resource.RLIMIT_NOFILE, (400, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+        files = {{f"events/e{{i}}/index.html": b"page %d" % i for i in range(1000)}}
+        publish(files, Path({str(tmp_path / "out")!r}), quiet=True)
+        publish(files, Path({str(tmp_path / "out")!r}), quiet=True)  # every one unchanged
+        publish({{"events/e1/index.html": b"one"}}, Path({str(tmp_path / "out")!r}), quiet=True)
+    """)
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
+    assert sorted(p.name for p in (tmp_path / "out" / "events").iterdir()) == ["e1"]
+    assert (tmp_path / "out" / "events" / "e1" / "index.html").read_bytes() == b"one"
