@@ -276,7 +276,7 @@ def run_once(stage: str, root: Path) -> dict:
     return {**result, "rss": rss, "cpu": cpu}
 
 
-def bench_size(count: int, runs: int, work: Path, log) -> dict:
+def bench_size(count: int, runs: int, work: Path, log, stages: tuple[str, ...] = STAGES) -> dict:
     """Generate `count` events and measure every stage `runs` times; medians per stage."""
     root = work / f"n{count}"
     discard(root, work / TRASH)
@@ -284,7 +284,7 @@ def bench_size(count: int, runs: int, work: Path, log) -> dict:
     generate(root, count)
     log(f"[{count:,}] generated in {time.perf_counter() - started:.1f} s; measuring...")
     results: dict = {}
-    for stage in STAGES:
+    for stage in (stage for stage in STAGES if stage in stages):
         samples = []
         for _ in range(runs):
             try:
@@ -404,6 +404,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--sizes", default="1000,10000,100000",
                         help="comma-separated event counts (default: %(default)s)")
     parser.add_argument("--quick", action="store_true", help="1,000 events only")
+    parser.add_argument("--stages", default=",".join(STAGES),
+                        help="comma-separated stages to measure (default: all)")
     parser.add_argument("--runs", type=int, default=None,
                         help="runs per stage; default 3, and 1 from 100k events")
     parser.add_argument("--work", type=Path, default=None,
@@ -437,7 +439,7 @@ def main(argv: list[str] | None = None) -> dict:
         work = args.work or Path(temporary)
         for count in sizes:
             runs = args.runs or (3 if count < 100_000 else 1)
-            results[count] = bench_size(count, runs, work, log)
+            results[count] = bench_size(count, runs, work, log, tuple(args.stages.split(",")))
         empty_trash(work)
     print(f"\nmachine: {machine()}; load average {os.getloadavg()[0]:.2f} (1 min)\n"
           f"now pinned to {BENCH_NOW}; times are medians (wall clock unless CPU); ratios are to "
