@@ -26,13 +26,20 @@ def line(version: str, value: Any) -> bytes:
 
 
 def dump(version: str, header: dict[str, Any], records: Iterable[Any | bytes]) -> bytes:
-    """The file: the header line, then one line per record (bytes: a line read unchanged)."""
-    return b"".join([line(version, header), *(value if isinstance(value, bytes)
-                                              else line(version, value) for value in records)])
+    """The file: the header line, then one line per record (bytes: a line read unchanged,
+    as `load` gave it, without its newline)."""
+    parts = [line(version, header)]
+    for value in records:
+        if isinstance(value, bytes):
+            parts += (value, b"\n")  # no `value + b"\n"`: 100k lines would be copied again
+        else:
+            parts.append(line(version, value))
+    return b"".join(parts)
 
 
 def load(version: str, data: bytes) -> tuple[dict[str, Any], Iterator[tuple[Any, bytes]]] | None:
-    """The header, and each record whose seal holds with its line; None if the header's fails."""
+    """The header, and each record whose seal holds with its line (without its newline: give
+    it back to `dump` as it is); None if the header's fails."""
     lines = data.split(b"\n")
     lines.pop()  # after the last newline: empty, or a truncated line (dropped)
     if not lines:
@@ -40,7 +47,7 @@ def load(version: str, data: bytes) -> tuple[dict[str, Any], Iterator[tuple[Any,
     header = open_line(version, lines[0])
     if not isinstance(header, dict):
         return None
-    values = ((open_line(version, text), text + b"\n") for text in lines[1:])
+    values = ((open_line(version, text), text) for text in lines[1:])
     return header, ((value, text) for value, text in values if value is not None)
 
 

@@ -72,16 +72,29 @@ def _is_yaml(name: str) -> bool:
 
 
 def _tree(folder: Path, wanted: Callable[[str], bool]) -> dict[str, list[int] | None]:
-    """The stat signature of each wanted regular file below `folder`: one stat per file."""
+    """The stat signature of each wanted regular file below `folder`: one stat per file.
+
+    os.scandir, not os.walk: the entry's path is joined and its stat taken in C (100k files).
+    """
     found: dict[str, list[int] | None] = {}
-    for directory, folders, files in os.walk(folder):  # symlinked folders are not entered
-        folders[:] = sorted(name for name in folders if not name.startswith("."))
-        for name in sorted(files):
-            if wanted(name):
-                path = os.path.join(directory, name)
-                signature = _stat(path)
-                if signature is not None:
-                    found[path] = signature
+    folders = [os.fspath(folder)]
+    while folders:
+        try:
+            entries = list(os.scandir(folders.pop()))
+        except OSError:
+            continue  # missing, or not a folder: os.walk skipped it the same way
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):  # symlinked folders are not entered
+                if not entry.name.startswith("."):
+                    folders.append(entry.path)
+            elif wanted(entry.name):
+                try:
+                    info = entry.stat()  # follows a symlink, as _stat does
+                except OSError:
+                    continue
+                if stat.S_ISREG(info.st_mode):
+                    found[entry.path] = [info.st_size, info.st_mtime_ns, info.st_ino,
+                                         info.st_ctime_ns]
     return found
 
 
