@@ -71,15 +71,10 @@ class EventCache:
         """True once loading found (or made) a private cache folder to read and write."""
         return self._usable
 
-    def load(self, paths: list[Path], settings: Settings, problems: list[Problem],
-             ) -> list[Event | None]:
-        """`sources.events.load_files` with the cache: hits reused, misses parsed (in parallel)."""
-        return [None if facts is None else self.event(facts.id)
-                for facts in self.load_facts(paths, settings, problems)]
-
     def load_facts(self, paths: list[Path], settings: Settings, problems: list[Problem],
                    ) -> list[EventFacts | None]:
-        """Each file's EventFacts (None: it has problems); see `load`."""
+        """`sources.events.load_files` with the cache, as facts: each file's EventFacts (None:
+        it has problems). Hits are reused, misses parsed (in parallel); see `event`."""
         from pipeline.calendar.feeds import vevent_bytes
 
         self._usable = self.directory is not None and private_folder(self.directory, create=True)

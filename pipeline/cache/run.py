@@ -14,18 +14,15 @@ import datetime as dt
 import hashlib
 import os
 import stat
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pipeline.cache import records
 from pipeline.cache.place import private_folder, read_private, write_private
 from pipeline.cache.version import code_version
 from pipeline.sources.site import SETTINGS_FILE, packaged
-
-if TYPE_CHECKING:  # the model imports dateutil: not for a build that stops at the stats
-    from pipeline.model import Event
 
 RUN = "run.jsonl"
 
@@ -114,18 +111,6 @@ def _sha256_of(path: Path) -> str | None:
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:
         return None
-
-
-def next_time_change(events: Iterable[Event], now: dt.datetime) -> dt.datetime | None:
-    """The first instant after `now` at which an occurrence ends.
-
-    Then what is upcoming changes: the feeds drop an event that is over, and an event page
-    lists a series' next dates (so an endless series counts too).
-    """
-    from pipeline.selection import next_end
-
-    ends = [end for event in events if (end := next_end(event, now)) is not None]
-    return min(ends) if ends else None
 
 
 def unchanged_run(inputs: RunInputs, now: dt.datetime, out_dir: Path, ledger_file: str,
