@@ -135,3 +135,11 @@ def test_a_template_mistake_in_a_worker_is_reported_as_in_a_serial_build(site, m
     with pytest.raises(PipelineError, match=r"event\.html\.j2:\d+: rendering event '.*' failed"):
         build()
     assert not Path("output/events").exists()
+
+
+def test_an_earlier_now_renders_every_page_as_a_cold_build_would(site, rendered):
+    build()
+    earlier = NOW - dt.timedelta(days=60)  # before every event: all of them upcoming again
+    output = rebuild(rendered, earlier)
+    assert len(rendered) == 4  # no window reaches back before the `now` it was made at
+    assert output == cold_build(earlier)
