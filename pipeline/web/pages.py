@@ -29,20 +29,6 @@ PARALLEL_FROM = 200  # pages to render before starting workers pays
 
 
 @dataclass(frozen=True, slots=True)
-class Site:
-    """What every page's frame shows."""
-
-    name: str
-    lang: str
-    dir: str  # `ltr` or `rtl` (CLDR, from the locale), for `dir=`
-    accent: str
-    link: str  # the accent, adjusted to read as text on the light background
-    link_dark: str  # ... and on the dark one
-    home: str  # the listing's address
-    embed: str  # events.json's address
-
-
-@dataclass(frozen=True, slots=True)
 class FeedView:
     """A feed as the listing and its page offer it."""
 
@@ -107,7 +93,7 @@ def render_event_pages(events: Iterable[Event], settings: Settings, now: dt.date
 
 
 def render_listings(events: Iterable[EventFacts], shares: Mapping[str, EventWeb],
-                    settings: Settings, env: jinja2.Environment, site: Site) -> Artifacts:
+                    settings: Settings, env: jinja2.Environment, site: theme.Site) -> Artifacts:
     """The listing, the feed pages and events.json, from each event's card and item."""
     ordered = sorted(((event, shares[event.id]) for event in events),
                      key=lambda pair: pair[1].card.sort_key)
@@ -142,9 +128,9 @@ def _render(env: jinja2.Environment, name: str, for_what: str, **context: object
     return render(env, name, for_what, **context).encode("utf-8")
 
 
-def _site(settings: Settings) -> Site:
+def _site(settings: Settings) -> theme.Site:
     accent = theme.accent_color(settings)
-    return Site(name=settings.site_name, lang=theme.site_locale(settings),
+    return theme.Site(name=settings.site_name, lang=theme.site_locale(settings),
                 dir=first_localizer(settings.locale).direction, accent=accent,
                 # The darkest backgrounds text sits on: the page (light) and a card (dark).
                 link=theme.readable(accent, "#f9fafb"), link_dark=theme.readable(accent, "#1b1e25"),

@@ -41,7 +41,7 @@ class EventWeb:
 
 
 def render_event(event: Event, settings: Settings, now: dt.datetime, env: jinja2.Environment,
-                 site: object) -> tuple[EventWeb, bytes]:
+                 site: theme.Site) -> tuple[EventWeb, bytes]:
     """The event's web share as of `now`, and its page's bytes."""
     page = event_page(event, settings, now)
     what = f"event '{event.id}'"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
@@ -19,6 +20,20 @@ MACROS = "_macros.html.j2"  # its `event_item` renders each event's card
 LIGHT_BACKGROUND = "#ffffff"
 DARK_BACKGROUND = "#111318"
 MIN_CONTRAST = 4.5  # WCAG AA for body text
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """What every page's frame shows."""
+
+    name: str
+    lang: str
+    dir: str  # `ltr` or `rtl` (CLDR, from the locale), for `dir=`
+    accent: str
+    link: str  # the accent, adjusted to read as text on the light background
+    link_dark: str  # ... and on the dark one
+    home: str  # the listing's address
+    embed: str  # events.json's address
 
 
 def environment(site: Path | None = None, words: Localizer | None = None) -> jinja2.Environment:
