@@ -221,12 +221,11 @@ def build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.d
 def _issue_keys(events: Sequence[EventFacts], issues: tuple[Issue, ...], settings: Settings,
                 cache: EventCache) -> dict[str, str | None]:
     """Each issue's record key (cache/issues.py): its events are those it may show."""
-    from pipeline.cache.issues import issue_key
+    from pipeline.cache.issues import issue_keys
     from pipeline.selection import issue_members
 
-    return {issue.id: issue_key(issue, settings, ((event_id, cache.key_of(event_id))
-                                                  for event_id in issue_members(events, issue)))
-            for issue in issues}
+    return issue_keys(issues, settings, lambda issue: [
+        (event_id, cache.key_of(event_id)) for event_id in issue_members(events, issue)])
 
 
 def _render_stale(stale: set[str], events: Sequence[EventFacts], issues: tuple[Issue, ...],

@@ -9,7 +9,7 @@ issue's files as published (by their recorded hashes) and decodes none of its ev
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,17 +24,25 @@ ISSUES = "issues.jsonl"
 Recorded = tuple[str, int]  # a file's SHA-256 and size
 
 
-def issue_key(issue: Issue, settings: Settings, members: Iterable[tuple[str, str | None]],
-              ) -> str | None:
-    """The key of an issue's files; None when one of its events has no cache key."""
-    members = sorted(members)
-    if any(key is None for _, key in members):
-        return None
-    digest = hashlib.sha256(f"{code_version()}|{settings!r}|{issue!r}|".encode())
-    digest.update(theme_fingerprint(settings.site, "email").encode())
-    for event_id, key in members:
-        digest.update(f"|{event_id}={key}".encode())
-    return digest.hexdigest()
+def issue_keys(issues: Iterable[Issue], settings: Settings,
+               members: Callable[[Issue], Iterable[tuple[str, str | None]]],
+               ) -> dict[str, str | None]:
+    """Each issue's key, by id; `members(issue)`: (id, cache key) of each event it may show.
+
+    None when one of those events has no cache key. The e-mail theme is hashed once for all.
+    """
+    shared = f"{code_version()}|{settings!r}|{theme_fingerprint(settings.site, 'email')}|"
+    keys: dict[str, str | None] = {}
+    for issue in issues:
+        events = sorted(members(issue))
+        if any(key is None for _, key in events):
+            keys[issue.id] = None
+            continue
+        digest = hashlib.sha256(f"{shared}{issue!r}".encode())
+        for event_id, key in events:
+            digest.update(f"|{event_id}={key}".encode())
+        keys[issue.id] = digest.hexdigest()
+    return keys
 
 
 class IssueRecords:
