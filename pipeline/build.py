@@ -163,7 +163,7 @@ def build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.d
 
     # Unchanged event files are neither parsed nor decoded, their pages not rendered again,
     # and issues none of whose events changed are kept (see pipeline/cache/).
-    cache = EventCache(cache_dir, now)
+    cache = EventCache(cache_dir, now, inputs.files)
     events, issues, settings = load_facts(events_dir, newsletters_dir, config, cache, site)
     issue_records = IssueRecords(cache_dir if cache.usable else None)
     keys = _issue_keys(events, issues, settings, cache)

@@ -1,41 +1,46 @@
 """Parsed events and their VEVENT bytes across builds, found by a stat of each file.
 
-An event file whose stat (size, mtime_ns, inode, ctime_ns) is the one recorded, and was
-older than the run that recorded it (git's racy-timestamp rule), is not read again; any
-other file is read and hashed. The entry's key is a SHA-256 of the code version, the
-settings, the file's path as shown and its content hash, so any change misses exactly the
-entries it must. Misses are parsed on every core when there are many. Anything wrong with
-the cache is a miss, never an error (pipeline/cache/records.py, place.py).
+An unchanged file (cache/files.py: its stat, else its content hash) is not parsed again.
+The entry's key is a SHA-256 of the code version, the settings, the file's path as shown
+and its content hash, so any change misses exactly the entries it must. Misses are parsed
+on every core when there are many. Anything wrong with the cache is a miss, never an error
+(pipeline/cache/records.py, fragments.py, place.py).
+
+events.jsonl holds a header (what every entry was made under: the code, settings and web
+theme) and one line with the VTIMEZONEs and a small record per file (stat, digest, facts,
+web share's metadata), read with one json.loads; the bytes (VEVENT, listing card,
+events.json item, the event in full) are spans of fragments.bin, which a build only
+appends to.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from pipeline.cache import codec, records
-from pipeline.cache.eventdata import EventData, data_line
+from pipeline.cache.files import ShownPaths, Signature, entry_key, file_system_clock, fingerprint
+from pipeline.cache.fragments import Fragments, Span
 from pipeline.cache.place import private_folder, read_private, write_private
-from pipeline.cache.shares import decode_facts, decode_web, encode_facts, encode_web, web_key
+from pipeline.cache.shares import decode_facts, decode_web, encode_facts, encode_web
 from pipeline.cache.version import code_version
-from pipeline.errors import InvalidInput, Problem, display_path
+from pipeline.errors import InvalidInput, Problem
 from pipeline.model import Event, EventFacts
 from pipeline.parallel import fork_map
 from pipeline.sources.events import load_event
 from pipeline.sources.settings import Settings
-from pipeline.sources.yamlsource import MAX_FILE_BYTES
 from pipeline.web.rendered import EventWeb
-from pipeline.web.theme import fingerprint
+from pipeline.web.theme import fingerprint as theme_fingerprint
 
 PACK = "events.jsonl"
-MAX_PACK_BYTES = 1 << 31  # a bigger file is not ours (100k events: about 300 MB)
+MAX_PACK_BYTES = 1 << 31  # a bigger file is not ours (100k events: about 60 MB)
 PARALLEL_FROM = 400  # below this many misses, starting workers costs more than it saves
-
-Signature = list[int]  # size, mtime_ns, inode, ctime_ns
+LIVE_SHARE = 0.5  # compact fragments.bin when less than this much of it is pointed at
+# A record as events.jsonl keeps it (a list), in this order; its key is computed, not kept.
+FIELDS = ("path", "stat", "digest", "facts", "frag", "parts", "web", "data")
 
 
 class EventCache:
@@ -45,9 +50,11 @@ class EventCache:
     decoded only when asked for (`event`).
     """
 
-    def __init__(self, directory: Path | None, now: dt.datetime) -> None:
+    def __init__(self, directory: Path | None, now: dt.datetime,
+                 stats: Mapping[str, Signature | None] | None = None) -> None:
         self.directory = directory
         self.now = now
+        self.stats = stats  # this run's stat of each input, by path (cache/run.py's walk)
         self.vevents: dict[str, bytes] = {}
         self.web: dict[str, EventWeb] = {}  # event id -> its pages' share (pipeline/web/rendered.py)
         self.zones: dict[tuple, bytes] = {}  # calendar's VTIMEZONE memo: (zone, span) -> bytes
@@ -56,13 +63,15 @@ class EventCache:
         self._files: dict[str, dict[str, Any]] = {}  # shown path -> record, for the next run
         self._stored: dict[str, dict[str, Any]] = {}
         self._zones_read: set[tuple] = set()
-        self._lines: dict[str, bytes] = {}  # shown path -> its sealed line as read
         self._ids: dict[str, str] = {}  # shown path -> the id of its event
         self._events: dict[str, Event] = {}  # event id -> its Event, once parsed or decoded
         self._found: dict[str, tuple[Path, str, EventFacts]] = {}  # event id -> file, facts
+        self._new_data: dict[str, bytes] = {}  # shown path -> the line keeping its new event
         self._settings: Settings | None = None
-        self._data = EventData(None)  # the events in full, read on demand (cache/eventdata.py)
-        self._web_context = b""
+        self._theme = ""  # SHA-256 of what web shares depend on besides the event
+        self._web_read = False  # True when the records' web shares were made under it
+        self._fragments = Fragments(None)
+        self._context = b""
         self._started = 0
         self._usable = False
 
@@ -78,18 +87,18 @@ class EventCache:
         from pipeline.calendar.feeds import vevent_bytes
 
         self._usable = self.directory is not None and private_folder(self.directory, create=True)
-        self._started = _file_system_clock(self.directory) if self._usable else 0
-        stored, trusted_before = self._read() if self._usable else ({}, 0)
-        self._data = EventData(self.directory if self._usable else None)
+        self._started = file_system_clock(self.directory) if self._usable else 0
         context = _context(settings, vevent_bytes(_PROBE, settings))
-        self._settings = settings
-        self._web_context = context + b"|" + fingerprint(settings.site).encode()
-        shown = _ShownPaths()
+        self._context, self._settings = context, settings
+        self._theme = _sha256(context + b"|" + theme_fingerprint(settings.site).encode())
+        stored, trusted_before = self._read() if self._usable else ({}, 0)
+        self._fragments = Fragments(self.directory if self._usable else None)
+        shown = ShownPaths()
         files = [(path, shown(path)) for path in paths]
         found: dict[int, Parsed] = {}
         if stored:
             for i, (path, name) in enumerate(files):
-                hit = _hit(stored.get(name), path, context, name, trusted_before)
+                hit = self._hit(stored.get(name), path, context, name, trusted_before)
                 if hit is not None:
                     found[i] = hit
         missing = [i for i in range(len(files)) if i not in found]
@@ -103,14 +112,11 @@ class EventCache:
                 listed.append(None)
                 continue
             record, facts, event, vevent, data = found[i]
-            if data is not None:
-                self._data.add(record["key"], data)
             if record:
                 self._files[name] = record
                 self._ids[name] = facts.id
-                share = decode_web(record.get("web"), web_key(self._web_context, record["key"]))
-                if share is not None:
-                    self.web.setdefault(facts.id, share)
+                if data is not None:
+                    self._new_data[name] = data
             if facts.id not in self._found:  # a second file with an id is reported by the caller
                 self._found[facts.id] = (path, name, facts)
                 self.vevents[facts.id] = vevent
@@ -127,7 +133,7 @@ class EventCache:
         if event is None:
             path, name, facts = self._found[event_id]
             record = self._files.get(name)
-            event = _decode_event(self._data.event(record["key"]) if record else None, facts)
+            event = _decode_event(self._stored_event(record), facts)
             if event is None:  # sealed yet unreadable: read the file (its stat is unchanged)
                 assert self._settings is not None
                 problems: list[Problem] = []
@@ -148,15 +154,20 @@ class EventCache:
         each event's web share (`web`, by event id: what build_pages returned)."""
         if not self._usable or self.directory is None:
             return
+        web = web or {}
+        shares = {name: web.get(event_id) or self.web.get(event_id)
+                  for name, event_id in self._ids.items()}
         for name, record in list(self._files.items()):
-            share = (web or {}).get(self._ids.get(name, ""))
-            if share is not None and share is not self.web.get(self._ids[name]):
-                key = web_key(self._web_context, record["key"])
-                self._files[name] = {**record, "web": encode_web(share, key)}
-        keys = [record["key"] for record in self._files.values()]
-        self._data.save(keys, changed=set(keys) != {r.get("key") for r in self._stored.values()})
-        same = [name for name, record in self._files.items() if record is self._stored.get(name)]
-        if len(same) == len(self._files) == len(self._stored) and self._zones_read == set(self.zones):
+            share = shares[name]
+            if name in self._new_data or "frag" not in record or (
+                    share is not None and share is not self.web.get(self._ids[name])):
+                self._files[name] = self._with_spans(name, record, share)
+        spans: list[Span] = [span for record in self._files.values()
+                             for span in (record["frag"], record.get("data")) if span]
+        appended = (self._fragments.live_share(spans) >= LIVE_SHARE and self._fragments.save())
+        if not appended and not self._compact(shares):
+            return  # no trustworthy fragments: the old records stand
+        if self._files == self._stored and self._zones_read == set(self.zones) and self._web_read:
             return  # an unchanged run writes nothing
         zones = []
         for (name, first, last), text in sorted(self.zones.items(), key=repr):
@@ -165,12 +176,92 @@ class EventCache:
                               "last": codec.encode(last), "text": text.decode("utf-8")})
             except (TypeError, UnicodeDecodeError):
                 continue  # not cacheable: computed again next time
-        header = {"kind": "events", "started_ns": self._started}
-        # An unchanged record keeps its line as read: an edit re-encodes one record, not all.
-        data = records.dump(code_version(), header, [*zones, *(
-            self._lines[name] if self._files[name] is self._stored.get(name) else self._files[name]
-            for name in sorted(self._files))])
-        write_private(self.directory / PACK, data)
+        header = {"kind": "events", "started_ns": self._started,
+                  "context": _sha256(self._context), "theme": self._theme}
+        rows = [[record.get(field) for field in FIELDS]
+                for _, record in sorted(self._files.items())]
+        write_private(self.directory / PACK, records.dump(code_version(), header, [
+            {"zones": zones, "files": rows}]))
+
+    def _with_spans(self, name: str, record: dict[str, Any], share: EventWeb | None,
+                    ) -> dict[str, Any]:
+        """`record` pointing at this build's bytes of its event: appended to the fragments."""
+        event_id = self._ids[name]
+        vevent = self.vevents[event_id]
+        if share is None:
+            card, embed, meta = b"", b"", None
+        else:
+            card, embed = share.card.item.encode(), share.embed.encode()
+            meta = encode_web(share)
+        record = {**record, "frag": self._fragments.add(vevent + card + embed),
+                  "parts": [len(vevent), len(card)], "web": meta}
+        data = self._new_data.get(name)
+        if data is not None:
+            record["data"] = self._fragments.add(data)
+        return record
+
+    def _compact(self, shares: Mapping[str, EventWeb | None]) -> bool:
+        """Write fragments.bin anew with the live bytes alone; every record points there."""
+        old = self._fragments
+        new = Fragments(self.directory, fresh=True)
+        for name, record in list(self._files.items()):
+            event_id, share = self._ids[name], shares[name]
+            frag = old.read(record.get("frag")) if name not in self._new_data else None
+            data = self._new_data.get(name) or old.read(record.get("data"))
+            if frag is None:  # this build's bytes: rebuilt from the values they hold
+                card = share.card.item.encode() if share else b""
+                frag = self.vevents[event_id] + card + (share.embed.encode() if share else b"")
+            record = {**record, "frag": new.add(frag)}
+            if data is not None:
+                record["data"] = new.add(data)
+            else:
+                record.pop("data", None)
+            self._files[name] = record
+        old.close()
+        self._fragments = new
+        return new.save()
+
+    def _hit(self, record: dict[str, Any] | None, path: Path, context: bytes, shown: str,
+             trusted_before: int) -> Parsed | None:
+        """The record, facts and VEVENT of an unchanged file (its web share kept in `web`),
+        or None (a miss, whatever is wrong)."""
+        if record is None:
+            return None
+        found = fingerprint(path, record, trusted_before, self.stats)
+        if found is None:
+            return None
+        signature, digest = found
+        if digest != record.get("digest"):
+            return None  # edited
+        try:
+            facts = decode_facts(record["facts"])
+            vevent_size, card_size = record["parts"]
+            frag = self._fragments.read(record["frag"])
+            if facts.source != shown or frag is None:
+                return None
+            vevent = frag[:vevent_size]
+            share = decode_web(record["web"], frag[vevent_size:vevent_size + card_size],
+                               frag[vevent_size + card_size:]) if self._web_read else None
+        except Exception:  # a sealed but unreadable record is still only a miss
+            return None
+        if share is not None:
+            self.web.setdefault(facts.id, share)
+        if record["stat"] != signature:
+            record = {**record, "stat": signature, "digest": digest}
+        record["key"] = entry_key(context, shown, digest)  # not kept: the header's context is
+        return record, facts, None, vevent, None  # the same record: its line is written as read
+
+    def _stored_event(self, record: dict[str, Any] | None) -> Event | None:
+        """The event a record keeps (its line in the fragments), or None."""
+        line = self._fragments.read(record.get("data")) if record else None
+        value = records.open_line(code_version(), line.rstrip(b"\n")) if line else None
+        if not isinstance(value, dict) or value.get("key") != record["key"]:  # type: ignore[index]
+            return None
+        try:
+            event = codec.decode(value["event"])
+        except Exception:  # a sealed but unreadable line is only a miss
+            return None
+        return event if isinstance(event, Event) else None
 
     def _read(self) -> tuple[dict[str, dict[str, Any]], int]:
         """Records by shown path, and the instant before which recorded stats may be trusted."""
@@ -179,93 +270,29 @@ class EventCache:
         loaded = records.load(code_version(), found[0]) if found else None
         if loaded is None:
             return {}, 0  # missing, damaged header or written by other code: all misses
-        header, values = loaded
-        by_path: dict[str, dict[str, Any]] = {}
-        for value, line in values:
-            if not isinstance(value, dict):
+        header, lines = loaded
+        body = next(lines, (None, b""))[0]
+        if header.get("context") != _sha256(self._context) or not isinstance(body, dict):
+            return {}, 0  # other settings, or a damaged body: all misses
+        self._web_read = header.get("theme") == self._theme
+        for value in body.get("zones") or ():
+            try:
+                key = (str(value["zone"]), codec.decode(value["first"]),
+                       codec.decode(value["last"]))
+                self.zones[key] = str(value["text"]).encode("utf-8")
+                self._zones_read.add(key)
+            except Exception:  # any malformed record is only a miss
                 continue
-            if "zone" in value:
-                try:
-                    key = (str(value["zone"]), codec.decode(value["first"]),
-                           codec.decode(value["last"]))
-                    self.zones[key] = str(value["text"]).encode("utf-8")
-                    self._zones_read.add(key)
-                except Exception:  # any malformed record is only a miss
-                    continue
-            elif isinstance(value.get("path"), str):
-                by_path[value["path"]] = value
-                self._lines[value["path"]] = line
+        by_path: dict[str, dict[str, Any]] = {}
+        for row in body.get("files") or ():
+            if type(row) is list and len(row) == len(FIELDS) and type(row[0]) is str:
+                by_path[row[0]] = dict(zip(FIELDS, row, strict=True))
         started = header.get("started_ns")
         return by_path, started if type(started) is int else 0
 
 
-def _file_system_clock(directory: Path | None) -> int:
-    """The file system's time now (what an mtime written now would say), as ns; 0 if unknown."""
-    if directory is None:
-        return 0
-    try:
-        os.utime(directory)  # touches the cache folder: the same clock as the inputs' mtimes
-        return os.stat(directory).st_mtime_ns
-    except OSError:
-        return 0
-
-
-def _signature(info: os.stat_result) -> Signature:
-    return [info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns]
-
-
-def _fingerprint(path: Path, record: dict[str, Any] | None, trusted_before: int,
-                 ) -> tuple[Signature, str] | None:
-    """The file's stat signature and content hash; the hash is read only when stat changed."""
-    try:
-        info = os.stat(path)
-    except OSError:
-        return None
-    signature = _signature(info)
-    if (record is not None and record.get("stat") == signature
-            and info.st_mtime_ns < trusted_before and info.st_ctime_ns < trusted_before
-            and isinstance(record.get("digest"), str)):
-        return signature, record["digest"]  # racily clean files (mtime >= that) are read
-    try:
-        fd = os.open(path, os.O_RDONLY)  # no buffered file object: 10k files per run
-        try:
-            data = os.read(fd, MAX_FILE_BYTES + 1)
-        finally:
-            os.close(fd)
-    except OSError:
-        return None
-    if len(data) > MAX_FILE_BYTES:
-        return None  # load_event reports it
-    return signature, hashlib.sha256(data).hexdigest()
-
-
-def _key(context: bytes, shown: str, digest: str) -> str:
-    """The entry of one file: its shown path and content hash under `context`."""
-    return hashlib.sha256(context + b"\0" + shown.encode() + b"\0" + digest.encode()).hexdigest()
-
-
-def _hit(record: dict[str, Any] | None, path: Path, context: bytes, shown: str,
-         trusted_before: int) -> Parsed | None:
-    """The record, facts and VEVENT of an unchanged file, or None (a miss, whatever is wrong)."""
-    if record is None:
-        return None
-    fingerprint = _fingerprint(path, record, trusted_before)
-    if fingerprint is None:
-        return None
-    signature, digest = fingerprint
-    key = _key(context, shown, digest)
-    if record.get("key") != key:
-        return None
-    try:
-        facts = decode_facts(record["facts"])
-        if facts.source != shown:
-            return None
-        vevent = str(record["vevent"]).encode("utf-8")
-    except Exception:  # a sealed but unreadable record is still only a miss
-        return None
-    if record["stat"] != signature:
-        record = {**record, "stat": signature, "digest": digest}
-    return record, facts, None, vevent, None  # the same record: its line is written as read
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def _decode_event(event: Event | None, facts: EventFacts) -> Event | None:
@@ -289,21 +316,8 @@ def _context(settings: Settings, probe: bytes) -> bytes:
     return f"{code_version()}|{settings!r}|".encode() + probe
 
 
-class _ShownPaths:
-    """display_path() of many files, computed once per folder (relpath costs ~40 us a call)."""
-
-    def __init__(self) -> None:
-        self.folders: dict[Path, str] = {}
-
-    def __call__(self, path: Path) -> str:
-        folder = self.folders.get(path.parent)
-        if folder is None:
-            folder = self.folders[path.parent] = display_path(path.parent)
-        return path.name if folder == "." else os.path.join(folder, path.name)
-
-
 # A file's next record ({}: not to be cached), facts, Event (None: not decoded), VEVENT and
-# the line keeping the event (cache/eventdata.py; None: kept already, or not cacheable).
+# the line keeping the event (in fragments.bin; None: kept already, or not cacheable).
 Parsed = tuple[dict[str, Any], EventFacts, Event | None, bytes, bytes | None]
 
 
@@ -325,7 +339,7 @@ def _parse_one(file: tuple[Path, str], settings: Settings, context: bytes,
 
     path, shown = file
     found: list[Problem] = []
-    fingerprint = _fingerprint(path, None, 0)  # before parsing: a later edit shows in stat
+    found_file = fingerprint(path, None, 0)  # before parsing: a later edit shows in stat
     event = load_event(path, settings, found, shown)
     if event is None:
         return None, found
@@ -336,13 +350,13 @@ def _parse_one(file: tuple[Path, str], settings: Settings, context: bytes,
     vevent = vevent_bytes(event, settings)
     record: dict[str, Any] = {}
     data = None
-    if fingerprint is not None and not found:
+    if found_file is not None and not found:
         try:  # files with problems are never cached, so they are reported on every run
-            signature, digest = fingerprint
-            key = _key(context, shown, digest)
-            data = data_line(key, event)
+            signature, digest = found_file
+            key = entry_key(context, shown, digest)
+            data = records.line(code_version(), {"event": codec.encode(event), "key": key})
             record = {"path": shown, "stat": signature, "digest": digest, "key": key,
-                      "facts": encode_facts(facts), "vevent": vevent.decode("utf-8")}
-        except (TypeError, UnicodeDecodeError):
+                      "facts": encode_facts(facts)}
+        except TypeError:
             record, data = {}, None
     return (record, facts, event, vevent, data), found

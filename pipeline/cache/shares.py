@@ -8,7 +8,6 @@ microseconds, and the event itself is decoded only when something needs it.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from typing import Any
 
 from pipeline.model import EventFacts
@@ -37,32 +36,24 @@ def decode_facts(value: Any) -> EventFacts:
                       None if ends_at is None else _moment(ends_at))
 
 
-def web_key(web_context: bytes, key: str) -> str:
-    """A web share's key: the event's entry key under the theme and catalogs too."""
-    return hashlib.sha256(web_context + b"\0" + key.encode()).hexdigest()
-
-
-def encode_web(share: EventWeb, key: str) -> list[Any]:
-    """A record's `web`, under `key` (web_key)."""
+def encode_web(share: EventWeb) -> list[Any]:
+    """A record's `web`; the card's item and the embed are kept apart, as bytes
+    (cache/fragments.py)."""
     card = share.card
-    return [key, card.url, card.upcoming, card.year, _instant(card.sort_key[0]),
-            card.sort_key[1], card.item, share.embed, share.digest, share.size,
-            _instant(share.since), _instant(share.until)]
+    return [card.url, card.upcoming, card.year, _instant(card.sort_key[0]),
+            card.sort_key[1], share.digest, share.size, _instant(share.since),
+            _instant(share.until)]
 
 
-def decode_web(value: Any, key: str) -> EventWeb | None:
-    """The share `encode_web` wrote under `key`; None for another key or anything wrong."""
+def decode_web(value: Any, item: bytes, embed: bytes) -> EventWeb | None:
+    """The share `encode_web` wrote, with its item and embed; None for anything wrong."""
     try:
-        (written_key, url, upcoming, year, sort_at, sort_id, item, embed, digest, size, since,
-         until) = value
-        if written_key != key:
-            return None
+        url, upcoming, year, sort_at, sort_id, digest, size, since, until = value
         if (type(url) is not str or type(upcoming) is not bool or type(year) is not int
-                or type(sort_id) is not str or type(item) is not str or type(embed) is not str
-                or type(digest) is not str or type(size) is not int):
+                or type(sort_id) is not str or type(digest) is not str or type(size) is not int):
             return None
-        card = EventCard(url, upcoming, year, (_moment(sort_at), sort_id), item)
-        return EventWeb(card, embed, digest, size, _moment(since),
+        card = EventCard(url, upcoming, year, (_moment(sort_at), sort_id), item.decode())
+        return EventWeb(card, embed.decode(), digest, size, _moment(since),
                         None if until is None else _moment(until))
     except (TypeError, ValueError):  # a sealed but unreadable record is only a miss
         return None

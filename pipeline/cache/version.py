@@ -9,7 +9,7 @@ import sys
 from functools import cache
 from pathlib import Path
 
-FORMAT = 6  # 6: events apart (event-data.jsonl); 5: facts; 4: web shares; 3: JSON lines; 2: pickle
+FORMAT = 7  # 7: fragments.bin; 6: event-data.jsonl; 5: facts; 4: web shares; 3: JSON lines; 2: pickle
 # The libraries whose behaviour reaches a cached value or an output, by import name and the
 # normalized prefix of their installed distribution's `*.dist-info` folder.
 LIBRARIES = {"icalendar": "icalendar-", "yaml": "pyyaml-", "dateutil": "python_dateutil-",

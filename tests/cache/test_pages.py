@@ -12,7 +12,7 @@ from cachesite import FILES, NOW, build, cold_build, forget_last_run, make_site,
 
 import pipeline.web.pages as pages_module
 from pipeline.cache import cache_dir_for
-from pipeline.cache.eventdata import DATA
+from pipeline.cache.fragments import FRAGMENTS as DATA
 from pipeline.errors import PipelineError
 
 SEOUL_OVER = dt.datetime(2025, 4, 10, 12, 0, tzinfo=dt.UTC)  # 21:00 in Seoul

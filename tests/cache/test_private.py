@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import pickle
@@ -14,8 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.cache import cache_dir_for
-from pipeline.cache.eventdata import DATA
-from pipeline.cache.events import PACK
+from pipeline.cache.fragments import FRAGMENTS as DATA
+from pipeline.cache.fragments import checksum
+from pipeline.cache.events import FIELDS, PACK
 from pipeline.cache.issues import ISSUES
 from pipeline.cache.records import dump
 from pipeline.cache.run import RUN
@@ -49,13 +51,28 @@ def test_a_planted_pickle_beside_the_publish_root_is_never_loaded(site, capsys):
 
 
 def forge(folder: Path) -> None:
-    """A well-sealed pack whose only record says another title for the Seoul meetup."""
+    """Well-sealed records whose bytes say another title for the Seoul meetup."""
     forget_last_run()
-    text = (folder / PACK).read_text(encoding="utf-8")
-    assert "Seoul meetup" in text
-    lines = [json.loads(line.split(" ", 1)[1]) for line in text.splitlines()]
-    forged = json.loads(json.dumps(lines).replace("Seoul meetup", "Forged meetup"))
-    (folder / PACK).write_bytes(dump(code_version(), forged[0], forged[1:]))
+    lines = [json.loads(line.split(" ", 1)[1])
+             for line in (folder / PACK).read_text(encoding="utf-8").splitlines()]
+    old = (folder / DATA).read_bytes()
+    assert b"Seoul meetup" in old
+    new = b""
+    for row in lines[1]["files"]:
+        record = dict(zip(FIELDS, row, strict=True))
+        vevent_size, card_size = record["parts"]
+        offset, length, _ = record["frag"]
+        cut = (offset, offset + vevent_size, offset + vevent_size + card_size, offset + length)
+        vevent, card, embed = (old[start:end].replace(b"Seoul meetup", b"Forged meetup")
+                               for start, end in itertools.pairwise(cut))
+        forged = vevent + card + embed
+        record["frag"] = [len(new), len(forged), checksum(forged)]
+        record["parts"] = [len(vevent), len(card)]
+        new += forged
+        record["data"] = None
+        row[:] = [record[field] for field in FIELDS]
+    (folder / DATA).write_bytes(new)
+    (folder / PACK).write_bytes(dump(code_version(), lines[0], lines[1:]))
 
 
 @pytest.mark.parametrize("how", ["group-writable folder", "world-writable file",

@@ -1,0 +1,141 @@
+"""fragments.bin: the bytes an event's record points at, appended, never rewritten in place.
+
+A rebuild needs every unchanged event's VEVENT, listing card and events.json item, and
+seldom the event itself. Kept inside the records (JSON lines), those bytes were most of
+what reading and writing the cache cost: every edit re-read and rewrote them all. Here
+they sit as raw bytes in one file that a build only appends to; a record holds where its
+bytes are (`Span`: offset, length, CRC-32), read with one pread each. The record's line is
+sealed (records.py), so a span is only ever trusted as its sealed record says, and a
+damaged span (its CRC), a short file or a foreign file is a miss, never an error.
+
+When less than half of the file is still pointed at, the save writes it anew with the
+live spans alone (compaction) and renames it into place: a reader of the old one is safe.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import zlib
+from collections.abc import Iterable
+from pathlib import Path
+
+from pipeline.cache.place import PRIVATE_FILE, warn, why_untrusted, write_private
+
+FRAGMENTS = "fragments.bin"
+MAX_FRAGMENTS_BYTES = 1 << 36
+COMPACT_SLACK = 1 << 20  # below this much dead space a file is never rewritten
+
+Span = list[int]  # [offset, length, crc32] in FRAGMENTS
+
+
+def checksum(data: bytes) -> int:
+    """What a span records of its bytes: damage (a flipped bit, a cut) changes it."""
+    return zlib.crc32(data)
+
+
+class Fragments:
+    """The fragment file of a cache folder: read spans, then append this build's bytes."""
+
+    def __init__(self, directory: Path | None, fresh: bool = False) -> None:
+        """`fresh`: a new file replaces the folder's on `save` (compaction), spans start at 0."""
+        self.path = directory / FRAGMENTS if directory is not None else None
+        self._fresh = fresh
+        self._fd: int | None = None
+        self._size = 0
+        self._opened = fresh
+        self._appended: list[bytes] = []  # this build's bytes, after the file's end
+        self._end = 0  # the file's size plus this build's bytes
+
+    def read(self, span: object) -> bytes | None:
+        """The bytes of `span` (a record's value); None if they are not there as recorded."""
+        if type(span) is not list or len(span) != 3 or not all(type(n) is int for n in span):
+            return None
+        offset, length, crc = span
+        if offset < 0 or length < 0:
+            return None
+        fd = self._open()  # spans this build added are not read: their values are at hand
+        if fd is None or offset + length > self._size:
+            return None
+        try:
+            data = os.pread(fd, length, offset)
+        except OSError:
+            return None
+        return data if len(data) == length and checksum(data) == crc else None
+
+    def add(self, data: bytes) -> Span:
+        """Keep `data` at the file's end (written by `save`); where it will be."""
+        if not self._opened:
+            self._open()
+        span = [self._end, len(data), checksum(data)]
+        self._appended.append(data)
+        self._end += len(data)
+        return span
+
+    def live_share(self, spans: Iterable[Span]) -> float:
+        """How much of the file (after this build's appends) `spans` point at, 0 to 1."""
+        live = sum(span[1] for span in spans)
+        return 1.0 if self._end <= COMPACT_SLACK else live / self._end
+
+    def save(self) -> bool:
+        """Append this build's bytes; False (nothing trustworthy written) if that failed."""
+        if self.path is None:
+            return False
+        if self._fresh:  # readers of the old file keep it: a rename, not a truncation
+            if write_private(self.path, b"".join(self._appended)) is None:
+                return False
+            self.close()  # later reads open the new file
+            self._fresh, self._appended = False, []
+            return True
+        if not self._appended:
+            return True
+        fd = None
+        try:
+            # O_APPEND after a check of what is there: a file that grew since we read its
+            # size (it cannot: builds of one root hold its lock) would shift every new span.
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW
+                         | os.O_CLOEXEC, PRIVATE_FILE)
+            info = os.fstat(fd)
+            if why_untrusted(info) or not stat.S_ISREG(info.st_mode) or info.st_size != self._size:
+                return False
+            view = memoryview(b"".join(self._appended))
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)  # the bytes are on disk before the records pointing at them
+        except OSError:
+            return False
+        finally:
+            if fd is not None:
+                os.close(fd)
+        self.close()  # later reads open the file again, as it now is
+        self._appended = []
+        return True
+
+    def close(self) -> None:
+        """Let go of the file descriptor (reads after this open the file again)."""
+        if self._fd is not None:
+            os.close(self._fd)
+        self._fd, self._opened = None, False
+
+    def _open(self) -> int | None:
+        """The read descriptor of a private, regular file (None: absent or refused)."""
+        if self._opened:
+            return self._fd
+        self._opened = True
+        if self.path is None:
+            return None
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError as error:
+            if not isinstance(error, FileNotFoundError):
+                warn(self.path, f"it cannot be opened ({error.strerror})")
+            return None
+        info = os.fstat(fd)
+        reason = why_untrusted(info) or (None if stat.S_ISREG(info.st_mode) else "not a file")
+        if reason or info.st_size > MAX_FRAGMENTS_BYTES:
+            if reason:
+                warn(self.path, reason)
+            os.close(fd)
+            return None
+        self._fd, self._size, self._end = fd, info.st_size, info.st_size
+        return fd
