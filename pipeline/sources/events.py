@@ -39,17 +39,30 @@ MAX_DURATION = dt.timedelta(days=366)
 
 def yaml_files(folder: Path) -> list[Path]:
     """Every `*.yaml` / `*.yml` below `folder`, in a stable order; dot-folders skipped."""
-    # os.walk, not two rglob passes plus relative_to per file: 2x faster on 10k files.
-    found: list[tuple[str, Path]] = []
-    for directory, folders, files in os.walk(folder):  # symlinked folders are not entered
-        folders[:] = [name for name in folders if not name.startswith(".")]
-        relative = Path(directory).relative_to(folder).as_posix()
-        for name in files:
-            if (name.endswith((".yaml", ".yml")) and not name.startswith(".")
-                    and os.path.isfile(os.path.join(directory, name))):
-                found.append((name if relative == "." else f"{relative}/{name}",
-                              Path(directory, name)))
-    return [path for _, path in sorted(found)]
+    return [path for path, _ in yaml_entries(folder)]
+
+
+def yaml_entries(folder: Path) -> list[tuple[Path, bool]]:
+    """yaml_files, each with whether it is a symbolic link (from the folder's listing).
+
+    os.scandir: a regular file's type comes with its name, so 10k files cost no stat each.
+    """
+    found: list[tuple[str, Path, bool]] = []
+    folders = [(os.fspath(folder), "")]
+    while folders:
+        directory, relative = folders.pop()
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir(follow_symlinks=False):  # symlinked folders are not entered
+                folders.append((entry.path, f"{relative}{entry.name}/"))
+            elif entry.name.endswith((".yaml", ".yml")) and entry.is_file():
+                found.append((relative + entry.name, Path(entry.path), entry.is_symlink()))
+    return [(path, link) for _, path, link in sorted(found)]
 
 
 def regular_files(paths: list[Path], what: str, problems: list[Problem]) -> list[Path]:
@@ -58,9 +71,14 @@ def regular_files(paths: list[Path], what: str, problems: list[Problem]) -> list
     A symlinked input file is refused, wherever it points: following it would read (and an
     error would quote) whatever it names, such as a private key (docs/deployment.md).
     """
+    return _regular([(path, path.is_symlink()) for path in paths], what, problems)
+
+
+def _regular(entries: list[tuple[Path, bool]], what: str, problems: list[Problem]) -> list[Path]:
+    """regular_files of paths whose link-ness is known."""
     kept = []
-    for path in paths:
-        if path.is_symlink():
+    for path, link in entries:
+        if link:
             problems.append(Problem(display_path(path), 1, f"the file is a symbolic link; {what} "
                                     "files must be regular files (copy the file here instead "
                                     "of linking it)"))
@@ -99,7 +117,7 @@ def _unique(folder: Path, settings: Settings,
     problems: list[Problem] = []
     events: list[Loaded] = []
     first_file: dict[str, tuple[str, int]] = {}
-    for event in load(regular_files(yaml_files(folder), "event", problems), settings, problems):
+    for event in load(_regular(yaml_entries(folder), "event", problems), settings, problems):
         if event is None:
             continue
         if event.id in first_file:
