@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import time
-from collections.abc import Callable, Collection, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, MutableMapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -136,6 +138,23 @@ def check_site(events_dir: Path, newsletters_dir: Path, config: Path | None,
     return f"ok: {plural(len(events), 'event')}, {plural(len(issues), 'newsletter issue')}"
 
 
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cycle collector off for a build, as it was before afterwards.
+
+    A rebuild holds a few objects per event (10k events: about a million) and makes few
+    cycles; each collection walks the objects held, which cost a 10k edit 1.5 s of its 4.9 s.
+    Measured at 10k: the cold build's peak memory is the same with the collector off.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.datetime,
                config: Path | None, quiet: bool = False, verbose: bool = False,
                lock_timeout: float | None = None, site: Path | None = None,
@@ -144,6 +163,14 @@ def build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.d
 
     `started`: the time.perf_counter() of the run's start, for the summary line's time.
     """
+    with collector_paused():
+        _build_site(events_dir, newsletters_dir, out_dir, now, config, quiet, verbose,
+                    lock_timeout, site, allow_empty, started)
+
+
+def _build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.datetime,
+                config: Path | None, quiet: bool, verbose: bool, lock_timeout: float | None,
+                site: Path | None, allow_empty: bool, started: float | None) -> None:
     from pipeline.cache import cache_dir_for
     from pipeline.cache.run import RunInputs
 
