@@ -185,6 +185,7 @@ def _build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.
     from pipeline.cache.issues import IssueRecords
     from pipeline.cache.run import remember_run
     from pipeline.calendar.feeds import assemble_calendars
+    from pipeline.calendar.links import event_ics_path
     from pipeline.calendar.stamps import LEDGER_FILE, ledger_bytes, read_ledger
     from pipeline.publish.writer import locked_root
 
@@ -221,15 +222,21 @@ def _build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.
         ledger = read_ledger(out_dir)
         if not events and not allow_empty:
             refuse_emptying(out_dir, events_dir)
-        calendars, next_ledger = assemble_calendars(events, cache.vevents, settings, now,
-                                                    cache.zones, ledger)
+        calendars = assemble_calendars(events, cache.vevents, settings, now, cache.zones, ledger,
+                                       cache.ics)
+        if stale_ics := root.stale(calendars.unchanged):  # replaced since: made again
+            calendars = assemble_calendars(events, cache.vevents, settings, now, cache.zones,
+                                           ledger, {event_id: record for event_id, record
+                                                    in cache.ics.items()
+                                                    if event_ics_path(event_id) not in stale_ics})
+        unchanged.update(calendars.unchanged)
         # After the calendars: rendering them fills the cache's VEVENTs and VTIMEZONEs.
-        cache.save(web.events)
+        cache.save(web.events, calendars.records)
         issue_records.save()
-        artifacts = {**calendars, **web.files}
+        artifacts = {**calendars.files, **web.files}
         notes = _calendar_notices(events, settings, now, ledger, out_dir)
-        state = {LEDGER_FILE: ledger_bytes(next_ledger)}
-        feeds = sum(1 for path in calendars if path.count("/") == 1)
+        state = {LEDGER_FILE: ledger_bytes(calendars.ledger)}
+        feeds = sum(1 for path in calendars.files if path.count("/") == 1)
         counts = ((len(events), "event"), (feeds, "feed"), (len(issues), "issue"))
         summary = "; ".join([", ".join(plural(n, noun) for n, noun in counts), *notes])
         # Each event's share knows when it next changes: the first of those is the run's.
@@ -237,7 +244,7 @@ def _build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.
                           default=None)
         # Publishing needs only the bytes: letting the parsed events and the cache go first
         # keeps them out of the build's peak memory (the manifest is made there; 100k: 170 MB).
-        del events, issues, cache, ledger, next_ledger, calendars, web
+        del events, issues, cache, ledger, calendars, web
         report = root.publish(artifacts, summary, quiet=quiet, verbose=verbose, state=state,
                               started=started, trust_manifest=True,  # by recorded hash
                               unchanged=unchanged)

@@ -27,6 +27,7 @@ from pipeline.cache.fragments import Fragments, Span
 from pipeline.cache.place import private_folder, read_private, write_private
 from pipeline.cache.shares import decode_facts, decode_web, encode_facts, encode_web
 from pipeline.cache.version import code_version
+from pipeline.calendar.feeds import IcsRecord
 from pipeline.errors import InvalidInput, Problem
 from pipeline.model import Event, EventFacts
 from pipeline.parallel import fork_map
@@ -40,7 +41,7 @@ MAX_PACK_BYTES = 1 << 31  # a bigger file is not ours (100k events: about 60 MB)
 PARALLEL_FROM = 400  # below this many misses, starting workers costs more than it saves
 LIVE_SHARE = 0.5  # compact fragments.bin when less than this much of it is pointed at
 # A record as events.jsonl keeps it (a list), in this order; its key is computed, not kept.
-FIELDS = ("path", "stat", "digest", "facts", "frag", "parts", "web", "data")
+FIELDS = ("path", "stat", "digest", "facts", "frag", "parts", "web", "data", "ics")
 
 
 class EventCache:
@@ -57,6 +58,7 @@ class EventCache:
         self.stats = stats  # this run's stat of each input, by path (cache/run.py's walk)
         self.vevents: dict[str, bytes] = {}
         self.web: dict[str, EventWeb] = {}  # event id -> its pages' share (pipeline/web/rendered.py)
+        self.ics: dict[str, IcsRecord] = {}  # event id -> its .ics's record (calendar/feeds.py)
         self.zones: dict[tuple, bytes] = {}  # calendar's VTIMEZONE memo: (zone, span) -> bytes
         self.hits = 0
         self.misses = 0
@@ -149,12 +151,18 @@ class EventCache:
         record = self._files.get(found[1]) if found else None
         return record.get("key") if record else None
 
-    def save(self, web: Mapping[str, EventWeb] | None = None) -> None:
-        """Keep this build's records (those of edited, renamed or deleted files go), zones and
-        each event's web share (`web`, by event id: what build_pages returned)."""
+    def save(self, web: Mapping[str, EventWeb] | None = None,
+             ics: Mapping[str, IcsRecord] | None = None) -> None:
+        """Keep this build's records (those of edited, renamed or deleted files go), zones,
+        each event's web share (`web`, by event id: what build_pages returned) and the record
+        of its .ics (`ics`: what assemble_calendars returned)."""
         if not self._usable or self.directory is None:
             return
         web = web or {}
+        for name, event_id in self._ids.items():
+            made = (ics or {}).get(event_id)
+            if made is not None and made != self.ics.get(event_id):
+                self._files[name] = {**self._files[name], "ics": list(made)}
         shares = {name: web.get(event_id) or self.web.get(event_id)
                   for name, event_id in self._ids.items()}
         for name, record in list(self._files.items()):
@@ -246,6 +254,10 @@ class EventCache:
             return None
         if share is not None:
             self.web.setdefault(facts.id, share)
+        made = record["ics"]
+        if (type(made) is list and len(made) == 3 and type(made[0]) is str
+                and type(made[1]) is str and type(made[2]) is int):
+            self.ics.setdefault(facts.id, (made[0], made[1], made[2]))
         if record["stat"] != signature:
             record = {**record, "stat": signature, "digest": digest}
         record["key"] = entry_key(context, shown, digest)  # not kept: the header's context is

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -21,6 +22,9 @@ from pipeline.sources.settings import Settings
 UTC = dt.UTC
 PRODID = "-//pipeline//Community events calendar//EN"
 END_CALENDAR = b"END:VCALENDAR\r\n"
+# What an event's .ics was made of (its VEVENT's content key, stamps and VTIMEZONE's key),
+# its SHA-256 and its size: the build cache keeps it, so an unchanged file is not made again.
+IcsRecord = tuple[str, str, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,14 +58,27 @@ def render_calendars_and_ledger(events: tuple[Event, ...], settings: Settings, n
     the build's cache keeps them so that an unchanged event is never serialized again.
     See assemble_calendars for the others.
     """
-    return assemble_calendars([event.facts for event in events],
-                              _bodies(events, settings, vevents), settings, now, zone_memo, ledger)
+    calendars = assemble_calendars([event.facts for event in events],
+                                   _bodies(events, settings, vevents), settings, now, zone_memo,
+                                   ledger)
+    return calendars.files, calendars.ledger
+
+
+@dataclass(slots=True)
+class Calendars:
+    """Every calendar file, those of them kept as published, and what the next build keeps."""
+
+    files: dict[str, bytes]
+    unchanged: dict[str, tuple[str, int]]  # per-event .ics path -> (SHA-256, size), not made
+    ledger: Ledger  # the publication ledger once the files are published
+    records: dict[str, IcsRecord]  # by event id: what its .ics was made of, and its hash
 
 
 def assemble_calendars(events: Iterable[EventFacts], bodies: Mapping[str, bytes],
                        settings: Settings, now: dt.datetime,
                        zone_memo: MutableMapping[tuple, bytes] | None = None,
-                       ledger: Ledger = EMPTY_LEDGER) -> tuple[dict[str, bytes], Ledger]:
+                       ledger: Ledger = EMPTY_LEDGER,
+                       kept: Mapping[str, IcsRecord] | None = None) -> Calendars:
     """Every calendar file and the next ledger, from each event's facts and VEVENT.
 
     `bodies`: event id -> `vevent_bytes(event, settings)`; the calendars need nothing else
@@ -69,14 +86,18 @@ def assemble_calendars(events: Iterable[EventFacts], bodies: Mapping[str, bytes]
     `zone_memo` keeps serialized VTIMEZONEs by (zone, span) across builds the same way.
     `ledger` is the previous build's publication ledger: it gives each event's DTSTAMP,
     LAST-MODIFIED and SEQUENCE (pipeline/stamps.py); the next one is returned with the files.
+    `kept`: the records of a previous build (by event id); an event's .ics made of what its
+    record says (the same VEVENT, stamps and VTIMEZONE) is listed as unchanged, not made.
     """
     ordered = sorted(events, key=lambda e: (e.starts_at, e.id))  # input order never matters
-    stamps = _stamps(ordered, settings, now, bodies, ledger)
+    contents = {event.id: content_key(bodies[event.id]) for event in ordered}
+    stamps = _stamps(ordered, settings, now, contents, ledger)
     vevents = {event.id: _with_stamps(bodies[event.id], stamps[event_uid(event, settings)])
                for event in ordered}
     # Zones as icalendar wrote them: UTC-like zones become `Z` times and need no VTIMEZONE.
     tzids = {e.id: e.timezone for e in ordered if e.timezone and b";TZID=" in vevents[e.id]}
     zones = _vtimezones([e for e in ordered if e.id in tzids], zone_memo)
+    zone_keys = {name: content_key(text) for name, text in zones.items()}
     upcoming = upcoming_events(ordered, now)
     feeds = [(FeedInfo(UPCOMING_PATH, settings.feed_name, settings.feed_description), upcoming)]
     for spec in settings.feeds:
@@ -86,9 +107,21 @@ def assemble_calendars(events: Iterable[EventFacts], bodies: Mapping[str, bytes]
     files = {feed.path: _assemble(_feed_head(feed, settings), chosen, vevents, zones, tzids)
              for feed, chosen in feeds}
     head = _head()
+    kept = kept or {}
+    unchanged: dict[str, tuple[str, int]] = {}
+    records: dict[str, IcsRecord] = {}
     for event in ordered:
-        files[event_ics_path(event)] = _assemble(head, (event,), vevents, zones, tzids)
-    return files, next_ledger(ledger, stamps)
+        stamp = stamps[event_uid(event, settings)]
+        recipe = (f"{contents[event.id]}|{stamp.published.isoformat()}|{stamp.sequence}|"
+                  f"{zone_keys.get(tzids.get(event.id, ''), '')}")
+        record = kept.get(event.id)
+        if record is not None and record[0] == recipe:
+            unchanged[event_ics_path(event)] = (record[1], record[2])
+            records[event.id] = record
+            continue
+        data = files[event_ics_path(event)] = _assemble(head, (event,), vevents, zones, tzids)
+        records[event.id] = (recipe, hashlib.sha256(data).hexdigest(), len(data))
+    return Calendars(files, unchanged, next_ledger(ledger, stamps), records)
 
 
 def calendar_ledger(events: tuple[Event, ...], settings: Settings, now: dt.datetime,
@@ -98,9 +131,10 @@ def calendar_ledger(events: tuple[Event, ...], settings: Settings, now: dt.datet
 
     The same as render_calendars_and_ledger's, without assembling the files.
     """
-    facts = [event.facts for event in events]
-    return next_ledger(ledger, _stamps(facts, settings, now, _bodies(events, settings, vevents),
-                                       ledger))
+    contents = {event_id: content_key(body)
+                for event_id, body in _bodies(events, settings, vevents).items()}
+    return next_ledger(ledger, _stamps([event.facts for event in events], settings, now,
+                                       contents, ledger))
 
 
 def vevent_bytes(event: Event, settings: Settings) -> bytes:
@@ -121,12 +155,15 @@ def _bodies(events: Iterable[Event], settings: Settings,
 
 
 def _stamps(ordered: Iterable[EventFacts], settings: Settings, now: dt.datetime,
-            bodies: Mapping[str, bytes], ledger: Ledger) -> dict[str, Stamp]:
-    """Each event's stamp by UID: kept while its VEVENT says the same, else `now` and SEQUENCE+1."""
+            contents: Mapping[str, str], ledger: Ledger) -> dict[str, Stamp]:
+    """Each event's stamp by UID: kept while its VEVENT says the same, else `now` and SEQUENCE+1.
+
+    `contents`: each event's content_key (of its VEVENT without stamps), by id.
+    """
     stamps = {}
     for event in ordered:
         uid = event_uid(event, settings)
-        stamps[uid] = stamp_for(ledger.get(uid), content_key(bodies[event.id]), now)
+        stamps[uid] = stamp_for(ledger.get(uid), contents[event.id], now)
     return stamps
 
 

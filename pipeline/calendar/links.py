@@ -48,9 +48,9 @@ def event_page_url(event: Event, settings: Settings) -> str:
     return event.url or settings.absolute_url(event_page_path(event))
 
 
-def event_ics_path(event: Event | EventFacts) -> str:
-    """The event's file under the publish root."""
-    return f"calendar/events/{event.id}.ics"
+def event_ics_path(event: Event | EventFacts | str) -> str:
+    """The event's file under the publish root (of an event, or of its id)."""
+    return f"calendar/events/{event if isinstance(event, str) else event.id}.ics"
 
 
 def feed_ics_path(feed_id: str) -> str:
