@@ -53,7 +53,7 @@ def decode_web(value: Any, item: bytes, embed: bytes) -> EventWeb | None:
                 or type(sort_id) is not str or type(digest) is not str or type(size) is not int):
             return None
         card = EventCard(url, upcoming, year, (_moment(sort_at), sort_id), item.decode())
-        return EventWeb(card, embed.decode(), digest, size, _moment(since),
+        return EventWeb(card, embed, digest, size, _moment(since),
                         None if until is None else _moment(until))
     except (TypeError, ValueError):  # a sealed but unreadable record is only a miss
         return None

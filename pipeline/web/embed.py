@@ -44,8 +44,9 @@ def embed_item(event: Event, page: EventPage, now: dt.datetime) -> str:
     }, indent=1, ensure_ascii=False)
 
 
-def render_embed(items: Iterable[str], settings: Settings) -> bytes:
-    """The JSON document of `embed_item`s, in the listing's order (upcoming soonest first, then past).
+def render_embed(items: Iterable[bytes], settings: Settings) -> bytes:
+    """The JSON document of `embed_item`s (as UTF-8), in the listing's order (upcoming soonest
+    first, then past).
 
     The bytes of json.dumps(document, indent=1), joined from each item's own text (which the
     build cache keeps): an item sits two levels deep, so each of its lines moves two spaces
@@ -57,7 +58,7 @@ def render_embed(items: Iterable[str], settings: Settings) -> bytes:
     assert head.endswith('"events": []\n}')
     # Joined as UTF-8 bytes: one CJK or emoji item would make a joined str 2 or 4 bytes a
     # character, and its copies cost 180 MB at 10k events.
-    listed = b",\n".join(b"  " + item.encode("utf-8").replace(b"\n", b"\n  ") for item in items)
+    listed = b",\n".join(b"  " + item.replace(b"\n", b"\n  ") for item in items)
     body = [b"[\n", listed, b"\n ]"] if listed else [b"[]"]
     return b"".join([head[:-len("[]\n}")].encode("utf-8"), *body, b"\n}\n"])
 

@@ -18,6 +18,7 @@ from pipeline.parallel import fork_map
 from pipeline.selection import matches
 from pipeline.sources.settings import Settings
 from pipeline.web import theme
+from pipeline.web.content import Cards
 from pipeline.web.embed import EMBED_PATH, render_embed
 from pipeline.web.jsonld import item_list, script
 from pipeline.web.rendered import EventWeb, render_event
@@ -97,8 +98,9 @@ def render_listings(events: Iterable[EventFacts], shares: Mapping[str, EventWeb]
     """The listing, the feed pages and events.json, from each event's card and item."""
     ordered = sorted(((event, shares[event.id]) for event in events),
                      key=lambda pair: pair[1].card.sort_key)
-    upcoming = [share.card for _, share in ordered if share.card.upcoming]
-    past = [share.card for _, share in reversed(ordered) if not share.card.upcoming]  # newest first
+    upcoming = Cards(share.card for _, share in ordered if share.card.upcoming)
+    past = Cards(share.card for _, share in reversed(ordered)
+                 if not share.card.upcoming)  # newest first
     files: Artifacts = {}
     feeds = [FeedView("upcoming", settings.feed_name, settings.feed_description, None,
                       feed_links(UPCOMING_PATH, settings))]
@@ -107,13 +109,13 @@ def render_listings(events: Iterable[EventFacts], shares: Mapping[str, EventWeb]
         feed = FeedView(spec.id, spec.name, spec.description, settings.absolute_url(page_path),
                         feed_links(feed_ics_path(spec.id), settings, spec.name))
         feeds.append(feed)
-        chosen = [share.card for event, share in ordered
-                  if share.card.upcoming and matches(event, spec.kinds, spec.tags)]
+        chosen = Cards(share.card for event, share in ordered
+                       if share.card.upcoming and matches(event, spec.kinds, spec.tags))
         files[page_path + "index.html"] = _render(
             env, theme.LISTING_PAGE, f"the page of feed '{spec.id}'", site=site,
             page_url=feed.page, heading=spec.name, intro=spec.description, this_feed=feed,
             feeds=[feed], upcoming=chosen, past=[], jsonld=script(item_list(chosen)))
-    by_year = [(year, list(group)) for year, group in itertools.groupby(past, lambda p: p.year)]
+    by_year = [(year, Cards(group)) for year, group in itertools.groupby(past, lambda p: p.year)]
     files[LISTING_PATH + "index.html"] = _render(
         env, theme.LISTING_PAGE, "the events page", site=site, page_url=site.home,
         heading=settings.site_name, intro=settings.feed_description, this_feed=None, feeds=feeds,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import jinja2
 
@@ -24,12 +24,14 @@ from pipeline.web.embed import embed_item
 from pipeline.web.jsonld import event_graph, script
 
 
-@dataclass(frozen=True, slots=True)
-class EventWeb:
-    """What the listings need of one event, and what its page was when last rendered."""
+class EventWeb(NamedTuple):
+    """What the listings need of one event, and what its page was when last rendered.
+
+    A NamedTuple (as model.EventFacts): a rebuild makes one per event from the cache.
+    """
 
     card: EventCard  # the event's item in a listing
-    embed: str  # its item in events.json, as JSON text (embed.embed_item)
+    embed: bytes  # its item in events.json, as UTF-8 JSON text (embed.embed_item)
     digest: str  # SHA-256 of events/<id>/index.html
     size: int  # ... and its length in bytes
     since: dt.datetime  # the `now` it was rendered at
@@ -53,7 +55,7 @@ def render_event(event: Event, settings: Settings, now: dt.datetime, env: jinja2
                         "h3" if page.upcoming else "h4")
     card = EventCard(url=page.url, upcoming=page.upcoming, year=page.year,
                      sort_key=page.sort_key, item=item)
-    kept = EventWeb(card=card, embed=embed_item(event, page, now),
+    kept = EventWeb(card=card, embed=embed_item(event, page, now).encode(),
                     digest=hashlib.sha256(data).hexdigest(), size=len(data), since=now,
                     until=next_end(event, now))
     return kept, data
