@@ -6,17 +6,18 @@ and its content hash, so any change misses exactly the entries it must. Misses a
 on every core when there are many. Anything wrong with the cache is a miss, never an error
 (pipeline/cache/records.py, fragments.py, place.py).
 
-events.jsonl holds a header (what every entry was made under: the code, settings and web
-theme) and one line with the VTIMEZONEs and a small record per file (stat, digest, facts,
-web share's metadata), read with one json.loads; the bytes (VEVENT, listing card,
-events.json item, the event in full) are spans of fragments.bin, which a build only
-appends to.
+events.jsonl holds a sealed header (what every entry was made under: the code, settings
+and web theme; the VTIMEZONEs; the SHA-256 of the rest), then a small record per file and
+line (stat, digest, facts, web share's metadata), all read with one json.loads. The bytes
+(VEVENT, listing card, events.json item, the event in full) are spans of fragments.bin,
+which a build only appends to.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,7 @@ class EventCache:
         self._files: dict[str, dict[str, Any]] = {}  # shown path -> record, for the next run
         self._stored: dict[str, dict[str, Any]] = {}
         self._zones_read: set[tuple] = set()
+        self._lines: dict[str, bytes] = {}  # shown path -> its record's line as read
         self._ids: dict[str, str] = {}  # shown path -> the id of its event
         self._events: dict[str, Event] = {}  # event id -> its Event, once parsed or decoded
         self._found: dict[str, tuple[Path, str, EventFacts]] = {}  # event id -> file, facts
@@ -184,12 +186,14 @@ class EventCache:
                               "last": codec.encode(last), "text": text.decode("utf-8")})
             except (TypeError, UnicodeDecodeError):
                 continue  # not cacheable: computed again next time
-        header = {"kind": "events", "started_ns": self._started,
-                  "context": _sha256(self._context), "theme": self._theme}
-        rows = [[record.get(field) for field in FIELDS]
-                for _, record in sorted(self._files.items())]
-        write_private(self.directory / PACK, records.dump(code_version(), header, [
-            {"zones": zones, "files": rows}]))
+        # An unchanged record keeps its line as read: an edit encodes one record, not 10k.
+        body = b"".join(
+            (self._lines[name] if record is self._stored.get(name) else json.dumps(
+                [record.get(field) for field in FIELDS], separators=(",", ":")).encode())
+            + b"\n" for name, record in sorted(self._files.items()))
+        header = {"kind": "events", "started_ns": self._started, "zones": zones,
+                  "context": _sha256(self._context), "theme": self._theme, "body": _sha256(body)}
+        write_private(self.directory / PACK, records.line(code_version(), header) + body)
 
     def _with_spans(self, name: str, record: dict[str, Any], share: EventWeb | None,
                     ) -> dict[str, Any]:
@@ -279,15 +283,19 @@ class EventCache:
         """Records by shown path, and the instant before which recorded stats may be trusted."""
         assert self.directory is not None
         found = read_private(self.directory / PACK, MAX_PACK_BYTES)
-        loaded = records.load(code_version(), found[0]) if found else None
-        if loaded is None:
-            return {}, 0  # missing, damaged header or written by other code: all misses
-        header, lines = loaded
-        body = next(lines, (None, b""))[0]
-        if header.get("context") != _sha256(self._context) or not isinstance(body, dict):
-            return {}, 0  # other settings, or a damaged body: all misses
+        first, _, body = found[0].partition(b"\n") if found else (b"", b"", b"")
+        header = records.open_line(code_version(), first)
+        if (not isinstance(header, dict) or header.get("context") != _sha256(self._context)
+                or header.get("body") != _sha256(body)):
+            return {}, 0  # missing, damaged, of other code or other settings: all misses
+        lines = body.split(b"\n")
+        lines.pop()  # after the last newline
+        try:  # JSON text holds no raw line break: the lines are the items of one array
+            rows = json.loads(b"[" + b",".join(lines) + b"]")
+        except (ValueError, RecursionError):
+            return {}, 0
         self._web_read = header.get("theme") == self._theme
-        for value in body.get("zones") or ():
+        for value in header.get("zones") or ():
             try:
                 key = (str(value["zone"]), codec.decode(value["first"]),
                        codec.decode(value["last"]))
@@ -296,9 +304,10 @@ class EventCache:
             except Exception:  # any malformed record is only a miss
                 continue
         by_path: dict[str, dict[str, Any]] = {}
-        for row in body.get("files") or ():
+        for row, line in zip(rows, lines, strict=True):
             if type(row) is list and len(row) == len(FIELDS) and type(row[0]) is str:
                 by_path[row[0]] = dict(zip(FIELDS, row, strict=True))
+                self._lines[row[0]] = line
         started = header.get("started_ns")
         return by_path, started if type(started) is int else 0
 

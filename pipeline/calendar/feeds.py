@@ -92,8 +92,8 @@ def assemble_calendars(events: Iterable[EventFacts], bodies: Mapping[str, bytes]
     ordered = sorted(events, key=lambda e: (e.starts_at, e.id))  # input order never matters
     contents = {event.id: content_key(bodies[event.id]) for event in ordered}
     stamps = _stamps(ordered, settings, now, contents, ledger)
-    vevents = {event.id: _with_stamps(bodies[event.id], stamps[event_uid(event, settings)])
-               for event in ordered}
+    stamp_of = {event.id: stamps[event_uid(event, settings)] for event in ordered}
+    vevents = {event.id: _with_stamps(bodies[event.id], stamp_of[event.id]) for event in ordered}
     # Zones as icalendar wrote them: UTC-like zones become `Z` times and need no VTIMEZONE.
     tzids = {e.id: e.timezone for e in ordered if e.timezone and b";TZID=" in vevents[e.id]}
     zones = _vtimezones([e for e in ordered if e.id in tzids], zone_memo)
@@ -111,7 +111,7 @@ def assemble_calendars(events: Iterable[EventFacts], bodies: Mapping[str, bytes]
     unchanged: dict[str, tuple[str, int]] = {}
     records: dict[str, IcsRecord] = {}
     for event in ordered:
-        stamp = stamps[event_uid(event, settings)]
+        stamp = stamp_of[event.id]
         recipe = (f"{contents[event.id]}|{stamp.published.isoformat()}|{stamp.sequence}|"
                   f"{zone_keys.get(tzids.get(event.id, ''), '')}")
         record = kept.get(event.id)

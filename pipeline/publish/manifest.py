@@ -60,9 +60,7 @@ def manifest_bytes(entries: Iterable[dict[str, object]]) -> bytes:
     if not all(type(value) in _FLAT for entry in ordered for value in entry.values()):
         document = {"artifacts": ordered, "count": len(ordered)}
         return (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
-    items = ",\n".join("    {\n" + ",\n".join(
-        f"      {_text(key)}: {_value(value)}" for key, value in sorted(entry.items()))
-        + "\n    }" for entry in ordered)
+    items = ",\n".join(_entry_text(entry) for entry in ordered)
     artifacts = f"[\n{items}\n  ]" if ordered else "[]"
     return f'{{\n  "artifacts": {artifacts},\n  "count": {len(ordered)}\n}}\n'.encode()
 
@@ -70,6 +68,19 @@ def manifest_bytes(entries: Iterable[dict[str, object]]) -> bytes:
 _FLAT = (str, int, bool)  # what an entry's values are (a nested one takes json.dumps' path)
 _text = json.encoder.py_encode_basestring if json.encoder.c_encode_basestring is None else (
     json.encoder.c_encode_basestring)  # a JSON string, non-ASCII kept (ensure_ascii=False)
+
+
+_PLAIN = ["bytes", "content_type", "path", "sha256"]  # an entry's keys, sorted, unless kept
+
+
+def _entry_text(entry: dict[str, object]) -> str:
+    """One entry as json.dumps(indent=2, sort_keys=True) writes it inside the document."""
+    if sorted(entry) == _PLAIN and type(entry["bytes"]) is int:  # the usual entry, written at once
+        return (f'    {{\n      "bytes": {entry["bytes"]},\n      "content_type": '
+                f'{_value(entry["content_type"])},\n      "path": {_value(entry["path"])},\n'
+                f'      "sha256": {_value(entry["sha256"])}\n    }}')
+    return "    {\n" + ",\n".join(f"      {_text(key)}: {_value(value)}"
+                                  for key, value in sorted(entry.items())) + "\n    }"
 
 
 def _value(value: object) -> str:

@@ -187,6 +187,7 @@ class PublishRoot:
         self.out_dir = out_dir
         self._folders = folders
         self._previous: list[dict[str, dict[str, object]] | None] = []
+        self._claims: dict[str, tuple[object, object]] | None = None
 
     def previous(self) -> dict[str, dict[str, object]] | None:
         """The manifest of the last finished publish (read once); None when unreadable."""
@@ -194,18 +195,24 @@ class PublishRoot:
             self._previous.append(read_manifest(self.out_dir))
         return self._previous[0]
 
+    def _recorded(self) -> dict[str, tuple[object, object]]:
+        """(SHA-256, size) of each file the manifest lists, by path (made once)."""
+        if self._claims is None:
+            self._claims = {path: (entry.get("sha256"), entry.get("bytes"))
+                            for path, entry in (self.previous() or {}).items()
+                            if isinstance(entry, dict)}
+        return self._claims
+
     def stale(self, unchanged: Mapping[str, Recorded]) -> set[str]:
         """The paths of `unchanged` this root may not hold as recorded: render those again.
 
         All of them after an interrupted publish (its journal), else those the manifest
         lists with another hash or size, or not at all.
         """
-        recorded = self.previous() or {}
         if JOURNAL in self._folders.names(""):
             return set(unchanged)
-        return {path for path, (digest, size) in unchanged.items()
-                if not isinstance(entry := recorded.get(path), dict)
-                or entry.get("sha256") != digest or entry.get("bytes") != size}
+        recorded = self._recorded()
+        return {path for path, claim in unchanged.items() if recorded.get(path) != claim}
 
     def publish(self, artifacts: Mapping[str, bytes], summary: str = "", *, quiet: bool = False,
                 verbose: bool = False, prune: bool = True,

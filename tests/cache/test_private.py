@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import os
@@ -15,11 +16,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.cache import cache_dir_for
+from pipeline.cache.events import FIELDS, PACK
 from pipeline.cache.fragments import FRAGMENTS as DATA
 from pipeline.cache.fragments import checksum
-from pipeline.cache.events import FIELDS, PACK
 from pipeline.cache.issues import ISSUES
-from pipeline.cache.records import dump
+from pipeline.cache.records import line
 from pipeline.cache.run import RUN
 from pipeline.cache.version import code_version
 
@@ -53,12 +54,13 @@ def test_a_planted_pickle_beside_the_publish_root_is_never_loaded(site, capsys):
 def forge(folder: Path) -> None:
     """Well-sealed records whose bytes say another title for the Seoul meetup."""
     forget_last_run()
-    lines = [json.loads(line.split(" ", 1)[1])
+    lines = [json.loads(line.split(" ", 1)[-1])
              for line in (folder / PACK).read_text(encoding="utf-8").splitlines()]
+    header, rows = lines[0], lines[1:]
     old = (folder / DATA).read_bytes()
     assert b"Seoul meetup" in old
     new = b""
-    for row in lines[1]["files"]:
+    for row in rows:
         record = dict(zip(FIELDS, row, strict=True))
         vevent_size, card_size = record["parts"]
         offset, length, _ = record["frag"]
@@ -72,7 +74,9 @@ def forge(folder: Path) -> None:
         record["data"] = None
         row[:] = [record[field] for field in FIELDS]
     (folder / DATA).write_bytes(new)
-    (folder / PACK).write_bytes(dump(code_version(), lines[0], lines[1:]))
+    body = b"".join(json.dumps(row).encode() + b"\n" for row in rows)
+    header["body"] = hashlib.sha256(body).hexdigest()
+    (folder / PACK).write_bytes(line(code_version(), header) + body)
 
 
 @pytest.mark.parametrize("how", ["group-writable folder", "world-writable file",
