@@ -7,8 +7,8 @@ on every core when there are many. Anything wrong with the cache is a miss, neve
 (pipeline/cache/records.py, fragments.py, place.py).
 
 events.jsonl holds a sealed header (what every entry was made under: the code, settings
-and web theme; the VTIMEZONEs; the SHA-256 of the rest), then a small record per file and
-line (stat, digest, facts, web share's metadata), all read with one json.loads. The bytes
+and web theme; the VTIMEZONEs; the SHA-256 of the rest), then a JSON array of a small
+record per file, one a line (stat, digest, facts, web share's metadata). The bytes
 (VEVENT, listing card, events.json item, the event in full) are spans of fragments.bin,
 which a build only appends to.
 """
@@ -187,12 +187,12 @@ class EventCache:
             except (TypeError, UnicodeDecodeError):
                 continue  # not cacheable: computed again next time
         # An unchanged record keeps its line as read: an edit encodes one record, not 10k.
-        body = b"".join(
-            (self._lines[name] if record is self._stored.get(name) else json.dumps(
-                [record.get(field) for field in FIELDS], separators=(",", ":")).encode())
-            + b"\n" for name, record in sorted(self._files.items()))
+        body = b"[" + b",\n".join(
+            self._lines[name] if record is self._stored.get(name) else json.dumps(
+                [record.get(field) for field in FIELDS], separators=(",", ":")).encode()
+            for name, record in sorted(self._files.items())) + b"]"
         header = {"kind": "events", "started_ns": self._started, "zones": zones,
-                  "context": _sha256(self._context), "theme": self._theme, "body": _sha256(body)}
+                  "context": self._context.decode(), "theme": self._theme, "body": _sha256(body)}
         write_private(self.directory / PACK, records.line(code_version(), header) + body)
 
     def _with_spans(self, name: str, record: dict[str, Any], share: EventWeb | None,
@@ -285,15 +285,14 @@ class EventCache:
         found = read_private(self.directory / PACK, MAX_PACK_BYTES)
         first, _, body = found[0].partition(b"\n") if found else (b"", b"", b"")
         header = records.open_line(code_version(), first)
-        if (not isinstance(header, dict) or header.get("context") != _sha256(self._context)
+        if (not isinstance(header, dict) or header.get("context") != self._context.decode()
                 or header.get("body") != _sha256(body)):
             return {}, 0  # missing, damaged, of other code or other settings: all misses
-        lines = body.split(b"\n")
-        lines.pop()  # after the last newline
-        try:  # JSON text holds no raw line break: the lines are the items of one array
-            rows = json.loads(b"[" + b",".join(lines) + b"]")
+        try:  # one array, a record a line: JSON text holds no raw line break
+            rows = json.loads(body)
         except (ValueError, RecursionError):
             return {}, 0
+        lines = body[1:-1].split(b",\n") if rows else []
         self._web_read = header.get("theme") == self._theme
         for value in header.get("zones") or ():
             try:
@@ -303,6 +302,8 @@ class EventCache:
                 self._zones_read.add(key)
             except Exception:  # any malformed record is only a miss
                 continue
+        if type(rows) is not list or len(rows) != len(lines):
+            return {}, 0
         by_path: dict[str, dict[str, Any]] = {}
         for row, line in zip(rows, lines, strict=True):
             if type(row) is list and len(row) == len(FIELDS) and type(row[0]) is str:
@@ -333,8 +334,9 @@ _PROBE = Event(id="probe", title="probe", kind="meetup", start=dt.date(2000, 1, 
 
 
 def _context(settings: Settings, probe: bytes) -> bytes:
-    """What every entry depends on besides its file: code, settings and the probe's VEVENT."""
-    return f"{code_version()}|{settings!r}|".encode() + probe
+    """What every entry depends on besides its file (code, settings, the probe's VEVENT), as
+    the hex SHA-256 that each entry key and the records' header hold."""
+    return _sha256(f"{code_version()}|{settings!r}|".encode() + probe).encode()
 
 
 # A file's next record ({}: not to be cached), facts, Event (None: not decoded), VEVENT and

@@ -67,7 +67,8 @@ def fingerprint(path: Path, record: dict[str, Any] | None, trusted_before: int,
 
 
 def entry_key(context: bytes, shown: str, digest: str) -> str:
-    """The entry of one file: its shown path and content hash under `context`."""
+    """The entry of one file: its shown path and content hash under `context` (a hash of the
+    code, the settings and the rest: kilobytes that were hashed again for every file)."""
     return hashlib.sha256(context + b"\0" + shown.encode() + b"\0" + digest.encode()).hexdigest()
 
 

@@ -66,6 +66,6 @@ def _instant(moment: dt.datetime | None) -> str | None:
 def _moment(text: str) -> dt.datetime:
     """An instant `_instant` wrote: aware, in UTC; ValueError (or TypeError) for anything else."""
     moment = dt.datetime.fromisoformat(text)
-    if moment.utcoffset() != dt.timedelta(0):
+    if moment.tzinfo is not dt.UTC:  # "+00:00" reads as that very object (utcoffset(): 3x slower)
         raise ValueError("not an instant in UTC")
     return moment

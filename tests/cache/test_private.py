@@ -54,9 +54,8 @@ def test_a_planted_pickle_beside_the_publish_root_is_never_loaded(site, capsys):
 def forge(folder: Path) -> None:
     """Well-sealed records whose bytes say another title for the Seoul meetup."""
     forget_last_run()
-    lines = [json.loads(line.split(" ", 1)[-1])
-             for line in (folder / PACK).read_text(encoding="utf-8").splitlines()]
-    header, rows = lines[0], lines[1:]
+    first, rest = (folder / PACK).read_text(encoding="utf-8").split("\n", 1)
+    header, rows = json.loads(first.split(" ", 1)[1]), json.loads(rest)
     old = (folder / DATA).read_bytes()
     assert b"Seoul meetup" in old
     new = b""
@@ -74,7 +73,7 @@ def forge(folder: Path) -> None:
         record["data"] = None
         row[:] = [record[field] for field in FIELDS]
     (folder / DATA).write_bytes(new)
-    body = b"".join(json.dumps(row).encode() + b"\n" for row in rows)
+    body = b"[" + b",\n".join(json.dumps(row).encode() for row in rows) + b"]"
     header["body"] = hashlib.sha256(body).hexdigest()
     (folder / PACK).write_bytes(line(code_version(), header) + body)
 
