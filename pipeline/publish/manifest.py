@@ -90,6 +90,12 @@ def _value(value: object) -> str:
     return str(value) if type(value) is int else _text(value)
 
 
+def recorded_claims(entries: dict[str, dict[str, object]]) -> dict[str, tuple[object, object]]:
+    """(SHA-256, size) of each file of a manifest's entries, by path."""
+    return {path: (entry.get("sha256"), entry.get("bytes")) for path, entry in entries.items()
+            if isinstance(entry, dict)}
+
+
 def read_manifest(out_dir: Path) -> dict[str, dict[str, object]] | None:
     """The previous manifest's entries by path; {} when there is none, None if unreadable."""
     path = out_dir / MANIFEST

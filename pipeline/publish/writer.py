@@ -41,7 +41,7 @@ import click
 from pipeline.errors import PipelineError, display_path
 from pipeline.publish.folders import TEMP_SUFFIX, RootFolders
 from pipeline.publish.lock import output_lock
-from pipeline.publish.manifest import MANIFEST, manifest_bytes, manifest_entry, read_manifest
+from pipeline.publish.manifest import MANIFEST, manifest_bytes, manifest_entry, read_manifest, recorded_claims
 
 JOURNAL = ".publish-journal.json"
 SAFE_PART = r"[A-Za-z0-9_][A-Za-z0-9_.@+-]*"  # a file or folder name
@@ -195,14 +195,6 @@ class PublishRoot:
             self._previous.append(read_manifest(self.out_dir))
         return self._previous[0]
 
-    def _recorded(self) -> dict[str, tuple[object, object]]:
-        """(SHA-256, size) of each file the manifest lists, by path (made once)."""
-        if self._claims is None:
-            self._claims = {path: (entry.get("sha256"), entry.get("bytes"))
-                            for path, entry in (self.previous() or {}).items()
-                            if isinstance(entry, dict)}
-        return self._claims
-
     def stale(self, unchanged: Mapping[str, Recorded]) -> set[str]:
         """The paths of `unchanged` this root may not hold as recorded: render those again.
 
@@ -211,8 +203,9 @@ class PublishRoot:
         """
         if JOURNAL in self._folders.names(""):
             return set(unchanged)
-        recorded = self._recorded()
-        return {path for path, claim in unchanged.items() if recorded.get(path) != claim}
+        if self._claims is None:  # made once: a build checks 20k claims three times
+            self._claims = recorded_claims(self.previous() or {})
+        return {path for path, claim in unchanged.items() if self._claims.get(path) != claim}
 
     def publish(self, artifacts: Mapping[str, bytes], summary: str = "", *, quiet: bool = False,
                 verbose: bool = False, prune: bool = True,
