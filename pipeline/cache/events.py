@@ -203,7 +203,7 @@ class EventCache:
         if share is None:
             card, embed, meta = b"", b"", None
         else:
-            card, embed = share.card.item.encode(), share.embed
+            card, embed = share.card.item, share.embed
             meta = encode_web(share)
         record = {**record, "frag": self._fragments.add(vevent + card + embed),
                   "parts": [len(vevent), len(card)], "web": meta}
@@ -221,7 +221,7 @@ class EventCache:
             frag = old.read(record.get("frag")) if name not in self._new_data else None
             data = self._new_data.get(name) or old.read(record.get("data"))
             if frag is None:  # this build's bytes: rebuilt from the values they hold
-                card = share.card.item.encode() if share else b""
+                card = share.card.item if share else b""
                 frag = self.vevents[event_id] + card + (share.embed if share else b"")
             record = {**record, "frag": new.add(frag)}
             if data is not None:

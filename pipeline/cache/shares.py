@@ -52,7 +52,7 @@ def decode_web(value: Any, item: bytes, embed: bytes) -> EventWeb | None:
         if (type(url) is not str or type(upcoming) is not bool or type(year) is not int
                 or type(sort_id) is not str or type(digest) is not str or type(size) is not int):
             return None
-        card = EventCard(url, upcoming, year, (_moment(sort_at), sort_id), item.decode())
+        card = EventCard(url, upcoming, year, (_moment(sort_at), sort_id), item)
         return EventWeb(card, embed, digest, size, _moment(since),
                         None if until is None else _moment(until))
     except (TypeError, ValueError):  # a sealed but unreadable record is only a miss

@@ -15,6 +15,7 @@ from pipeline.model import Event, Image, Link, Location, Occurrence, Status
 from pipeline.newsletter.markdown import inline_markdown_to_html, markdown_to_html, markdown_to_text
 from pipeline.sources.settings import Settings
 from pipeline.web import dates
+from pipeline.web.splice import Splice
 
 SERIES_DATES = 10  # upcoming dates of a series a page lists (and marks up as Events)
 
@@ -95,24 +96,26 @@ class EventCard(NamedTuple):
     upcoming: bool
     year: int  # EventPage.year: past events are listed by it
     sort_key: tuple  # EventPage.sort_key
-    item: str  # the `event_item` macro's HTML (templates/web/_macros.html.j2)
+    item: bytes  # the `event_item` macro's HTML (templates/web/_macros.html.j2), as UTF-8
 
     @property
     def html(self) -> Markup:
         """The list item, as markup for the listing template."""
-        return Markup(self.item)
+        return Markup(self.item.decode("utf-8"))
 
 
 class Cards(tuple):
     """Cards in listing order. `html`: their list items, a line each (what looping over them
     and writing `{{ card.html }}` on its own line renders, without 10,000 loop steps)."""
 
-    __slots__ = ()
+    splice: Splice | None = None  # while a page is rendered with placeholders (splice.py)
 
     @property
     def html(self) -> Markup:
         """The cards' list items joined by line breaks, as markup."""
-        return Markup("\n".join(card.item for card in self))
+        if self.splice is not None:
+            return self.splice.mark([card.item for card in self])
+        return Markup(b"\n".join(card.item for card in self).decode("utf-8"))
 
 
 def event_page(event: Event, settings: Settings, now: dt.datetime) -> EventPage:

@@ -22,6 +22,7 @@ from pipeline.web.content import Cards
 from pipeline.web.embed import EMBED_PATH, render_embed
 from pipeline.web.jsonld import item_list, script
 from pipeline.web.rendered import EventWeb, render_event
+from pipeline.web.splice import Splice
 
 Artifacts = dict[str, bytes]
 LISTING_PATH = "events/"
@@ -111,23 +112,36 @@ def render_listings(events: Iterable[EventFacts], shares: Mapping[str, EventWeb]
         feeds.append(feed)
         chosen = Cards(share.card for event, share in ordered
                        if share.card.upcoming and matches(event, spec.kinds, spec.tags))
-        files[page_path + "index.html"] = _render(
-            env, theme.LISTING_PAGE, f"the page of feed '{spec.id}'", site=site,
+        files[page_path + "index.html"] = _render_listing(
+            env, f"the page of feed '{spec.id}'", [chosen], site=site,
             page_url=feed.page, heading=spec.name, intro=spec.description, this_feed=feed,
             feeds=[feed], upcoming=chosen, past=[], jsonld=script(item_list(chosen)))
     by_year = [(year, Cards(group)) for year, group in itertools.groupby(past, lambda p: p.year)]
-    files[LISTING_PATH + "index.html"] = _render(
-        env, theme.LISTING_PAGE, "the events page", site=site, page_url=site.home,
-        heading=settings.site_name, intro=settings.feed_description, this_feed=None, feeds=feeds,
-        upcoming=upcoming, past=by_year, jsonld=script(item_list([*upcoming, *past])))
+    files[LISTING_PATH + "index.html"] = _render_listing(
+        env, "the events page", [upcoming, *(cards for _, cards in by_year)], site=site,
+        page_url=site.home, heading=settings.site_name, intro=settings.feed_description,
+        this_feed=None, feeds=feeds, upcoming=upcoming, past=by_year,
+        jsonld=script(item_list([*upcoming, *past])))
     files[EMBED_PATH] = render_embed(
         [share.embed for _, share in ordered if share.card.upcoming]
         + [share.embed for _, share in reversed(ordered) if not share.card.upcoming], settings)
     return files
 
 
-def _render(env: jinja2.Environment, name: str, for_what: str, **context: object) -> bytes:
-    return render(env, name, for_what, **context).encode("utf-8")
+def _render_listing(env: jinja2.Environment, for_what: str, lists: list[Cards],
+                    **context: object) -> bytes:
+    """A listing page, its lists of cards written as UTF-8 where it writes their `html`."""
+    splice = Splice()
+    for cards in lists:
+        cards.splice = splice
+    try:
+        data = splice.fill(render(env, theme.LISTING_PAGE, for_what, **context))
+    finally:
+        for cards in lists:
+            cards.splice = None
+    if data is None:  # the template did more with a list's html than write it: the plain way
+        data = render(env, theme.LISTING_PAGE, for_what, **context).encode("utf-8")
+    return data
 
 
 def _site(settings: Settings) -> theme.Site:

@@ -52,7 +52,7 @@ def render_event(event: Event, settings: Settings, now: dt.datetime, env: jinja2
     # Upcoming events are listed under an h2 (their cards' titles are h3), past ones under
     # their year's h3 (h4): a card changes with `upcoming`, as its share does.
     item = render_macro(env, theme.MACROS, "event_item", what, page,
-                        "h3" if page.upcoming else "h4")
+                        "h3" if page.upcoming else "h4").encode("utf-8")
     card = EventCard(url=page.url, upcoming=page.upcoming, year=page.year,
                      sort_key=page.sort_key, item=item)
     kept = EventWeb(card=card, embed=embed_item(event, page, now).encode(),
