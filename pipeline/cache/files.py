@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import display_path
-from pipeline.sources.yamlsource import MAX_FILE_BYTES
+from pipeline.sources.yamlsource import MAX_FILE_BYTES, read_bounded
 
 Signature = list[int]  # size, mtime_ns, inode, ctime_ns
 
@@ -56,7 +56,7 @@ def fingerprint(path: Path, record: dict[str, Any] | None, trusted_before: int,
         fd = os.open(path, os.O_RDONLY)  # no buffered file object: 10k files per run
         try:
             info = os.fstat(fd)  # the stat of what is read, should it have changed since
-            data = os.read(fd, MAX_FILE_BYTES + 1)
+            data = read_bounded(fd, info.st_size, MAX_FILE_BYTES + 1)
         finally:
             os.close(fd)
     except OSError:
