@@ -187,6 +187,7 @@ def _build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.
     from pipeline.calendar.feeds import assemble_calendars
     from pipeline.calendar.links import event_ics_path
     from pipeline.calendar.stamps import LEDGER_FILE, ledger_bytes, read_ledger
+    from pipeline.publish.manifest import MANIFEST
     from pipeline.publish.writer import locked_root
 
     # Unchanged event files are neither parsed nor decoded, their pages not rendered again,
@@ -249,7 +250,7 @@ def _build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.
                               started=started, trust_manifest=True,  # by recorded hash
                               unchanged=unchanged)
     remember_run(inputs, now, next_change, report.manifest_sha256, state[LEDGER_FILE], summary,
-                 report.files, cache_dir)
+                 report.files, cache_dir, out_dir, MANIFEST, LEDGER_FILE)
 
 
 def _issue_keys(events: Sequence[EventFacts], issues: tuple[Issue, ...], settings: Settings,

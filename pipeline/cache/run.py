@@ -45,11 +45,7 @@ class RunInputs:
         """
         clock = 0
         if cache_dir is not None and private_folder(cache_dir, create=True):
-            try:
-                os.utime(cache_dir)
-                clock = os.stat(cache_dir).st_mtime_ns
-            except OSError:
-                clock = 0
+            clock = _clock(cache_dir)
         root = site if site is not None else Path(".")
         settings = config or root / SETTINGS_FILE
         files = {**_tree(events_dir, _is_yaml), **_tree(newsletters_dir, _is_yaml),
@@ -61,6 +57,15 @@ class RunInputs:
                      "config": os.path.abspath(config) if config else None,
                      "out": os.path.abspath(out_dir)}
         return cls(arguments, files, clock)
+
+
+def _clock(cache_dir: Path) -> int:
+    """The file system's clock now: the mtime a touch of the cache folder gets (0: unknown)."""
+    try:
+        os.utime(cache_dir)
+        return os.stat(cache_dir).st_mtime_ns
+    except OSError:
+        return 0
 
 
 def _is_yaml(name: str) -> bool:
@@ -113,6 +118,18 @@ def _sha256_of(path: Path) -> str | None:
         return None
 
 
+def _as_published(path: Path, digest: str, signature: object) -> bool:
+    """True when the file is still the one the last build published (SHA-256 `digest`).
+
+    The publish step replaces these files by a rename, never in place: a new inode and
+    ctime each time. So the stat recorded right after the publish, if it is still the
+    file's, says it is unchanged without reading it (a 100k site's manifest is 44 MB);
+    otherwise its bytes are hashed.
+    """
+    found = _stat(path)
+    return (found is not None and found == signature) or _sha256_of(path) == digest
+
+
 def unchanged_run(inputs: RunInputs, now: dt.datetime, out_dir: Path, ledger_file: str,
                   journal_file: str, manifest_file: str, cache_dir: Path | None,
                   ) -> dict[str, Any] | None:
@@ -135,9 +152,9 @@ def unchanged_run(inputs: RunInputs, now: dt.datetime, out_dir: Path, ledger_fil
             return None  # changed, or too recent to trust a stat (racy-timestamp rule)
         if os.path.lexists(out_dir / journal_file):
             return None  # an interrupted publish: the full build repairs it
-        if (_sha256_of(out_dir / manifest_file) != record["manifest"]
-                or _sha256_of(out_dir / ledger_file) != record["ledger"]):
-            return None  # another build published since, or the files were touched
+        for name, key in ((manifest_file, "manifest"), (ledger_file, "ledger")):
+            if not _as_published(out_dir / name, record[key], record.get(f"{key}_stat")):
+                return None  # another build published since, or the files were touched
     except (KeyError, TypeError, ValueError, IndexError):
         return None
     return record
@@ -145,12 +162,18 @@ def unchanged_run(inputs: RunInputs, now: dt.datetime, out_dir: Path, ledger_fil
 
 def remember_run(inputs: RunInputs, now: dt.datetime, next_change: dt.datetime | None,
                  manifest_sha256: str, ledger: bytes, summary: str, files: int,
-                 cache_dir: Path | None) -> None:
-    """Record a successful build for the next one (nothing when there is no private cache)."""
+                 cache_dir: Path | None, out_dir: Path, manifest_file: str,
+                 ledger_file: str) -> None:
+    """Record a successful build for the next one (nothing when there is no private cache).
+
+    The stats of the manifest and ledger it published let the next build's check
+    (`unchanged_run`) know them unchanged without reading them.
+    """
     if cache_dir is None or inputs.clock_ns == 0 or not manifest_sha256:
         return
     record = {"arguments": inputs.arguments, "files": inputs.files, "clock_ns": inputs.clock_ns,
               "now": now.isoformat(), "next_change": next_change and next_change.isoformat(),
               "manifest": manifest_sha256, "ledger": hashlib.sha256(ledger).hexdigest(),
-              "summary": summary, "count": files}
+              "manifest_stat": _stat(out_dir / manifest_file),
+              "ledger_stat": _stat(out_dir / ledger_file), "summary": summary, "count": files}
     write_private(cache_dir / RUN, records.dump(code_version(), record, []))

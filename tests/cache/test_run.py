@@ -190,6 +190,25 @@ def test_a_publish_root_changed_by_someone_else_is_rebuilt(site, parsed):
     assert build() == first
 
 
+@pytest.mark.parametrize("name", ["manifest.json", ".pipeline-state.json"])
+def test_a_state_file_rewritten_in_place_with_its_size_and_mtime_is_seen(site, parsed, name):
+    # The no-op trusts the manifest and ledger by the stat recorded after the publish; a
+    # rewrite in place keeps the inode and can keep size and mtime, never the ctime.
+    first = warm(parsed)
+    path = Path("output", name)
+    data, info = path.read_bytes(), os.stat(path)
+    time.sleep(0.05)  # past the file system's clock tick of the publish
+    with open(path, "r+b") as handle:  # in place: the same inode
+        handle.write(data.replace(b"2", b"3", 1))
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
+    assert os.stat(path).st_ino == info.st_ino and os.stat(path).st_size == info.st_size
+    output = build()
+    if name == "manifest.json":  # rebuilt, not taken for a no-op: the manifest repaired
+        assert output == first and path.read_bytes() == data
+    else:  # rebuilt from the ledger as it now is (a no-op would have published nothing)
+        assert output != first
+
+
 def test_an_interrupted_publish_is_repaired_not_taken_for_a_no_op(site, parsed):
     first = warm(parsed)
     Path("output/calendar/upcoming.ics").write_bytes(b"half written")
