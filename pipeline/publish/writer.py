@@ -340,8 +340,9 @@ def _publish_locked(artifacts: Mapping[str, bytes], out_dir: Path, folders: Root
         # Journal before the first rename: should we die below, the next run knows which
         # paths are ours (to prune) and which ones may differ from the manifest.
         try:
+            # A path a line, by json's C encoder (`indent` encodes in Python: 0.3 s at 20k).
             _write_root_file(folders, JOURNAL, json.dumps(
-                {"paths": sorted({*changed, *owned})}, indent=1).encode() + b"\n")
+                {"paths": sorted({*changed, *owned})}, separators=(",\n", ": ")).encode() + b"\n")
         except BaseException:
             folders.unlink_all(staged.values())
             folders.remove_created()
