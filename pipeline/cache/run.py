@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 import stat
 from collections.abc import Callable
@@ -57,6 +58,18 @@ class RunInputs:
                      "config": os.path.abspath(config) if config else None,
                      "out": os.path.abspath(out_dir)}
         return cls(arguments, files, clock)
+
+
+    def digest(self) -> str:
+        """A SHA-256 of every input's path and stat: the run record keeps this, not the stats
+        (at 100k files they were 10 MB of JSON that every no-op read and compared)."""
+        text = json.dumps(self.files, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+
+    def newest_ns(self) -> int:
+        """The latest mtime or ctime of an input (the racy-timestamp rule compares it)."""
+        return max((max(found[1], found[3]) for found in self.files.values() if found),
+                   default=0)
 
 
 def _clock(cache_dir: Path) -> int:
@@ -146,9 +159,7 @@ def unchanged_run(inputs: RunInputs, now: dt.datetime, out_dir: Path, ledger_fil
         until = record["next_change"] and dt.datetime.fromisoformat(record["next_change"])
         if record["arguments"] != inputs.arguments or not since <= now or (until and now >= until):
             return None
-        if record["files"] != inputs.files or any(
-                signature is not None and max(signature[1], signature[3]) >= record["clock_ns"]
-                for signature in inputs.files.values()):
+        if record["files"] != inputs.digest() or inputs.newest_ns() >= record["clock_ns"]:
             return None  # changed, or too recent to trust a stat (racy-timestamp rule)
         if os.path.lexists(out_dir / journal_file):
             return None  # an interrupted publish: the full build repairs it
@@ -171,7 +182,7 @@ def remember_run(inputs: RunInputs, now: dt.datetime, next_change: dt.datetime |
     """
     if cache_dir is None or inputs.clock_ns == 0 or not manifest_sha256:
         return
-    record = {"arguments": inputs.arguments, "files": inputs.files, "clock_ns": inputs.clock_ns,
+    record = {"arguments": inputs.arguments, "files": inputs.digest(), "clock_ns": inputs.clock_ns,
               "now": now.isoformat(), "next_change": next_change and next_change.isoformat(),
               "manifest": manifest_sha256, "ledger": hashlib.sha256(ledger).hexdigest(),
               "manifest_stat": _stat(out_dir / manifest_file),
