@@ -79,7 +79,8 @@ def forge(folder: Path) -> None:
 
 
 @pytest.mark.parametrize("how", ["group-writable folder", "world-writable file",
-                                 "folder of another user", "symlinked folder"])
+                                 "world-writable fragments", "folder of another user",
+                                 "symlinked folder"])
 def test_a_cache_others_could_write_is_ignored_with_a_warning(site, capsys, monkeypatch, how):
     build()
     expected = cold_build()
@@ -89,6 +90,8 @@ def test_a_cache_others_could_write_is_ignored_with_a_warning(site, capsys, monk
         folder.chmod(0o770)
     elif how == "world-writable file":
         (folder / PACK).chmod(0o666)
+    elif how == "world-writable fragments":
+        (folder / DATA).chmod(0o666)
     elif how == "folder of another user":
         if os.geteuid() == 0:
             os.chown(folder, 65534, 65534)
