@@ -102,7 +102,7 @@ class EventCache:
         found: dict[int, Parsed] = {}
         if stored:
             for i, (path, name) in enumerate(files):
-                hit = self._hit(stored.get(name), path, context, name, trusted_before)
+                hit = self._hit(stored.get(name), path, name, trusted_before)
                 if hit is not None:
                     found[i] = hit
         missing = [i for i in range(len(files)) if i not in found]
@@ -151,7 +151,7 @@ class EventCache:
         """The cache key of the event's file (its content under the code and settings)."""
         found = self._found.get(event_id)
         record = self._files.get(found[1]) if found else None
-        return record.get("key") if record else None
+        return self._key(record) if record else None
 
     def save(self, web: Mapping[str, EventWeb] | None = None,
              ics: Mapping[str, IcsRecord] | None = None) -> None:
@@ -233,7 +233,7 @@ class EventCache:
         self._fragments = new
         return new.save()
 
-    def _hit(self, record: dict[str, Any] | None, path: Path, context: bytes, shown: str,
+    def _hit(self, record: dict[str, Any] | None, path: Path, shown: str,
              trusted_before: int) -> Parsed | None:
         """The record, facts and VEVENT of an unchanged file (its web share kept in `web`),
         or None (a miss, whatever is wrong)."""
@@ -264,14 +264,20 @@ class EventCache:
             self.ics.setdefault(facts.id, (made[0], made[1], made[2]))
         if record["stat"] != signature:
             record = {**record, "stat": signature, "digest": digest}
-        record["key"] = entry_key(context, shown, digest)  # not kept: the header's context is
         return record, facts, None, vevent, None  # the same record: its line is written as read
+
+    def _key(self, record: dict[str, Any]) -> str:
+        """A record's entry key: made when parsed, else computed when first asked for (it is
+        not kept: the records' header holds the context every entry was made under)."""
+        if "key" not in record:
+            record["key"] = entry_key(self._context, record["path"], record["digest"])
+        return record["key"]
 
     def _stored_event(self, record: dict[str, Any] | None) -> Event | None:
         """The event a record keeps (its line in the fragments), or None."""
         line = self._fragments.read(record.get("data")) if record else None
         value = records.open_line(code_version(), line.rstrip(b"\n")) if line else None
-        if not isinstance(value, dict) or value.get("key") != record["key"]:  # type: ignore[index]
+        if not isinstance(value, dict) or record is None or value.get("key") != self._key(record):
             return None
         try:
             event = codec.decode(value["event"])
