@@ -3,11 +3,10 @@ and every rebuild still publishes the bytes of a cold build of its input."""
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pytest
-from cachesite import FILES, NOW, build, cold_build, forget_last_run, make_site, publish_elsewhere
+from cachesite import FILES, build, cold_build, make_site, publish_elsewhere, rebuild
 
 import pipeline.calendar.feeds as feeds_module
 
@@ -32,13 +31,6 @@ def made(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(feeds_module, "_assemble", spy)
     return seen
-
-
-def rebuild(made: list[str], now: dt.datetime = NOW) -> dict[str, bytes]:
-    """A build through the cache (not the no-op record), after forgetting what was made."""
-    made.clear()
-    forget_last_run()
-    return build(now=now)
 
 
 def test_unchanged_events_keep_their_ics(site, made):

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from cachesite import FILES, NOW, build, cold_build, forget_last_run, make_site, publish_elsewhere
+from cachesite import FILES, NOW, build, cold_build, make_site, publish_elsewhere, rebuild
 
 import pipeline.web.pages as pages_module
 from pipeline.cache import cache_dir_for
@@ -36,13 +36,6 @@ def rendered(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(pages_module, "render_event", spy)
     return seen
-
-
-def rebuild(rendered: list[str], now: dt.datetime = NOW) -> dict[str, bytes]:
-    """A build through the cache (not the no-op record), after forgetting what was rendered."""
-    rendered.clear()
-    forget_last_run()
-    return build(now=now)
 
 
 def test_unchanged_events_keep_their_pages(site, rendered):
