@@ -35,6 +35,7 @@ class RunInputs:
     arguments: dict[str, str | None]  # absolute folders and files the build was given
     files: dict[str, list[int] | None]  # path -> [size, mtime_ns, inode, ctime_ns]; None: absent
     clock_ns: int  # the file system's clock when the stats were taken (racy-timestamp rule)
+    _digest: str = ""  # digest(), made once: the no-op check and the run's record both ask
 
     @classmethod
     def of(cls, events_dir: Path, newsletters_dir: Path, config: Path | None, out_dir: Path,
@@ -63,8 +64,10 @@ class RunInputs:
     def digest(self) -> str:
         """A SHA-256 of every input's path and stat: the run record keeps this, not the stats
         (at 100k files they were 10 MB of JSON that every no-op read and compared)."""
-        text = json.dumps(self.files, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+        if not self._digest:
+            text = json.dumps(self.files, sort_keys=True, separators=(",", ":"))
+            self._digest = hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+        return self._digest
 
     def newest_ns(self) -> int:
         """The latest mtime or ctime of an input (the racy-timestamp rule compares it)."""
