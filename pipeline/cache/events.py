@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.cache import codec, records
-from pipeline.cache.files import ShownPaths, Signature, entry_key, file_system_clock, fingerprint
+from pipeline.cache.files import ShownPaths, Signature, entry_key, fingerprint
 from pipeline.cache.fragments import Fragments, Span
-from pipeline.cache.place import private_folder, read_private, write_private
+from pipeline.cache.place import file_system_clock, private_folder, read_private, write_private
 from pipeline.cache.shares import decode_facts, decode_web, encode_facts, encode_web
 from pipeline.cache.version import code_version
 from pipeline.calendar.feeds import IcsRecord

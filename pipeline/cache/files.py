@@ -19,17 +19,6 @@ from pipeline.sources.yamlsource import MAX_FILE_BYTES, read_bounded
 Signature = list[int]  # size, mtime_ns, inode, ctime_ns
 
 
-def file_system_clock(directory: Path | None) -> int:
-    """The file system's time now (what an mtime written now would say), as ns; 0 if unknown."""
-    if directory is None:
-        return 0
-    try:
-        os.utime(directory)  # touches the cache folder: the same clock as the inputs' mtimes
-        return os.stat(directory).st_mtime_ns
-    except OSError:
-        return 0
-
-
 def signature(info: os.stat_result) -> Signature:
     """What a record keeps of a file's stat."""
     return [info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns]

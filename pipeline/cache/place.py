@@ -83,6 +83,20 @@ def private_folder(folder: Path, create: bool) -> bool:
     return True
 
 
+def file_system_clock(directory: Path | None) -> int:
+    """The file system's time now (what an mtime written now would say), as ns; 0 if unknown.
+
+    The racy-timestamp rule compares input files' stats with it (cache/files.py, run.py).
+    """
+    if directory is None:
+        return 0
+    try:
+        os.utime(directory)  # touches the cache folder: the same clock as the inputs' mtimes
+        return os.stat(directory).st_mtime_ns
+    except OSError:
+        return 0
+
+
 def read_private(path: Path, limit: int) -> tuple[bytes, int] | None:
     """A private cache file's bytes (at most `limit`) and mtime_ns; None if absent or refused."""
     try:

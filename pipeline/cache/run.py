@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.cache import records
-from pipeline.cache.place import private_folder, read_private, write_private
+from pipeline.cache.place import file_system_clock, private_folder, read_private, write_private
 from pipeline.cache.version import code_version
 from pipeline.sources.site import SETTINGS_FILE, packaged
 
@@ -47,7 +47,7 @@ class RunInputs:
         """
         clock = 0
         if cache_dir is not None and private_folder(cache_dir, create=True):
-            clock = _clock(cache_dir)
+            clock = file_system_clock(cache_dir)
         root = site if site is not None else Path(".")
         settings = config or root / SETTINGS_FILE
         files = {**_tree(events_dir, _is_yaml), **_tree(newsletters_dir, _is_yaml),
@@ -59,7 +59,6 @@ class RunInputs:
                      "config": os.path.abspath(config) if config else None,
                      "out": os.path.abspath(out_dir)}
         return cls(arguments, files, clock)
-
 
     def digest(self) -> str:
         """A SHA-256 of every input's path and stat: the run record keeps this, not the stats
@@ -73,15 +72,6 @@ class RunInputs:
         """The latest mtime or ctime of an input (the racy-timestamp rule compares it)."""
         return max((max(found[1], found[3]) for found in self.files.values() if found),
                    default=0)
-
-
-def _clock(cache_dir: Path) -> int:
-    """The file system's clock now: the mtime a touch of the cache folder gets (0: unknown)."""
-    try:
-        os.utime(cache_dir)
-        return os.stat(cache_dir).st_mtime_ns
-    except OSError:
-        return 0
 
 
 def _is_yaml(name: str) -> bool:
