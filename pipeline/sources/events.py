@@ -65,17 +65,14 @@ def yaml_entries(folder: Path) -> list[tuple[Path, bool]]:
     return [(path, link) for _, path, link in sorted(found)]
 
 
-def regular_files(paths: list[Path], what: str, problems: list[Problem]) -> list[Path]:
-    """`paths` without the symlinks among them, each of those reported.
+def regular_files(entries: list[tuple[Path, bool]], what: str, problems: list[Problem],
+                  ) -> list[Path]:
+    """The paths of `entries` (path, is a symlink: yaml_entries) without the symlinks, each
+    of those reported.
 
     A symlinked input file is refused, wherever it points: following it would read (and an
     error would quote) whatever it names, such as a private key (docs/deployment.md).
     """
-    return _regular([(path, path.is_symlink()) for path in paths], what, problems)
-
-
-def _regular(entries: list[tuple[Path, bool]], what: str, problems: list[Problem]) -> list[Path]:
-    """regular_files of paths whose link-ness is known."""
     kept = []
     for path, link in entries:
         if link:
@@ -117,7 +114,7 @@ def _unique(folder: Path, settings: Settings,
     problems: list[Problem] = []
     events: list[Loaded] = []
     first_file: dict[str, tuple[str, int]] = {}
-    for event in load(_regular(yaml_entries(folder), "event", problems), settings, problems):
+    for event in load(regular_files(yaml_entries(folder), "event", problems), settings, problems):
         if event is None:
             continue
         if event.id in first_file:

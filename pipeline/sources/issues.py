@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pipeline.errors import InvalidInput, Problem, display_path
 from pipeline.model import Issue, Section
-from pipeline.sources.events import read_links, regular_files, yaml_files
+from pipeline.sources.events import read_links, regular_files, yaml_entries
 from pipeline.sources.fields import MAX_SLUG, SLUG, Fields, read_fields, suggest
 from pipeline.sources.settings import Settings
 from pipeline.sources.yamlsource import excerpt
@@ -21,7 +21,7 @@ def load_issues(folder: Path, settings: Settings) -> tuple[Issue, ...]:
         return ()
     problems: list[Problem] = []
     issues: dict[str, Issue] = {}
-    for path in regular_files(yaml_files(folder), "newsletter issue", problems):
+    for path in regular_files(yaml_entries(folder), "newsletter issue", problems):
         issue = load_issue(path, settings, problems)
         if issue is None:
             continue
