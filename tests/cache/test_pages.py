@@ -81,9 +81,9 @@ def test_a_changed_setting_renders_every_page(site, rendered, write_yaml):
 ])
 def test_a_clock_passing_an_end_renders_that_events_page(site, rendered, later, changed):
     build(now=later - dt.timedelta(hours=1))
-    before = rebuild(rendered, later - dt.timedelta(seconds=1))
+    before = rebuild(rendered, now=later - dt.timedelta(seconds=1))
     assert rendered == []
-    after = rebuild(rendered, later)
+    after = rebuild(rendered, now=later)
     assert rendered == [changed]
     assert after[f"events/{changed}/index.html"] != before[f"events/{changed}/index.html"]
     assert after == cold_build(later)
@@ -133,6 +133,6 @@ def test_a_template_mistake_in_a_worker_is_reported_as_in_a_serial_build(site, m
 def test_an_earlier_now_renders_every_page_as_a_cold_build_would(site, rendered):
     build()
     earlier = NOW - dt.timedelta(days=60)  # before every event: all of them upcoming again
-    output = rebuild(rendered, earlier)
+    output = rebuild(rendered, now=earlier)
     assert len(rendered) == 4  # no window reaches back before the `now` it was made at
     assert output == cold_build(earlier)
