@@ -322,8 +322,9 @@ def _publish_locked(artifacts: Mapping[str, bytes], out_dir: Path, folders: Root
         else:
             changed[path] = artifacts[path]
     # Files not rendered again stay as the manifest records them (PublishRoot.stale).
-    entries += [previous[path] for path in sorted(unchanged)]
-    report.unchanged += sorted(unchanged)
+    names = sorted(unchanged)
+    entries += [previous[path] for path in names]
+    report.unchanged += names
     gone = sorted(p for p in owned - set(artifacts) - set(unchanged)
                   if prune and folders.is_file(p))
     if prune:
@@ -340,9 +341,13 @@ def _publish_locked(artifacts: Mapping[str, bytes], out_dir: Path, folders: Root
         # Journal before the first rename: should we die below, the next run knows which
         # paths are ours (to prune) and which ones may differ from the manifest.
         try:
-            # A path a line, by json's C encoder (`indent` encodes in Python: 0.3 s at 20k).
+            # The paths this run changes or removes, and those of ours the manifest on disk
+            # does not list (it stays until this run's replaces it; the next run reads both):
+            # an edit journals a few paths, not the site's 20k. A path a line, by json's C
+            # encoder.
             _write_root_file(folders, JOURNAL, json.dumps(
-                {"paths": sorted({*changed, *owned})}, separators=(",\n", ": ")).encode() + b"\n")
+                {"paths": sorted({*changed, *gone, *(owned - previous.keys())})},
+                separators=(",\n", ": ")).encode() + b"\n")
         except BaseException:
             folders.unlink_all(staged.values())
             folders.remove_created()

@@ -251,6 +251,32 @@ def test_crash_between_two_writes_leaves_previous_output_readable(
     assert not (tmp_path / JOURNAL).exists()
 
 
+def test_the_journal_names_what_a_run_changes_not_every_file_it_owns(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # An edit of one event must not journal the site's 20k paths (0.15 s at 10k events);
+    # the manifest on disk names the rest, and a crash leaves it in place.
+    publish(OLD, tmp_path, quiet=True)
+    real_replace = os.replace
+
+    def crash_after_the_journal(src, dst, **dir_fds):
+        if not str(dst).endswith(JOURNAL):
+            raise OSError(28, "No space left on device")
+        real_replace(src, dst, **dir_fds)
+
+    monkeypatch.setattr(os, "replace", crash_after_the_journal)
+    with pytest.raises(PipelineError):
+        publish(NEW, tmp_path, quiet=True)
+    monkeypatch.setattr(os, "replace", real_replace)
+    journal = set(json.loads((tmp_path / JOURNAL).read_bytes())["paths"])
+    changed = {path for path in NEW if NEW[path] != OLD.get(path)}
+    assert journal == changed | {"calendar/events/b.ics"}  # not a.ics: unchanged, in the manifest
+    # The next run still owns every path the old manifest and the journal name: what neither
+    # build renders now is pruned, whichever of them wrote it.
+    publish({"calendar/upcoming.ics": b"only"}, tmp_path, quiet=True)
+    assert published(tmp_path) == {"calendar/upcoming.ics": b"only"}
+    assert not (tmp_path / JOURNAL).exists()
+
+
 CRASHING_PUBLISH = textwrap.dedent("""
     import json, os, sys
     from pathlib import Path
