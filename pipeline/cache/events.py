@@ -101,8 +101,13 @@ class EventCache:
         files = [(path, shown(path)) for path in paths]
         found: dict[int, Parsed] = {}
         if stored:
-            for i, (path, name) in enumerate(files):
-                hit = self._hit(stored.get(name), path, name, trusted_before)
+            # Stat first, then every unchanged file's bytes in a few reads, then decoding.
+            unchanged = [(i, checked) for i, (path, name) in enumerate(files)
+                         if (checked := self._unchanged(stored.get(name), path,
+                                                        trusted_before)) is not None]
+            frags = self._fragments.read_many([record["frag"] for _, (record, _) in unchanged])
+            for (i, (record, signature)), frag in zip(unchanged, frags, strict=True):
+                hit = self._hit(record, signature, files[i][1], frag)
                 if hit is not None:
                     found[i] = hit
         missing = [i for i in range(len(files)) if i not in found]
@@ -233,22 +238,27 @@ class EventCache:
         self._fragments = new
         return new.save()
 
-    def _hit(self, record: dict[str, Any] | None, path: Path, shown: str,
-             trusted_before: int) -> Parsed | None:
-        """The record, facts and VEVENT of an unchanged file (its web share kept in `web`),
-        or None (a miss, whatever is wrong)."""
+    def _unchanged(self, record: dict[str, Any] | None, path: Path, trusted_before: int,
+                   ) -> tuple[dict[str, Any], list[int]] | None:
+        """The record of a file whose content is the one it records, and the file's stat
+        signature; None: a miss (edited, gone, or no record)."""
         if record is None:
             return None
         found = fingerprint(path, record, trusted_before, self.stats)
-        if found is None:
-            return None
-        signature, digest = found
-        if digest != record.get("digest"):
+        if found is None or found[1] != record.get("digest"):
             return None  # edited
+        signature, digest = found
+        if record["stat"] != signature:
+            record = {**record, "stat": signature, "digest": digest}
+        return record, signature
+
+    def _hit(self, record: dict[str, Any], signature: list[int], shown: str,
+             frag: bytes | None) -> Parsed | None:
+        """The record, facts and VEVENT of an unchanged file from its record and its bytes
+        (`frag`), its web share kept in `web`; or None (a miss, whatever is wrong)."""
         try:
             facts = decode_facts(record["facts"])
             vevent_size, card_size = record["parts"]
-            frag = self._fragments.read(record["frag"])
             if facts.source != shown or frag is None:
                 return None
             vevent = frag[:vevent_size]
@@ -262,8 +272,6 @@ class EventCache:
         if (type(made) is list and len(made) == 3 and type(made[0]) is str
                 and type(made[1]) is str and type(made[2]) is int):
             self.ics.setdefault(facts.id, (made[0], made[1], made[2]))
-        if record["stat"] != signature:
-            record = {**record, "stat": signature, "digest": digest}
         return record, facts, None, vevent, None  # the same record: its line is written as read
 
     def _key(self, record: dict[str, Any]) -> str:

@@ -25,6 +25,8 @@ from pipeline.cache.place import PRIVATE_FILE, warn, why_untrusted, write_privat
 FRAGMENTS = "fragments.bin"
 MAX_FRAGMENTS_BYTES = 1 << 36
 COMPACT_SLACK = 1 << 20  # below this much dead space a file is never rewritten
+READ_GAP = 1 << 16  # read_many reads across a gap this small rather than start another read
+READ_RUN = 1 << 23  # and reads at most this much at a time
 
 Span = list[int]  # [offset, length, crc32] in FRAGMENTS
 
@@ -62,6 +64,36 @@ class Fragments:
         except OSError:
             return None
         return data if len(data) == length and checksum(data) == crc else None
+
+    def read_many(self, spans: list[object]) -> list[bytes | None]:
+        """`read` of each span, with one pread per run of nearby spans (not one per span: a
+        system call costs ~6 us here, and a rebuild reads every unchanged event's span)."""
+        found: list[bytes | None] = [None] * len(spans)
+        fd = self._open() if spans else None  # spans this build added are not read
+        if fd is None:
+            return found
+        wanted = sorted((span[0], span[1], span[2], index) for index, span in enumerate(spans)
+                        if type(span) is list and len(span) == 3
+                        and all(type(n) is int for n in span) and span[0] >= 0 and span[1] >= 0
+                        and span[0] + span[1] <= self._size)
+        start = 0
+        while start < len(wanted):
+            # A run: spans in offset order while the gaps are small and the run is not huge.
+            first, end, stop = wanted[start][0], wanted[start][0] + wanted[start][1], start + 1
+            while (stop < len(wanted) and wanted[stop][0] - end <= READ_GAP
+                   and wanted[stop][0] + wanted[stop][1] - first <= READ_RUN):
+                end = max(end, wanted[stop][0] + wanted[stop][1])
+                stop += 1
+            try:
+                block = os.pread(fd, end - first, first)
+            except OSError:
+                block = b""
+            for offset, length, crc, index in wanted[start:stop]:
+                data = block[offset - first:offset - first + length]
+                if len(data) == length and checksum(data) == crc:
+                    found[index] = data
+            start = stop
+        return found
 
     def add(self, data: bytes) -> Span:
         """Keep `data` at the file's end (written by `save`); where it will be."""
