@@ -28,10 +28,9 @@ import contextlib
 import hashlib
 import json
 import os
-import re
 import sys
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,12 +41,8 @@ from pipeline.errors import PipelineError, display_path
 from pipeline.publish.folders import TEMP_SUFFIX, RootFolders
 from pipeline.publish.lock import output_lock
 from pipeline.publish.manifest import MANIFEST, manifest_bytes, manifest_entry, read_manifest, recorded_claims
+from pipeline.publish.paths import JOURNAL, is_safe, validate_paths, validate_state_names
 
-JOURNAL = ".publish-journal.json"
-SAFE_PART = r"[A-Za-z0-9_][A-Za-z0-9_.@+-]*"  # a file or folder name
-SAFE_PATH = re.compile(rf"(?:{SAFE_PART}/)*{SAFE_PART}\Z")
-STATE_NAME = re.compile(r"^\.[A-Za-z0-9][A-Za-z0-9_.-]*$")
-RESERVED_STATE = (JOURNAL, ".pipeline.lock")
 Recorded = tuple[str, int]  # an artifact's SHA-256 and size, as the manifest records them
 
 
@@ -71,47 +66,6 @@ class PublishReport:
         counts = (f"{self.files} files: {len(self.written)} written, {len(self.unchanged)} "
                   f"unchanged, {len(self.removed)} removed in {self.seconds:.2f}s")
         return f"built: {summary}; {counts}" if summary else f"published {counts}"
-
-
-def _is_safe(path: str) -> bool:
-    """A relative posix path of plain names: no '..', no dot-files, no temp names."""
-    # One match per path (20k paths a build), and \Z: `$` would let a final newline through.
-    return (path != MANIFEST and SAFE_PATH.match(path) is not None
-            and TEMP_SUFFIX + "/" not in path + "/")
-
-
-def validate_paths(paths: Iterable[str]) -> None:
-    """Reject artifact paths that could escape the root, hide, or clash; a bug, said clearly."""
-    files = set(paths)
-    # The common case in set operations (200k paths at 100k events): the paths that are
-    # unsafe, and the folders some path needs that are files; the messages only when needed.
-    unsafe = [path for path in files if not _is_safe(path)]
-    folders: set[str] = set()
-    parents = {path.rpartition("/")[0] for path in files} - {""}
-    while parents:
-        folders |= parents
-        parents = {folder.rpartition("/")[0] for folder in parents} - {""} - folders
-    if not unsafe and not folders & files:
-        return
-    bad: list[str] = []
-    for path in sorted(files):
-        parts = path.split("/")
-        if not _is_safe(path):
-            bad.append(f"{path!r} is not a safe relative path (no '..', no absolute path, "
-                       f"no dot-files, not {MANIFEST})")
-        elif any("/".join(parts[:i]) in files for i in range(1, len(parts))):
-            bad.append(f"{path!r} needs a folder where another artifact is a file")
-    if bad:
-        raise PipelineError("cannot publish: " + "; ".join(bad))
-
-
-def validate_state_names(state: Mapping[str, bytes]) -> None:
-    """State files are plain dot-file names in the root, and not the step's own files."""
-    bad = [name for name in state if not STATE_NAME.match(name) or name in RESERVED_STATE
-           or name.endswith(TEMP_SUFFIX)]
-    if bad:
-        raise PipelineError(f"cannot publish state files {bad}: a state file is a dot-file name "
-                            f"in the publish root, other than {', '.join(RESERVED_STATE)}")
 
 
 def _read_journal(folders: RootFolders) -> set[str]:
@@ -307,10 +261,10 @@ def _publish_locked(artifacts: Mapping[str, bytes], out_dir: Path, folders: Root
         previous = {}
     # Kept files (ad-hoc issues) stay until deleted by hand; then their entries go too.
     kept = {path: entry for path, entry in previous.items() if entry.get("kept") is True
-            and path not in artifacts and path not in unchanged and _is_safe(path)
+            and path not in artifacts and path not in unchanged and is_safe(path)
             and folders.is_file(path)}
     # Only safe relative paths are ours: a tampered manifest must not delete outside the root.
-    owned = {p for p in set(previous) | _read_journal(folders) if _is_safe(p)} - set(kept)
+    owned = {p for p in set(previous) | _read_journal(folders) if is_safe(p)} - set(kept)
     # Every folder touched is opened (and checked for symlinks) before anything is written.
     located = {path: path.rpartition("/") for path in artifacts}
     present = {folder: _names_in(folders, folder)
@@ -341,7 +295,7 @@ def _publish_locked(artifacts: Mapping[str, bytes], out_dir: Path, folders: Root
         entries += kept.values()
     else:  # merge: keep what earlier runs published and is still there
         entries += [entry for path, entry in previous.items()
-                    if path not in artifacts and _is_safe(path) and folders.is_file(path)]
+                    if path not in artifacts and is_safe(path) and folders.is_file(path)]
     manifest = manifest_bytes(entries)
     manifest_changed = folders.read(MANIFEST) != manifest
     report.manifest_sha256 = hashlib.sha256(manifest).hexdigest()

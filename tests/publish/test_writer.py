@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 from pipeline.cli import cli
 from pipeline.errors import PipelineError
 from pipeline.publish.manifest import MANIFEST, content_type
-from pipeline.publish.writer import JOURNAL, TEMP_SUFFIX, _is_safe, publish, validate_paths
+from pipeline.publish.paths import is_safe, validate_paths
+from pipeline.publish.writer import JOURNAL, TEMP_SUFFIX, publish
 
 ROOT = Path(__file__).resolve().parents[2]
 OLD = {
@@ -204,7 +205,7 @@ def test_path_check_refuses_what_a_check_of_every_prefix_refuses(paths: set[str]
     # validate_paths checks clashes as set operations (200k paths at 100k events); it must
     # refuse exactly the sets that looking up every prefix of every path refuses.
     paths = paths | {unsafe} if unsafe else paths
-    expected = any(not _is_safe(path) or any("/".join(path.split("/")[:i]) in paths
+    expected = any(not is_safe(path) or any("/".join(path.split("/")[:i]) in paths
                                              for i in range(1, path.count("/") + 1))
                    for path in paths)
     try:
