@@ -231,9 +231,6 @@ def _build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.
                                                     in cache.ics.items()
                                                     if event_ics_path(event_id) not in stale_ics})
         unchanged.update(calendars.unchanged)
-        # After the calendars: rendering them fills the cache's VEVENTs and VTIMEZONEs.
-        cache.save(web.events, calendars.records)
-        issue_records.save()
         artifacts = {**calendars.files, **web.files}
         notes = _calendar_notices(events, settings, now, ledger, out_dir)
         state = {LEDGER_FILE: ledger_bytes(calendars.ledger)}
@@ -243,14 +240,27 @@ def _build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.
         # Each event's share knows when it next changes: the first of those is the run's.
         next_change = min((share.until for share in web.events.values() if share.until),
                           default=None)
-        # Publishing needs only the bytes: letting the parsed events and the cache go first
-        # keeps them out of the build's peak memory (the manifest is made there; 100k: 170 MB).
-        del events, issues, cache, ledger, calendars, web
-        report = root.publish(artifacts, summary, quiet=quiet, verbose=verbose, state=state,
-                              started=started, trust_manifest=True,  # by recorded hash
-                              unchanged=unchanged)
+        shares, ics_records = web.events, calendars.records
+        # Publishing needs only the bytes: letting the parsed events go first keeps them out
+        # of the build's peak memory (the manifest is made there; 100k: 170 MB).
+        del events, issues, ledger, calendars, web
+        try:  # quiet: the summary line is printed once the cache is saved, timing it too
+            report = root.publish(artifacts, summary, quiet=True, state=state,
+                                  trust_manifest=True,  # by recorded hash
+                                  unchanged=unchanged)
+        finally:
+            # The cache once the pages are let go (100k events: 1.5 GB of output), also when
+            # publishing failed: its records need only the shares, and say what each file
+            # was made of, not that it was published (the next build checks the root).
+            # After the calendars: rendering them filled its VEVENTs and VTIMEZONEs.
+            del artifacts
+            cache.save(shares, ics_records)
+            issue_records.save()
     remember_run(inputs, now, next_change, report.manifest_sha256, state[LEDGER_FILE], summary,
                  report.files, cache_dir, out_dir, MANIFEST, LEDGER_FILE)
+    report.seconds = time.perf_counter() - started  # the whole run's, as the line says
+    if not quiet:
+        report.echo(summary, verbose)
 
 
 def _issue_keys(events: Sequence[EventFacts], issues: tuple[Issue, ...], settings: Settings,

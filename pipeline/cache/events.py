@@ -210,7 +210,7 @@ class EventCache:
         else:
             card, embed = share.card.item, share.embed
             meta = encode_web(share)
-        record = {**record, "frag": self._fragments.add(vevent + card + embed),
+        record = {**record, "frag": self._fragments.add(vevent, card, embed),
                   "parts": [len(vevent), len(card)], "web": meta}
         data = self._new_data.get(name)
         if data is not None:
@@ -227,8 +227,10 @@ class EventCache:
             data = self._new_data.get(name) or old.read(record.get("data"))
             if frag is None:  # this build's bytes: rebuilt from the values they hold
                 card = share.card.item if share else b""
-                frag = self.vevents[event_id] + card + (share.embed if share else b"")
-            record = {**record, "frag": new.add(frag)}
+                record = {**record, "frag": new.add(self.vevents[event_id], card,
+                                                    share.embed if share else b"")}
+            else:
+                record = {**record, "frag": new.add(frag)}
             if data is not None:
                 record["data"] = new.add(data)
             else:

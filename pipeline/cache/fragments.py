@@ -20,7 +20,7 @@ import zlib
 from collections.abc import Iterable
 from pathlib import Path
 
-from pipeline.cache.place import PRIVATE_FILE, warn, why_untrusted, write_private
+from pipeline.cache.place import PRIVATE_FILE, warn, why_untrusted, write_all, write_private
 
 FRAGMENTS = "fragments.bin"
 MAX_FRAGMENTS_BYTES = 1 << 36
@@ -31,9 +31,10 @@ READ_RUN = 1 << 23  # and reads at most this much at a time
 Span = list[int]  # [offset, length, crc32] in FRAGMENTS
 
 
-def checksum(data: bytes) -> int:
-    """What a span records of its bytes: damage (a flipped bit, a cut) changes it."""
-    return zlib.crc32(data)
+def checksum(data: bytes, running: int = 0) -> int:
+    """What a span records of its bytes (`running`: the checksum of the bytes before them):
+    damage (a flipped bit, a cut) changes it."""
+    return zlib.crc32(data, running)
 
 
 class Fragments:
@@ -95,13 +96,18 @@ class Fragments:
             start = stop
         return found
 
-    def add(self, data: bytes) -> Span:
-        """Keep `data` at the file's end (written by `save`); where it will be."""
+    def add(self, *pieces: bytes) -> Span:
+        """Keep `pieces`, one after another, at the file's end (written by `save`, not joined:
+        see place.write_all); where their bytes will be, as one span."""
         if not self._opened:
             self._open()
-        span = [self._end, len(data), checksum(data)]
-        self._appended.append(data)
-        self._end += len(data)
+        crc = 0
+        for piece in pieces:
+            crc = checksum(piece, crc)
+        length = sum(map(len, pieces))
+        self._appended += pieces
+        span = [self._end, length, crc]
+        self._end += length
         return span
 
     def live_share(self, spans: Iterable[Span]) -> float:
@@ -114,7 +120,7 @@ class Fragments:
         if self.path is None:
             return False
         if self._fresh:  # readers of the old file keep it: a rename, not a truncation
-            if write_private(self.path, b"".join(self._appended)) is None:
+            if write_private(self.path, self._appended) is None:
                 return False
             self.close()  # later reads open the new file
             self._fresh, self._appended = False, []
@@ -130,9 +136,7 @@ class Fragments:
             info = os.fstat(fd)
             if why_untrusted(info) or not stat.S_ISREG(info.st_mode) or info.st_size != self._size:
                 return False
-            view = memoryview(b"".join(self._appended))
-            while view:
-                view = view[os.write(fd, view):]
+            write_all(fd, self._appended)
             os.fsync(fd)  # the bytes are on disk before the records pointing at them
         except OSError:
             return False

@@ -61,6 +61,15 @@ class PublishReport:
         """How many artifacts the publish root holds for this run (manifest excluded)."""
         return len(self.written) + len(self.unchanged)
 
+    def echo(self, summary: str, verbose: bool = False) -> None:
+        """Print the summary line (after each path and what became of it, when `verbose`)."""
+        if verbose:
+            for label, paths in (("written", self.written), ("unchanged", self.unchanged),
+                                 ("removed", self.removed)):
+                for path in paths:
+                    click.echo(f"  {label:9} {path}")
+        click.echo(self.summary_line(summary))
+
     def summary_line(self, summary: str) -> str:
         """The one line a run prints: what was built and what changed on disk."""
         counts = (f"{self.files} files: {len(self.written)} written, {len(self.unchanged)} "
@@ -201,12 +210,7 @@ class PublishRoot:
                                 f"{error.strerror or error}; {done}") from None
         report.seconds = time.perf_counter() - started
         if not quiet:
-            if verbose:
-                for label, paths in (("written", report.written), ("unchanged", report.unchanged),
-                                     ("removed", report.removed)):
-                    for path in paths:
-                        click.echo(f"  {label:9} {path}")
-            click.echo(report.summary_line(summary))
+            report.echo(summary, verbose)
         return report
 
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.cache import fragments
+from pipeline.cache import fragments, place
 from pipeline.cache.fragments import Fragments
 
 
@@ -50,3 +50,28 @@ def test_a_damaged_or_foreign_span_is_none_and_the_others_are_read(tmp_path):
     past_the_end = [spans[2][0], 100, 0]
     assert store.read_many([spans[0], spans[1], spans[2], past_the_end, [-1, 2, 0], "x", None]) \
         == [b"first", None, b"third", None, None, None, None]
+
+
+def test_pieces_added_together_read_back_as_one_span(tmp_path):
+    folder = tmp_path / "cache"
+    folder.mkdir(mode=0o700)
+    store = Fragments(folder)
+    first = store.add(b"VEVENT", b"", b"<li>card</li>", b"{}")
+    second = store.add(b"alone")
+    assert store.save()
+    assert Fragments(folder).read_many([first, second]) == [b"VEVENT<li>card</li>{}", b"alone"]
+
+
+@settings(max_examples=30, deadline=None)
+@given(pieces=st.lists(st.binary(max_size=40), max_size=40), most=st.integers(1, 50),
+       batch=st.integers(1, 5))
+def test_pieces_are_written_whole_whatever_each_write_takes(tmp_path_factory, pieces, most,
+                                                            batch):
+    # writev may write fewer bytes than asked, ending inside a piece: the rest still follows.
+    real = os.writev
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(place, "WRITE_BATCH", batch)
+        patch.setattr(os, "writev", lambda fd, views: real(fd, [b"".join(views)[:most]]))
+        path = tmp_path_factory.mktemp("w") / "file"
+        assert place.write_private(path, pieces) is not None
+    assert path.read_bytes() == b"".join(pieces)
