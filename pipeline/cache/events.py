@@ -225,12 +225,9 @@ class EventCache:
             event_id, share = self._ids[name], shares[name]
             frag = old.read(record.get("frag")) if name not in self._new_data else None
             data = self._new_data.get(name) or old.read(record.get("data"))
-            if frag is None:  # this build's bytes: rebuilt from the values they hold
-                card = share.card.item if share else b""
-                record = {**record, "frag": new.add(self.vevents[event_id], card,
-                                                    share.embed if share else b"")}
-            else:
-                record = {**record, "frag": new.add(frag)}
+            pieces = (frag,) if frag is not None else (  # this build's: from their values
+                self.vevents[event_id], *((share.card.item, share.embed) if share else ()))
+            record = {**record, "frag": new.add(*pieces)}
             if data is not None:
                 record["data"] = new.add(data)
             else:

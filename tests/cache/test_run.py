@@ -13,6 +13,7 @@ import pytest
 from cachesite import FILES, NOW, build, cold_build, make_site
 
 import pipeline.cache.events as events_module
+import pipeline.cache.fragments as fragments_module
 import pipeline.cache.run as run_module
 from pipeline.build import build_site
 from pipeline.cache import cache_dir_for
@@ -214,3 +215,28 @@ def test_an_interrupted_publish_is_repaired_not_taken_for_a_no_op(site, parsed):
     Path("output/calendar/upcoming.ics").write_bytes(b"half written")
     Path("output", JOURNAL).write_text('{"paths": ["calendar/upcoming.ics"]}\n')
     assert build() == first
+
+
+def test_compacted_fragments_serve_the_next_build_as_the_old_ones_did(site, parsed, write_yaml,
+                                                                      monkeypatch):
+    # fragments.bin is written anew with its live spans once less than half of it is live;
+    # the records then point into the new file, and the next build reads every one of them.
+    monkeypatch.setattr(fragments_module, "COMPACT_SLACK", 0)  # compact even a small file
+    fragments = cache_dir_for(Path("output")) / fragments_module.FRAGMENTS
+    warm(parsed)
+    title, sizes = "Seoul meetup", [fragments.stat().st_size]
+    while len(sizes) < 10 and sizes[-1] >= max(sizes):  # until a save writes it anew
+        title += " again"  # each edit appends the event's bytes: the old ones are dead
+        write_yaml("events/seoul-meetup.yaml",
+                   FILES["events/seoul-meetup.yaml"].replace("Seoul meetup", title))
+        settle()
+        build()
+        settle()
+        sizes.append(fragments.stat().st_size)
+    assert sizes[-1] < max(sizes), sizes  # compacted by the last build
+    parsed.clear()
+    write_yaml("events/past-conference.yaml",
+               FILES["events/past-conference.yaml"].replace("Talks", "Talks and demos"))
+    output = build()
+    assert parsed == ["events/past-conference.yaml"]  # the others, from the compacted file
+    assert output == cold_build()
