@@ -27,7 +27,7 @@ from pipeline.sources.site import SETTINGS_FILE, packaged
 
 RUN = "run.jsonl"
 YAML = (".yaml", ".yml")  # the files `sources.events.yaml_files` reads
-SIGNATURE = struct.Struct("<QqQq")  # size, mtime_ns, inode, ctime_ns, as the digest packs them
+SIGNATURE = struct.Struct("<QqQq")  # size, mtime_ns, inode, ctime_ns, as _pack packs them
 ABSENT = (0, -1, 0, -1)  # the digest's signature of a missing settings file
 
 
@@ -38,7 +38,8 @@ class RunInputs:
     arguments: dict[str, str | None]  # absolute folders and files the build was given
     files: dict[str, list[int] | None]  # path -> [size, mtime_ns, inode, ctime_ns]; None: absent
     clock_ns: int  # the file system's clock when the stats were taken (racy-timestamp rule)
-    packed: bytes = b""  # every signature of `files`, in its order, as SIGNATURE packs it
+    packed: bytes = b""  # every signature of `files`, in its order, as _pack packs it
+    _digest: str = ""  # digest(), made once: the no-op check and the run's record both ask
 
     @classmethod
     def of(cls, events_dir: Path, newsletters_dir: Path, config: Path | None, out_dir: Path,
@@ -58,7 +59,7 @@ class RunInputs:
         _tree(events_dir, YAML, files, packed)
         _tree(newsletters_dir, YAML, files, packed)
         found = files[os.fspath(settings)] = _stat(settings)
-        packed += SIGNATURE.pack(*(found or ABSENT))
+        _pack(packed, found or ABSENT)
         _tree(root / "templates", None, files, packed)
         _tree(packaged("templates"), None, files, packed)
         arguments = {"cwd": os.getcwd(), "events": os.path.abspath(events_dir),
@@ -74,10 +75,11 @@ class RunInputs:
         In the order the folders list their files: an unchanged folder lists them in the same
         order. A file system that does not would cost a rebuild, never a wrong output.
         """
-        # Not json.dumps of the stats: 0.4 s at 100k files, a third of a no-op.
-        digest = hashlib.sha256("\0".join(self.files).encode("utf-8", "surrogateescape"))
-        digest.update(self.packed)
-        return digest.hexdigest()
+        if not self._digest:  # not json.dumps of the stats: 0.4 s at 100k files
+            digest = hashlib.sha256("\0".join(self.files).encode("utf-8", "surrogateescape"))
+            digest.update(self.packed)
+            self._digest = digest.hexdigest()
+        return self._digest
 
     def newest_ns(self) -> int:
         """The latest mtime or ctime of an input (the racy-timestamp rule compares it)."""
@@ -94,7 +96,6 @@ def _tree(folder: Path, suffixes: tuple[str, ...] | None, found: dict[str, list[
 
     os.scandir, not os.walk: the entry's path is joined and its stat taken in C (100k files).
     """
-    pack = SIGNATURE.pack
     folders = [os.fspath(folder)]
     while folders:
         try:
@@ -114,7 +115,16 @@ def _tree(folder: Path, suffixes: tuple[str, ...] | None, found: dict[str, list[
                 if stat.S_ISREG(info.st_mode):
                     signature = [info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns]
                     found[entry.path] = signature
-                    packed += pack(*signature)
+                    _pack(packed, signature)
+
+
+def _pack(packed: bytearray, signature: list[int] | tuple[int, ...]) -> None:
+    """Add a stat signature to `packed`: 32 bytes, or its text between 0xff bytes for a time
+    past the year 2262 (a nanosecond count past 64 bits; `touch -d 2500-01-01` makes one)."""
+    try:
+        packed += SIGNATURE.pack(*signature)
+    except struct.error:
+        packed += b"\xff" + repr(signature).encode() + b"\xff"
 
 
 def _stat(path: str | Path) -> list[int] | None:

@@ -240,3 +240,20 @@ def test_compacted_fragments_serve_the_next_build_as_the_old_ones_did(site, pars
     output = build()
     assert parsed == ["events/past-conference.yaml"]  # the others, from the compacted file
     assert output == cold_build()
+
+
+def test_an_input_dated_past_2262_is_stat_like_any_other(site, parsed, write_yaml):
+    # Its nanosecond mtime does not fit 64 bits: the no-op check's digest must take it
+    # (it once would have stopped the build with a struct.error) and still see its edit.
+    far = 14_000_000_000 * 10**9  # in the year 2413 (ext4 stores times to 2446)
+    os.utime("events/seoul-meetup.yaml", ns=(far, far))
+    if os.stat("events/seoul-meetup.yaml").st_mtime_ns != far:
+        pytest.skip("this file system cannot store a time past 2262")
+    first = warm(parsed)
+    assert build() == first and parsed == []  # a no-op
+    write_yaml("events/seoul-meetup.yaml", FILES["events/seoul-meetup.yaml"].replace(
+        "Seoul meetup", "Seoul meetup (far)"))
+    os.utime("events/seoul-meetup.yaml", ns=(far + 1, far + 1))
+    output = build()
+    assert parsed == ["events/seoul-meetup.yaml"]
+    assert output == cold_build()
