@@ -102,12 +102,12 @@ class EventCache:
         found: dict[int, Parsed] = {}
         if stored:
             # Stat first, then every unchanged file's bytes in a few reads, then decoding.
-            unchanged = [(i, checked) for i, (path, name) in enumerate(files)
-                         if (checked := self._unchanged(stored.get(name), path,
-                                                        trusted_before)) is not None]
-            frags = self._fragments.read_many([record["frag"] for _, (record, _) in unchanged])
-            for (i, (record, signature)), frag in zip(unchanged, frags, strict=True):
-                hit = self._hit(record, signature, files[i][1], frag)
+            unchanged = [(i, record) for i, (path, name) in enumerate(files)
+                         if (record := self._unchanged(stored.get(name), path,
+                                                       trusted_before)) is not None]
+            frags = self._fragments.read_many([record["frag"] for _, record in unchanged])
+            for (i, record), frag in zip(unchanged, frags, strict=True):
+                hit = self._hit(record, files[i][1], frag)
                 if hit is not None:
                     found[i] = hit
         missing = [i for i in range(len(files)) if i not in found]
@@ -238,8 +238,8 @@ class EventCache:
         return new.save()
 
     def _unchanged(self, record: dict[str, Any] | None, path: Path, trusted_before: int,
-                   ) -> tuple[dict[str, Any], list[int]] | None:
-        """The record of a file whose content is the one it records, and the file's stat
+                   ) -> dict[str, Any] | None:
+        """The record of a file whose content is the one it records, with the file's stat
         signature; None: a miss (edited, gone, or no record)."""
         if record is None:
             return None
@@ -249,10 +249,9 @@ class EventCache:
         signature, digest = found
         if record["stat"] != signature:
             record = {**record, "stat": signature, "digest": digest}
-        return record, signature
+        return record
 
-    def _hit(self, record: dict[str, Any], signature: list[int], shown: str,
-             frag: bytes | None) -> Parsed | None:
+    def _hit(self, record: dict[str, Any], shown: str, frag: bytes | None) -> Parsed | None:
         """The record, facts and VEVENT of an unchanged file from its record and its bytes
         (`frag`), its web share kept in `web`; or None (a miss, whatever is wrong)."""
         try:
