@@ -210,6 +210,7 @@ def _build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.
             web.files.update(_render_stale(stale, events, issues, settings, now, cache))
             unchanged = {path: recorded for path, recorded in unchanged.items()
                          if path not in web.files}  # an issue's other files come along
+        cache.forget_events()  # every page is rendered: what follows reads facts and bytes
         for issue in issues:
             if issue.id not in kept or any(path in stale for path in kept[issue.id]):
                 issue_records.remember(issue.id, keys[issue.id], {

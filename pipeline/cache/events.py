@@ -152,6 +152,10 @@ class EventCache:
             self._events[event_id] = event
         return event
 
+    def forget_events(self) -> None:
+        """Let go of the parsed events once nothing renders (`save` needs none of them)."""
+        self._events.clear()
+
     def key_of(self, event_id: str) -> str | None:
         """The cache key of the event's file (its content under the code and settings)."""
         found = self._found.get(event_id)
@@ -239,8 +243,7 @@ class EventCache:
 
     def _unchanged(self, record: dict[str, Any] | None, path: Path, trusted_before: int,
                    ) -> dict[str, Any] | None:
-        """The record of a file whose content is the one it records, with the file's stat
-        signature; None: a miss (edited, gone, or no record)."""
+        """The record of a file unchanged since (with its stat now); None: a miss."""
         if record is None:
             return None
         found = fingerprint(path, record, trusted_before, self.stats)
@@ -252,8 +255,7 @@ class EventCache:
         return record
 
     def _hit(self, record: dict[str, Any], shown: str, frag: bytes | None) -> Parsed | None:
-        """The record, facts and VEVENT of an unchanged file from its record and its bytes
-        (`frag`), its web share kept in `web`; or None (a miss, whatever is wrong)."""
+        """An unchanged file's record, facts and VEVENT (its share kept in `web`), or None."""
         try:
             facts = decode_facts(record["facts"])
             vevent_size, card_size = record["parts"]
