@@ -254,6 +254,10 @@ def _watch(folders: tuple[Path, ...], rebuild: Callable[[], None], reloads: Relo
             rebuild()
         except click.ClickException as error:
             error.show()
+        except Exception as error:  # a bug: said, and the watcher goes on (it once died)
+            click.echo(f"error: the rebuild failed ({type(error).__name__}: {error}); this "
+                       "is a bug in pipeline, please report it. Still watching: the next "
+                       "change is built again", err=True)
         else:
             reloads.bump()
         sys.stdout.flush()

@@ -223,3 +223,30 @@ def test_watch_rebuilds_on_change_and_open_pages_learn_of_it(tmp_path: Path) -> 
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_a_rebuild_failing_unexpectedly_is_said_and_the_watcher_goes_on(tmp_path, monkeypatch,
+                                                                        capsys):
+    # A rebuild that raises something other than a ClickException (a bug) used to end the
+    # watcher thread: the preview then served stale pages without a word.
+    import threading
+
+    import watchfiles
+
+    from pipeline.publish import serve as serve_module
+
+    monkeypatch.setattr(watchfiles, "watch", lambda *folders, **options: iter([{1}, {2}, {3}]))
+    calls = []
+
+    def rebuild() -> None:
+        calls.append(len(calls))
+        if len(calls) == 1:
+            raise RuntimeError("unexpected")
+
+    reloads = serve_module.Reloads()
+    serve_module._watch((tmp_path,), rebuild, reloads, threading.Event(), tmp_path / "output")
+    assert calls == [0, 1, 2]  # every batch of changes was built, the one after the bug too
+    assert reloads.version == 2  # open pages reload after each good rebuild only
+    error = capsys.readouterr().err
+    assert "RuntimeError: unexpected" in error and "Still watching" in error
+    assert "Traceback" not in error
