@@ -26,7 +26,7 @@ from pipeline.publish.manifest import MANIFEST, content_type
 CACHE_CONTROL = {
     ".ics": "public, max-age=3600",
     ".html": "public, max-age=300",
-    ".xml": "public, max-age=3600",
+    ".xml": "public, max-age=300",  # newsletter/feed.xml: as nginx sends newsletter/
     ".txt": "public, max-age=300",
 }
 DEFAULT_CACHE_CONTROL = "public, max-age=300"

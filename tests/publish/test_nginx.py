@@ -25,7 +25,18 @@ ARTIFACTS = {
     "newsletter/feed.xml": b"<?xml version='1.0'?><feed xmlns='http://www.w3.org/2005/Atom'/>",
     "newsletter/2025-01/index.txt": "Caf\u00e9 ".encode() * 400,
     "newsletter/2025-01/message.eml": b"Subject: x\r\n\r\nx\r\n",
+    "events/index.html": b"<!doctype html><title>Events</title>",
 }
+# What each kind of file is sent with: nginx (this snippet) and `pipeline serve` alike.
+HEADERS = [
+    ("calendar/upcoming.ics", "text/calendar; charset=utf-8", "public, max-age=3600"),
+    ("newsletter/index.html", "text/html; charset=utf-8", "public, max-age=300"),
+    ("newsletter/feed.xml", "application/atom+xml", "public, max-age=300"),
+    ("newsletter/2025-01/index.txt", "text/plain; charset=utf-8", "public, max-age=300"),
+    ("newsletter/2025-01/message.eml", "message/rfc822", "public, max-age=300"),
+    ("events/index.html", "text/html; charset=utf-8", "public, max-age=300"),
+    ("manifest.json", "application/json", "no-cache"),
+]
 
 
 def free_port() -> int:
@@ -100,14 +111,7 @@ def fetch(url: str, **headers: str):
         return response.status, response.headers, response.read()
 
 
-@pytest.mark.parametrize(("path", "content_type", "cache"), [
-    ("calendar/upcoming.ics", "text/calendar; charset=utf-8", "public, max-age=3600"),
-    ("newsletter/index.html", "text/html; charset=utf-8", "public, max-age=300"),
-    ("newsletter/feed.xml", "application/atom+xml", "public, max-age=300"),
-    ("newsletter/2025-01/index.txt", "text/plain; charset=utf-8", "public, max-age=300"),
-    ("newsletter/2025-01/message.eml", "message/rfc822", "public, max-age=300"),
-    ("manifest.json", "application/json", "no-cache"),
-])
+@pytest.mark.parametrize(("path", "content_type", "cache"), HEADERS)
 def test_content_type_and_caching_as_documented(nginx, path: str, content_type: str,
                                                 cache: str) -> None:
     status, headers, body = fetch(nginx[0] + path)
@@ -151,3 +155,12 @@ def test_plain_http_redirects_to_https(nginx) -> None:
         opener.open(nginx[1] + "calendar/upcoming.ics", timeout=10)
     assert answer.value.code == 301
     assert answer.value.headers["Location"].startswith("https://")
+
+
+@pytest.mark.parametrize(("path", "content_type", "cache"), HEADERS)
+def test_the_preview_sends_what_nginx_sends(path: str, content_type: str, cache: str) -> None:
+    # `pipeline serve` once sent newsletter/feed.xml with max-age=3600, nginx with 300.
+    from pipeline.publish.manifest import content_type as type_of
+    from pipeline.publish.serve import cache_control
+
+    assert (type_of(path), cache_control(path)) == (content_type, cache)
