@@ -141,8 +141,9 @@ class PreviewHandler(SimpleHTTPRequestHandler):
 
     def end_headers(self) -> None:
         path = getattr(self, "_request_path", "")
-        if path and not path.endswith("/"):
-            self.send_header("Cache-Control", cache_control(path))
+        if path:  # a folder's address serves its index.html: sent as that page is
+            self.send_header("Cache-Control",
+                             cache_control(path + "index.html" if path.endswith("/") else path))
         # Never transform (no gzip of .ics: some calendar clients mishandle it) or sniff.
         self.send_header("X-Content-Type-Options", "nosniff")
         super().end_headers()

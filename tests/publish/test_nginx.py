@@ -35,6 +35,7 @@ HEADERS = [
     ("newsletter/2025-01/index.txt", "text/plain; charset=utf-8", "public, max-age=300"),
     ("newsletter/2025-01/message.eml", "message/rfc822", "public, max-age=300"),
     ("events/index.html", "text/html; charset=utf-8", "public, max-age=300"),
+    ("events/", "text/html; charset=utf-8", "public, max-age=300"),
     ("manifest.json", "application/json", "no-cache"),
 ]
 
@@ -163,4 +164,5 @@ def test_the_preview_sends_what_nginx_sends(path: str, content_type: str, cache:
     from pipeline.publish.manifest import content_type as type_of
     from pipeline.publish.serve import cache_control
 
-    assert (type_of(path), cache_control(path)) == (content_type, cache)
+    served = path + "index.html" if path.endswith("/") else path  # as both servers do
+    assert (type_of(served), cache_control(path)) == (content_type, cache)

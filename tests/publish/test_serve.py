@@ -76,6 +76,13 @@ def test_calendar_is_never_gzipped_and_is_cacheable(base_url: str) -> None:
     assert headers["Last-Modified"]
 
 
+def test_a_folder_address_is_cached_as_its_index_page(base_url: str) -> None:
+    # nginx sends newsletter/ (its index.html) with max-age=300; the preview sent nothing.
+    status, headers, body = fetch(base_url + "newsletter/")
+    assert (status, body) == (200, ARTIFACTS["newsletter/index.html"])
+    assert headers["Cache-Control"] == "public, max-age=300"
+
+
 def test_manifest_is_always_revalidated(base_url: str) -> None:
     _, headers, _ = fetch(base_url + "manifest.json")
     assert headers["Cache-Control"] == "no-cache"
