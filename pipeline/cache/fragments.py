@@ -52,23 +52,12 @@ class Fragments:
 
     def read(self, span: object) -> bytes | None:
         """The bytes of `span` (a record's value); None if they are not there as recorded."""
-        if type(span) is not list or len(span) != 3 or not all(type(n) is int for n in span):
-            return None
-        offset, length, crc = span
-        if offset < 0 or length < 0:
-            return None
-        fd = self._open()  # spans this build added are not read: their values are at hand
-        if fd is None or offset + length > self._size:
-            return None
-        try:
-            data = os.pread(fd, length, offset)
-        except OSError:
-            return None
-        return data if len(data) == length and checksum(data) == crc else None
+        return self.read_many([span])[0]
 
     def read_many(self, spans: list[object]) -> list[bytes | None]:
-        """`read` of each span, with one pread per run of nearby spans (not one per span: a
-        system call costs ~6 us here, and a rebuild reads every unchanged event's span)."""
+        """The bytes of each span, None for one not there as recorded: one pread per run of
+        nearby spans (a system call costs ~6 us here, and a rebuild reads every unchanged
+        event's span)."""
         found: list[bytes | None] = [None] * len(spans)
         fd = self._open() if spans else None  # spans this build added are not read
         if fd is None:
