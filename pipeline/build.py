@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from pipeline.calendar.stamps import EMPTY_LEDGER, Ledger
+from pipeline.publish.writer import plural, what_was_built
 
 if TYPE_CHECKING:  # loading imports dateutil and icalendar: not for `pipeline --version`,
     # nor for a build that stops at the stats (pipeline/cache/run.py)
     from pipeline.cache.events import EventCache
     from pipeline.cache.run import RunInputs
+    from pipeline.calendar.feeds import Calendars
     from pipeline.model import Event, EventFacts, Issue
     from pipeline.sources.events import LoadFiles
     from pipeline.sources.settings import Settings
@@ -24,11 +26,6 @@ if TYPE_CHECKING:  # loading imports dateutil and icalendar: not for `pipeline -
 
 Artifacts = dict[str, bytes]  # path under the publish root -> bytes
 Loaded = TypeVar("Loaded")  # what the events folder is read as: Events, or EventFacts
-
-
-def plural(count: int, noun: str) -> str:
-    """`1 event`, `2 events`."""
-    return f"{count} {noun}{'s' if count != 1 else ''}"
 
 
 def load_inputs(events_dir: Path, newsletters_dir: Path | None, config: Path | None,
@@ -181,6 +178,12 @@ def _build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.
     inputs = RunInputs.of(events_dir, newsletters_dir, config, out_dir, cache_dir, site)
     if not verbose and _unchanged(inputs, now, out_dir, cache_dir, quiet, started):
         return
+    from pipeline.rebuild import rebuild_changed
+
+    # Only event files changed: their pages and .ics, the feeds and listings patched.
+    if not verbose and rebuild_changed(inputs, now, events_dir, newsletters_dir, config, site,
+                                       out_dir, cache_dir, quiet, lock_timeout, started):
+        return
     from pipeline.cache.events import EventCache
     from pipeline.cache.issues import IssueRecords
     from pipeline.cache.run import remember_run
@@ -236,12 +239,12 @@ def _build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.
         notes = _calendar_notices(events, settings, now, ledger, out_dir)
         state = {LEDGER_FILE: ledger_bytes(calendars.ledger)}
         feeds = sum(1 for path in calendars.files if path.count("/") == 1)
-        counts = ((len(events), "event"), (feeds, "feed"), (len(issues), "issue"))
-        summary = "; ".join([", ".join(plural(n, noun) for n, noun in counts), *notes])
+        summary = what_was_built(len(events), feeds, len(issues), notes)
         # Each event's share knows when it next changes: the first of those is the run's.
         next_change = min((share.until for share in web.events.values() if share.until),
                           default=None)
         shares, ics_records = web.events, calendars.records
+        seal = _write_snapshot(events, cache, inputs, calendars, web, settings, now, len(issues))
         # Publishing needs only the bytes: letting the parsed events go first keeps them out
         # of the build's peak memory (the manifest is made there; 100k: 170 MB).
         del events, issues, ledger, calendars, web
@@ -258,10 +261,26 @@ def _build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.
             cache.save(shares, ics_records)
             issue_records.save()
     remember_run(inputs, now, next_change, report.manifest_sha256, state[LEDGER_FILE], summary,
-                 report.files, cache_dir, out_dir, MANIFEST, LEDGER_FILE)
+                 report.files, cache_dir, out_dir, MANIFEST, LEDGER_FILE, seal)
     report.seconds = time.perf_counter() - started  # the whole run's, as the line says
     if not quiet:
         report.echo(summary, verbose)
+
+
+def _write_snapshot(events: Sequence[EventFacts], cache: EventCache, inputs: RunInputs,
+                    calendars: Calendars, web: WebBuild, settings: Settings, now: dt.datetime,
+                    issues: int) -> str:
+    """What the next delta rebuild starts from (pipeline/rebuild.py); its seal ('': none)."""
+    from pipeline.cache.snapshot import snapshot_of, write_snapshot
+    from pipeline.calendar.links import UPCOMING_PATH, feed_ics_path
+
+    if not cache.usable or cache.directory is None:
+        return ""
+    feeds = [UPCOMING_PATH, *(feed_ics_path(spec.id) for spec in settings.feeds)]
+    snapshot = snapshot_of(events, cache.file_paths(), inputs.files, calendars.vevents,
+                           web.events, {path: calendars.files[path] for path in feeds},
+                           settings, now, issues)
+    return "" if snapshot is None else write_snapshot(cache.directory, snapshot)
 
 
 def _issue_keys(events: Sequence[EventFacts], issues: tuple[Issue, ...], settings: Settings,

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from pipeline.model import Event, EventFacts, Issue
 
 Timed = TypeVar("Timed", Event, EventFacts)
 
 
-def matches(event: Event | EventFacts, kinds: Iterable[str] = (), tags: Iterable[str] = ()) -> bool:
+class Selectable(Protocol):
+    """What choosing an event by kind and tag reads of it."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def tags(self) -> tuple[str, ...]: ...
+
+
+def matches(event: Selectable, kinds: Iterable[str] = (), tags: Iterable[str] = ()) -> bool:
     """True when the event's kind is in `kinds` (if any) and it has one of `tags` (if any)."""
     kinds, tags = tuple(kinds), tuple(tags)
     return (not kinds or event.kind in kinds) and (not tags or bool(set(tags) & set(event.tags)))

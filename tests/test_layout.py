@@ -15,7 +15,7 @@ RANKS = {
     "pipeline.parallel": 0,
     "pipeline.sources": 1, "pipeline.importer": 1, "pipeline.calendar": 2, "pipeline.newsletter": 3,
     "pipeline.web": 3.5,  # event pages: read calendar links and newsletter Markdown
-    "pipeline.publish": 4, "pipeline.cache": 4, "pipeline.send": 5,
+    "pipeline.publish": 4, "pipeline.cache": 4, "pipeline.send": 5, "pipeline.rebuild": 5.5,
     "pipeline.build": 6, "pipeline.init": 6, "pipeline.cli": 7, "pipeline.schema": 7, "pipeline.__main__": 8,
     "pipeline": 0,
 }

@@ -16,8 +16,8 @@ which a build only appends to.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -94,7 +94,7 @@ class EventCache:
         self._started = file_system_clock(self.directory) if self._usable else 0
         context = _context(settings, vevent_bytes(_PROBE, settings))
         self._context, self._settings = context, settings
-        self._theme = _sha256(context + b"|" + theme_fingerprint(settings.site).encode())
+        self._theme = records.sha256_hex(context + b"|" + theme_fingerprint(settings.site).encode())
         stored, trusted_before = self._read() if self._usable else ({}, 0)
         self._fragments = Fragments(self.directory if self._usable else None)
         shown = ShownPaths()
@@ -152,14 +152,17 @@ class EventCache:
             self._events[event_id] = event
         return event
 
+    def file_paths(self) -> dict[str, str]:
+        """The file of each event `load_facts` listed, by id, as the build's stat walk names it."""
+        return {event_id: os.fspath(path) for event_id, (path, _, _) in self._found.items()}
+
     def forget_events(self) -> None:
         """Let go of the parsed events once nothing renders (`save` needs none of them)."""
         self._events.clear()
 
     def key_of(self, event_id: str) -> str | None:
         """The cache key of the event's file (its content under the code and settings)."""
-        found = self._found.get(event_id)
-        record = self._files.get(found[1]) if found else None
+        record = self._files.get(self._found[event_id][1]) if event_id in self._found else None
         return self._key(record) if record else None
 
     def save(self, web: Mapping[str, EventWeb] | None = None,
@@ -201,7 +204,7 @@ class EventCache:
                 [record.get(field) for field in FIELDS], separators=(",", ":")).encode()
             for name, record in sorted(self._files.items())) + b"]"
         header = {"kind": "events", "started_ns": self._started, "zones": zones,
-                  "context": self._context.decode(), "theme": self._theme, "body": _sha256(body)}
+                  "context": self._context.decode(), "theme": self._theme, "body": records.sha256_hex(body)}
         write_private(self.directory / PACK, records.line(code_version(), header) + body)
 
     def _with_spans(self, name: str, record: dict[str, Any], share: EventWeb | None,
@@ -268,7 +271,7 @@ class EventCache:
             return None
         if share is not None:
             self.web.setdefault(facts.id, share)
-        made = record["ics"]
+        made = record["ics"]  # an IcsRecord, if it is one
         if (type(made) is list and len(made) == 3 and type(made[0]) is str
                 and type(made[1]) is str and type(made[2]) is int):
             self.ics.setdefault(facts.id, (made[0], made[1], made[2]))
@@ -300,7 +303,7 @@ class EventCache:
         first, _, body = found[0].partition(b"\n") if found else (b"", b"", b"")
         header = records.open_line(code_version(), first)
         if (not isinstance(header, dict) or header.get("context") != self._context.decode()
-                or header.get("body") != _sha256(body)):
+                or header.get("body") != records.sha256_hex(body)):
             return {}, 0  # missing, damaged, of other code or other settings: all misses
         try:  # one array, a record a line: JSON text holds no raw line break
             rows = json.loads(body)
@@ -327,10 +330,6 @@ class EventCache:
         return by_path, started if type(started) is int else 0
 
 
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def _decode_event(event: Event | None, facts: EventFacts) -> Event | None:
     """The event kept with these facts, given its cached properties; None if it is not theirs."""
     if event is None or event.id != facts.id or event.source != facts.source:
@@ -350,7 +349,7 @@ _PROBE = Event(id="probe", title="probe", kind="meetup", start=dt.date(2000, 1, 
 def _context(settings: Settings, probe: bytes) -> bytes:
     """What every entry depends on besides its file (code, settings, the probe's VEVENT), as
     the hex SHA-256 that each entry key and the records' header hold."""
-    return _sha256(f"{code_version()}|{settings!r}|".encode() + probe).encode()
+    return records.sha256_hex(f"{code_version()}|{settings!r}|".encode() + probe).encode()
 
 
 # A file's next record ({}: not to be cached), facts, Event (None: not decoded), VEVENT and

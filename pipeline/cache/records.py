@@ -14,6 +14,11 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 
+def sha256_hex(data: bytes | memoryview) -> str:
+    """The SHA-256 of `data`, in hex: what headers hold of the bytes they vouch for."""
+    return hashlib.sha256(data).hexdigest()
+
+
 def _seal(version: str, text: bytes) -> bytes:
     return hashlib.sha256(version.encode() + b"\n" + text).hexdigest().encode()
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import os
 import stat
 import struct
@@ -39,6 +40,8 @@ class RunInputs:
     files: dict[str, list[int] | None]  # path -> [size, mtime_ns, inode, ctime_ns]; None: absent
     clock_ns: int  # the file system's clock when the stats were taken (racy-timestamp rule)
     packed: bytes = b""  # every signature of `files`, in its order, as _pack packs it
+    event_files: int = 0  # the first this many of `files` are the event files
+    event_bytes: int = 0  # ... and the first this many bytes of `packed` their signatures
     _digest: str = ""  # digest(), made once: the no-op check and the run's record both ask
 
     @classmethod
@@ -57,6 +60,7 @@ class RunInputs:
         files: dict[str, list[int] | None] = {}
         packed = bytearray()
         _tree(events_dir, YAML, files, packed)
+        event_files, event_bytes = len(files), len(packed)
         _tree(newsletters_dir, YAML, files, packed)
         found = files[os.fspath(settings)] = _stat(settings)
         _pack(packed, found or ABSENT)
@@ -66,7 +70,7 @@ class RunInputs:
                      "newsletters": os.path.abspath(newsletters_dir),
                      "config": os.path.abspath(config) if config else None,
                      "out": os.path.abspath(out_dir)}
-        return cls(arguments, files, clock, bytes(packed))
+        return cls(arguments, files, clock, bytes(packed), event_files, event_bytes)
 
     def digest(self) -> str:
         """A SHA-256 of every input's path and stat: the run record keeps this, not the stats
@@ -80,6 +84,17 @@ class RunInputs:
             digest.update(self.packed)
             self._digest = digest.hexdigest()
         return self._digest
+
+    def others_digest(self) -> str:
+        """digest() of every input but the event files: a delta rebuild needs it unchanged."""
+        names = list(self.files)[self.event_files:]
+        digest = hashlib.sha256("\0".join(names).encode("utf-8", "surrogateescape"))
+        digest.update(self.packed[self.event_bytes:])
+        return digest.hexdigest()
+
+    def event_stats(self) -> dict[str, list[int] | None]:
+        """The signature of each event file, by path."""
+        return dict(itertools.islice(self.files.items(), self.event_files))
 
     def newest_ns(self) -> int:
         """The latest mtime or ctime of an input (the racy-timestamp rule compares it)."""
@@ -161,6 +176,19 @@ def unchanged_run(inputs: RunInputs, now: dt.datetime, out_dir: Path, ledger_fil
                   journal_file: str, manifest_file: str, cache_dir: Path | None,
                   ) -> dict[str, Any] | None:
     """The last build's record when this build would publish the same bytes; else None."""
+    record = last_run(inputs, now, out_dir, ledger_file, journal_file, manifest_file, cache_dir)
+    if record is None or record["files"] != inputs.digest():
+        return None
+    if inputs.newest_ns() >= record["clock_ns"]:
+        return None  # too recent to trust a stat (racy-timestamp rule)
+    return record
+
+
+def last_run(inputs: RunInputs, now: dt.datetime, out_dir: Path, ledger_file: str,
+             journal_file: str, manifest_file: str, cache_dir: Path | None,
+             ) -> dict[str, Any] | None:
+    """The last build's record when its publish root, arguments and `now` window still hold
+    (whatever its input files are now); else None."""
     if cache_dir is None or inputs.clock_ns == 0:
         return None
     found = read_private(cache_dir / RUN, 1 << 30)
@@ -173,8 +201,8 @@ def unchanged_run(inputs: RunInputs, now: dt.datetime, out_dir: Path, ledger_fil
         until = record["next_change"] and dt.datetime.fromisoformat(record["next_change"])
         if record["arguments"] != inputs.arguments or not since <= now or (until and now >= until):
             return None
-        if record["files"] != inputs.digest() or inputs.newest_ns() >= record["clock_ns"]:
-            return None  # changed, or too recent to trust a stat (racy-timestamp rule)
+        if type(record["files"]) is not str or type(record["clock_ns"]) is not int:
+            return None
         if os.path.lexists(out_dir / journal_file):
             return None  # an interrupted publish: the full build repairs it
         for name, key in ((manifest_file, "manifest"), (ledger_file, "ledger")):
@@ -188,11 +216,12 @@ def unchanged_run(inputs: RunInputs, now: dt.datetime, out_dir: Path, ledger_fil
 def remember_run(inputs: RunInputs, now: dt.datetime, next_change: dt.datetime | None,
                  manifest_sha256: str, ledger: bytes, summary: str, files: int,
                  cache_dir: Path | None, out_dir: Path, manifest_file: str,
-                 ledger_file: str) -> None:
+                 ledger_file: str, snapshot: str = "") -> None:
     """Record a successful build for the next one (nothing when there is no private cache).
 
     The stats of the manifest and ledger it published let the next build's check
-    (`unchanged_run`) know them unchanged without reading them.
+    (`unchanged_run`) know them unchanged without reading them. `snapshot`: the seal of the
+    snapshot this build wrote (cache/snapshot.py), which a delta rebuild starts from.
     """
     if cache_dir is None or inputs.clock_ns == 0 or not manifest_sha256:
         return
@@ -200,5 +229,6 @@ def remember_run(inputs: RunInputs, now: dt.datetime, next_change: dt.datetime |
               "now": now.isoformat(), "next_change": next_change and next_change.isoformat(),
               "manifest": manifest_sha256, "ledger": hashlib.sha256(ledger).hexdigest(),
               "manifest_stat": _stat(out_dir / manifest_file),
-              "ledger_stat": _stat(out_dir / ledger_file), "summary": summary, "count": files}
+              "ledger_stat": _stat(out_dir / ledger_file), "summary": summary, "count": files,
+              "others": inputs.others_digest(), "snapshot": snapshot}
     write_private(cache_dir / RUN, records.dump(code_version(), record, []))

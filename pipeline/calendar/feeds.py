@@ -72,6 +72,7 @@ class Calendars:
     unchanged: dict[str, tuple[str, int]]  # per-event .ics path -> (SHA-256, size), not made
     ledger: Ledger  # the publication ledger once the files are published
     records: dict[str, IcsRecord]  # by event id: what its .ics was made of, and its hash
+    vevents: dict[str, bytes]  # by event id: its VEVENT with its stamps, as the feeds hold it
 
 
 def assemble_calendars(events: Iterable[EventFacts], bodies: Mapping[str, bytes],
@@ -121,7 +122,7 @@ def assemble_calendars(events: Iterable[EventFacts], bodies: Mapping[str, bytes]
             continue
         data = files[event_ics_path(event)] = _assemble(head, (event,), vevents, zones, tzids)
         records[event.id] = (recipe, hashlib.sha256(data).hexdigest(), len(data))
-    return Calendars(files, unchanged, next_ledger(ledger, stamps), records)
+    return Calendars(files, unchanged, next_ledger(ledger, stamps), records, vevents)
 
 
 def calendar_ledger(events: tuple[Event, ...], settings: Settings, now: dt.datetime,
@@ -259,8 +260,13 @@ def _vtimezones(events: Iterable[EventFacts], memo: MutableMapping[tuple, bytes]
     memo = {} if memo is None else memo
     for name, (first, last) in spans.items():
         if (name, first, last) not in memo:  # scanning tzdata costs ~30 ms a zone
-            memo[name, first, last] = mend_folds(vtimezone(name, first, last).to_ical())
+            memo[name, first, last] = vtimezone_bytes(name, first, last)
     return {name: memo[name, first, last] for name, (first, last) in sorted(spans.items())}
+
+
+def vtimezone_bytes(name: str, first: dt.datetime, last: dt.datetime | None) -> bytes:
+    """The VTIMEZONE of zone `name` covering instants `first` to `last` (None: on and on)."""
+    return mend_folds(vtimezone(name, first, last).to_ical())
 
 
 def _vevent(event: Event, settings: Settings) -> bytes:

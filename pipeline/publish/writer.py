@@ -30,7 +30,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,6 +75,17 @@ class PublishReport:
         counts = (f"{self.files} files: {len(self.written)} written, {len(self.unchanged)} "
                   f"unchanged, {len(self.removed)} removed in {self.seconds:.2f}s")
         return f"built: {summary}; {counts}" if summary else f"published {counts}"
+
+
+def plural(count: int, noun: str) -> str:
+    """`1 event`, `2 events`."""
+    return f"{count} {noun}{'s' if count != 1 else ''}"
+
+
+def what_was_built(events: int, feeds: int, issues: int, notes: Sequence[str] = ()) -> str:
+    """The summary line's account of a build, before what it changed on disk."""
+    counts = ((events, "event"), (feeds, "feed"), (issues, "issue"))
+    return "; ".join([", ".join(plural(n, noun) for n, noun in counts), *notes])
 
 
 def _read_journal(folders: RootFolders) -> set[str]:

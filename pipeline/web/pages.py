@@ -6,6 +6,7 @@ import datetime as dt
 import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple, Protocol
 
 import jinja2
 
@@ -18,7 +19,7 @@ from pipeline.parallel import fork_map
 from pipeline.selection import matches
 from pipeline.sources.settings import Settings
 from pipeline.web import theme
-from pipeline.web.content import Cards
+from pipeline.web.content import Cards, EventCard
 from pipeline.web.embed import EMBED_PATH, render_embed
 from pipeline.web.jsonld import item_list, script
 from pipeline.web.rendered import EventWeb, render_event
@@ -39,6 +40,36 @@ class FeedView:
     description: str
     page: str | None  # its page's address (None: the listing itself)
     links: FeedLinks
+
+
+class Listed(Protocol):
+    """What a listing reads of an event's share: its card and its events.json item."""
+
+    @property
+    def card(self) -> EventCard: ...
+
+    @property
+    def embed(self) -> bytes: ...
+
+
+class ListedEvent(Protocol):
+    """What a listing reads of the event itself: its id, and its kind and tags for the feeds."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def tags(self) -> tuple[str, ...]: ...
+
+
+class Listing(NamedTuple):
+    """An unchanged event's listing entry, as a delta rebuild keeps it (pipeline/rebuild.py)."""
+
+    card: EventCard
+    embed: bytes
 
 
 @dataclass(slots=True)
@@ -85,6 +116,21 @@ def build_pages(events: Sequence[EventFacts], settings: Settings, now: dt.dateti
     return WebBuild(files, unchanged, shares)
 
 
+def build_changed_pages(changed: Sequence[Event], events: Sequence[ListedEvent],
+                        kept: Mapping[str, Listed], settings: Settings, now: dt.datetime,
+                        ) -> WebBuild:
+    """build_pages when only `changed` were edited or added: the other `events` keep their
+    page and their listing entry (`kept`, by id). `unchanged` is left to the caller."""
+    env = theme.environment(settings.site, first_localizer(settings.locale))
+    site = _site(settings)
+    rendered = [render_event(event, settings, now, env, site) for event in changed]
+    made = {event.id: share for event, (share, _) in zip(changed, rendered, strict=True)}
+    files = {event_page_path(event) + "index.html": data
+             for event, (_, data) in zip(changed, rendered, strict=True)}
+    files.update(render_listings(events, {**kept, **made}, settings, env, site))
+    return WebBuild(files, {}, made)
+
+
 def render_event_pages(events: Iterable[Event], settings: Settings, now: dt.datetime,
                        ) -> Artifacts:
     """The pages of `events` alone (those the publish root no longer holds as recorded)."""
@@ -94,7 +140,7 @@ def render_event_pages(events: Iterable[Event], settings: Settings, now: dt.date
             for event in events}
 
 
-def render_listings(events: Iterable[EventFacts], shares: Mapping[str, EventWeb],
+def render_listings(events: Iterable[ListedEvent], shares: Mapping[str, Listed],
                     settings: Settings, env: jinja2.Environment, site: theme.Site) -> Artifacts:
     """The listing, the feed pages and events.json, from each event's card and item."""
     ordered = sorted(((event, shares[event.id]) for event in events),

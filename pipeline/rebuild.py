@@ -1,0 +1,228 @@
+"""A rebuild of the event files that changed alone, patching the last build's snapshot.
+
+When the last build's record still holds (the same arguments, the `now` window, the
+manifest and ledger it published; pipeline/cache/run.py) and only event files changed
+since, a rebuild needs nothing of the other events but what their feeds and listings hold
+of them: the snapshot (pipeline/cache/snapshot.py). The changed files are parsed and their
+pages and .ics made; the deleted ones' rows go; the feeds, the listings and events.json
+are joined again from the rows' bytes, and the manifest and ledger changed by path. No
+unchanged event is read, decoded or rendered.
+
+It publishes what the full build would, byte for byte (tests/test_rebuild.py holds it to a
+cold build): whenever it could not be sure of that, `rebuild_changed` gives up before
+anything is written and the full build runs. It gives up on a problem in a changed file
+(the full build reports every problem), a duplicate or reserved id, an edit touching a
+newsletter issue's events, an empty upcoming feed, and more
+changed files than `MAX_CHANGED_SHARE` of the site.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import click
+
+from pipeline.cache.run import RunInputs, last_run, remember_run
+from pipeline.cache.snapshot import Pieces, Row, Snapshot, read_snapshot, write_snapshot
+from pipeline.publish.writer import what_was_built
+
+MAX_CHANGED_SHARE = 50  # at most 2 + (events / this) changed files: more, the full build runs
+
+
+class Changes(NamedTuple):
+    """Which event files a rebuild must read, and which rows it drops."""
+
+    read: list[str]  # new files, and files whose stat moved (or is too recent to trust)
+    dropped: set[str]  # paths of the rows replaced or gone
+
+
+class KeptEvent(NamedTuple):
+    """What the listings read of an unchanged event (web.pages.ListedEvent)."""
+
+    id: str
+    kind: str
+    tags: tuple[str, ...]
+
+
+def changes_since(snapshot: Snapshot, inputs: RunInputs, clock_ns: int) -> Changes:
+    """The event files to read (their stat is not the row's, or too recent: git's racy rule)
+    and the rows they replace, with those of deleted files."""
+    stats = inputs.event_stats()
+    rows = {row.path: row for row in snapshot.rows}
+    read = []
+    for path, stat in stats.items():
+        row = rows.get(path)
+        if row is None or row.stat != stat or stat is None or max(stat[1], stat[3]) >= clock_ns:
+            read.append(path)
+    dropped = {path for path in read if path in rows} | (rows.keys() - stats.keys())
+    return Changes(read, dropped)
+
+
+def rebuild_changed(inputs: RunInputs, now: dt.datetime, events_dir: Path,
+                    newsletters_dir: Path, config: Path | None, site: Path | None,
+                    out_dir: Path, cache_dir: Path | None, quiet: bool,
+                    lock_timeout: float | None, started: float) -> bool:
+    """Publish a rebuild of the changed event files alone; False (nothing written) when the
+    full build must run instead."""
+    from pipeline.calendar.stamps import LEDGER_FILE
+    from pipeline.publish.manifest import MANIFEST
+    from pipeline.publish.writer import JOURNAL, locked_root
+
+    if cache_dir is None:
+        return False
+    # Under the publish root's lock from the first read: the ledger and manifest the snapshot
+    # was made with must be the ones this publish replaces.
+    with locked_root(out_dir, lock_timeout) as root:
+        record = last_run(inputs, now, out_dir, LEDGER_FILE, JOURNAL, MANIFEST, cache_dir)
+        if record is None or record.get("others") != inputs.others_digest():
+            return False
+        snapshot = read_snapshot(cache_dir, str(record.get("snapshot") or ""))
+        if snapshot is None:
+            return False
+        changes = changes_since(snapshot, inputs, record["clock_ns"])
+        touched = len(changes.dropped.union(changes.read))  # a renamed file counts twice
+        if not touched or touched > 2 + len(snapshot.rows) // MAX_CHANGED_SHARE:
+            return False
+        patched = _patch(snapshot, changes, inputs, now, events_dir, newsletters_dir, config,
+                         site, out_dir)
+        if patched is None:
+            return False
+        artifacts, gone, state, summary, next_snapshot, next_change = patched
+        previous = root.previous()
+        if previous is None:
+            return False
+        unchanged = {path: (entry.get("sha256"), entry.get("bytes"))
+                     for path, entry in previous.items()
+                     if path not in artifacts and path not in gone and entry.get("kept") is not True}
+        report = root.publish(artifacts, summary, quiet=True, state=state, trust_manifest=True,
+                              unchanged=unchanged)
+        seal = write_snapshot(cache_dir, next_snapshot)
+    remember_run(inputs, now, next_change, report.manifest_sha256, state[LEDGER_FILE], summary,
+                 report.files, cache_dir, out_dir, MANIFEST, LEDGER_FILE, seal)
+    report.seconds = time.perf_counter() - started  # the whole run's, as the line says
+    if not quiet:
+        report.echo(summary, False)
+    return True
+
+
+Patched = tuple[dict[str, bytes], set[str], dict[str, bytes], str, Snapshot, dt.datetime | None]
+
+
+def _patch(snapshot: Snapshot, changes: Changes, inputs: RunInputs, now: dt.datetime,
+           events_dir: Path, newsletters_dir: Path, config: Path | None, site: Path | None,
+           out_dir: Path) -> Patched | None:
+    """The files to publish, the paths to remove, the ledger, the summary line, the next
+    snapshot and `now` window's end; None when the full build must run."""
+    from pipeline.cache.files import ShownPaths
+    from pipeline.cache.shares import decode_facts
+    from pipeline.cache.snapshot import join_feed, make_row, moment, zone_spans
+    from pipeline.calendar.feeds import assemble_calendars, vevent_bytes, vtimezone_bytes
+    from pipeline.calendar.links import UPCOMING_PATH, event_ics_path, event_page_path, feed_ics_path
+    from pipeline.calendar.notices import vanished_events
+    from pipeline.calendar.stamps import LEDGER_FILE, ledger_bytes, read_ledger
+    from pipeline.errors import InvalidInput, Problem
+    from pipeline.selection import may_look_ahead_to, recaps
+    from pipeline.sources.events import load_event
+    from pipeline.sources.issues import load_issues
+    from pipeline.sources.settings import read_settings
+    from pipeline.web.pages import FEEDS_FOLDER, build_changed_pages
+
+    settings, problems = read_settings(config, site)
+    try:
+        issues = load_issues(newsletters_dir, settings)
+    except InvalidInput:
+        return None
+    feeds = [UPCOMING_PATH, *(feed_ics_path(spec.id) for spec in settings.feeds)]
+    if problems or len(issues) != snapshot.issues or feeds != snapshot.feeds:
+        return None
+    shown = ShownPaths()
+    events = []
+    for path in changes.read:
+        if os.path.islink(path):
+            return None  # the full build reports it
+        found: list[Problem] = []
+        event = load_event(Path(path), settings, found, shown(Path(path)))
+        if event is None or found:
+            return None
+        events.append(event)
+    kept_rows = [row for row in snapshot.rows if row.path not in changes.dropped]
+    old_rows = [row for row in snapshot.rows if row.path in changes.dropped]
+    ids = [event.id for event in events]
+    kept_ids = {row.id for row in kept_rows}
+    if (len(set(ids)) != len(ids) or not kept_ids.isdisjoint(ids) or FEEDS_FOLDER in ids
+            or not (kept_rows or events)):
+        return None
+    try:
+        before = [decode_facts(row.facts) for row in old_rows]
+    except (TypeError, ValueError):
+        return None
+    # An issue whose events may change is rendered by the full build (cache/issues.py).
+    if any(recaps(facts, issue) or may_look_ahead_to(facts, issue)
+           for facts in (*before, *(event.facts for event in events)) for issue in issues):
+        return None
+    ledger = read_ledger(out_dir)
+    calendars = assemble_calendars([event.facts for event in events],
+                                   {event.id: vevent_bytes(event, settings) for event in events},
+                                   settings, now, {}, ledger)
+    kept_pieces = [pieces for row, pieces in zip(snapshot.rows, snapshot.pieces, strict=True)
+                   if row.path not in changes.dropped]
+    web = build_changed_pages(events, [*(_kept_event(row) for row in kept_rows), *events],
+                              {row.id: _listing(row, pieces)
+                               for row, pieces in zip(kept_rows, kept_pieces, strict=True)},
+                              settings, now)
+    stats = inputs.event_stats()
+    made = [make_row(path, stats[path] or [], event.facts, calendars.vevents[event.id],
+                     web.events[event.id], settings, now)
+            for path, event in zip(changes.read, events, strict=True)]
+    joined = sorted([*zip(kept_rows, kept_pieces, strict=True), *made],
+                    key=lambda pair: (pair[0].start, pair[0].id))
+    rows = [row for row, _ in joined]
+    pieces = [made_pieces for _, made_pieces in joined]
+    if not any(row.feeds & 1 for row in rows):
+        return None  # the summary's empty-feed note: the full build's
+    files, zones = {}, {}
+    for bit, path in enumerate(feeds):
+        texts = []
+        for key in zone_spans(rows, bit):  # a VTIMEZONE is made again when its span moved
+            text = zones[key] = snapshot.zones.get(key) or vtimezone_bytes(
+                key[0], moment(key[1]), None if key[2] is None else moment(key[2]))
+            texts.append(text)
+        files[path] = join_feed(snapshot.heads[bit], texts, [
+            made_pieces[0] for row, made_pieces in joined if row.feeds >> bit & 1])
+    files.update({path: data for path, data in calendars.files.items() if path not in feeds})
+    files.update(web.files)
+    gone = {path for row in old_rows for path in (
+        event_ics_path(_kept_event(row)), event_page_path(_kept_event(row)) + "index.html")}
+    gone -= files.keys()
+    # The full build's warning for each published event whose file is gone (said once).
+    uids = (f"{event_id}@{settings.uid_host}" for event_id in {row.id for row in old_rows} - set(ids))
+    left = {uid: ledger[uid] for uid in uids if uid in ledger}
+    for warning in vanished_events(left, [], settings, lambda p: (out_dir / p).is_file()):
+        click.echo(warning, err=True)
+    summary = what_was_built(len(rows), len(feeds), len(issues))
+    untils = [dt.datetime.fromisoformat(row.until) for row in rows if row.until]
+    next_snapshot = Snapshot(rows, pieces, snapshot.heads, zones, feeds, len(issues),
+                             snapshot.lines)
+    return (files, gone, {LEDGER_FILE: ledger_bytes(calendars.ledger)}, summary, next_snapshot,
+            min(untils, default=None))
+
+
+def _kept_event(row: Row) -> Any:
+    """A row as the listings and links read an event: its id, kind and tags."""
+    return KeptEvent(row.id, row.facts[3], tuple(row.facts[4]))
+
+
+def _listing(row: Row, pieces: Pieces) -> Any:
+    """An unchanged event's listing entry, from its row and pieces."""
+    from pipeline.web.content import EventCard
+    from pipeline.web.pages import Listing
+
+    url, upcoming, year, sort_at = row.card
+    card = EventCard(url, upcoming, year, (dt.datetime.fromisoformat(sort_at), row.id), pieces[1])
+    return Listing(card, pieces[2])
+
+

@@ -1,0 +1,252 @@
+"""A rebuild of the changed event files alone publishes the bytes of a cold build, or gives up.
+
+Every test changes the site the way a user would, builds through the last build's snapshot
+(pipeline/rebuild.py), and compares every published file with a build of the same input
+from nothing. `paths` records which way each build went: "delta" or "full".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import shutil
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from cachesite import ROOT, build, cold_build
+
+import pipeline.rebuild as rebuild_module
+from pipeline.cache import cache_dir_for
+from pipeline.cache.snapshot import SNAPSHOT
+from pipeline.errors import InvalidInput
+
+NOW = dt.datetime(2025, 3, 1, 9, 0, tzinfo=dt.UTC)
+SETTINGS = """\
+    site_name: Delta Test
+    base_url: https://events.example.org/
+    feeds:
+      - id: korea
+        name: Korea
+        tags: [korea]
+      - id: meetups
+        name: Meetups
+        kinds: [meetup]
+    """
+# Picks only: an edit of any other event touches no issue, so it can take the delta path.
+ISSUE = """\
+    title: Q1 2025
+    date: 2025-02-15
+    period: {from: 2025-01-01, to: 2025-01-31}
+    select: {tags: [pick]}
+    looking_ahead: 2
+    """
+ZONES = ("Asia/Seoul", "Europe/Paris", "America/Los_Angeles", "Europe/London")
+
+
+def event_text(number: int, title: str | None = None, day: int | None = None,
+               zone: str | None = None) -> str:
+    """A meetup, docathon or conference in one of ZONES; every third is in Korea."""
+    kind = ("meetup", "docathon", "conference")[number % 3]
+    zone = zone or ZONES[number % len(ZONES)]
+    day = day if day is not None else 3 + number * 2 % 25
+    tags = "[korea]" if number % 3 == 0 else "[europe, online]"
+    return textwrap.dedent(f"""\
+        title: {title or f'Event {number}'}
+        kind: {kind}
+        start: 2025-04-{day:02d} 18:00
+        duration: 2h
+        timezone: {zone}
+        tags: {tags}
+        summary: Number {number}, in {zone}.
+        """)
+
+
+@pytest.fixture
+def site(in_tmp: Path) -> Path:
+    """Twelve upcoming events, a past one, an issue, two feeds and the project's templates."""
+    Path("pipeline.yaml").write_text(textwrap.dedent(SETTINGS))
+    Path("newsletters").mkdir()
+    Path("newsletters/2025-q1.yaml").write_text(textwrap.dedent(ISSUE))
+    Path("events/2025").mkdir(parents=True)
+    for number in range(12):
+        Path(f"events/2025/event-{number:02d}.yaml").write_text(event_text(number))
+    Path("events/past-pick.yaml").write_text(textwrap.dedent("""\
+        title: Past pick
+        kind: conference
+        start: 2025-01-15 09:00
+        end: 2025-01-15 18:00
+        timezone: Europe/London
+        tags: [pick]
+        """))
+    shutil.copytree(ROOT / "templates", "templates")
+    return in_tmp
+
+
+@pytest.fixture
+def paths(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Which way each build went: 'delta' (rebuild_changed published) or 'full'."""
+    taken: list[str] = []
+    real = rebuild_module.rebuild_changed
+
+    def spy(*args, **kwargs) -> bool:
+        done = real(*args, **kwargs)
+        if args[6] == Path("output"):  # not the cold builds compared with
+            taken.append("delta" if done else "full")
+        return done
+
+    monkeypatch.setattr(rebuild_module, "rebuild_changed", spy)
+    return taken
+
+
+def settle() -> None:
+    """Past the file system clock's tick: a stat from the last build's tick is not trusted."""
+    time.sleep(0.02)
+
+
+def rebuilt(now: dt.datetime = NOW) -> dict[str, bytes]:
+    """A build after a change; asserts it published what a cold build of the input does."""
+    settle()
+    warm = build(now=now)
+    settle()
+    assert warm == cold_build(now), "the rebuild differs from a cold build"
+    return warm
+
+
+def first_build(paths: list[str]) -> dict[str, bytes]:
+    settle()
+    files = build(now=NOW)
+    paths.clear()
+    return files
+
+
+def test_an_edited_title_takes_the_delta_path(site: Path, paths: list[str]) -> None:
+    before = first_build(paths)
+    path = Path("events/2025/event-04.yaml")
+    path.write_text(path.read_text().replace("title: Event 4", "title: Event four edited"))
+    after = rebuilt()
+    assert paths == ["delta"]
+    assert b"Event four edited" in after["calendar/upcoming.ics"]
+    changed = sorted(name for name in after if after[name] != before.get(name))
+    assert "events/event-04/index.html" in changed and "calendar/events/event-04.ics" in changed
+    assert "events/event-05/index.html" not in changed
+
+
+def test_moved_added_deleted_and_renamed_files_take_the_delta_path(site: Path,
+                                                                    paths: list[str]) -> None:
+    first_build(paths)
+    path = Path("events/2025/event-07.yaml")
+    path.write_text(event_text(7, day=28))  # now last in the feeds and the listing
+    rebuilt()
+    Path("events/2025/event-20.yaml").write_text(event_text(20, day=4))
+    rebuilt()
+    Path("events/2025/event-02.yaml").unlink()
+    rebuilt()
+    Path("events/2025/event-05.yaml").rename("events/event-05-renamed.yaml")  # a new id
+    rebuilt()
+    Path("events/2025/event-01.yaml").write_text(event_text(1, zone="Pacific/Honolulu"))
+    rebuilt()  # the feeds gain a VTIMEZONE
+    Path("events/2025/event-08.yaml").rename("events/kept-id.yaml")
+    Path("events/kept-id.yaml").write_text("id: event-08\n" + event_text(8))  # the same id
+    rebuilt()
+    assert paths == ["delta"] * 6
+
+
+def test_a_deleted_event_is_warned_about_once(site: Path, paths: list[str],
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    first_build(paths)
+    capsys.readouterr()
+    Path("events/2025/event-03.yaml").unlink()
+    files = rebuilt()
+    assert paths[0] == "delta"
+    assert "calendar/events/event-03.ics" not in files
+    assert capsys.readouterr().err.count("warning: event 'event-03' was published") == 1
+
+
+@pytest.mark.parametrize("change", ["pick", "problem", "duplicate", "three files",
+                                    "settings", "over"])
+def test_what_the_delta_path_cannot_be_sure_of_goes_the_full_way(
+        site: Path, paths: list[str], change: str) -> None:
+    first_build(paths)
+    now = NOW
+    if change == "pick":  # an event the issue may show
+        Path("events/2025/event-01.yaml").write_text(
+            event_text(1).replace("[europe, online]", "[pick]"))
+    elif change == "problem":
+        Path("events/2025/event-01.yaml").write_text("title: [unclosed\n")
+    elif change == "duplicate":
+        Path("events/twin.yaml").write_text("id: event-01\n" + event_text(1))
+    elif change == "three files":  # more than 2 + one in fifty of a 13-event site
+        for number in (1, 2, 3):
+            Path(f"events/2025/event-{number:02d}.yaml").write_text(event_text(number, title="New"))
+    elif change == "settings":
+        Path("pipeline.yaml").write_text(textwrap.dedent(SETTINGS).replace("Delta", "Full"))
+        Path("events/2025/event-01.yaml").write_text(event_text(1, title="One"))
+    elif change == "over":  # `now` past an event's end: the feeds change with no file edited
+        Path("events/2025/event-01.yaml").write_text(event_text(1, title="One"))
+        now = dt.datetime(2025, 4, 30, tzinfo=dt.UTC)
+    if change in ("problem", "duplicate"):
+        settle()
+        with pytest.raises(InvalidInput):
+            build(now=now)
+        assert paths == ["full"]
+        return
+    rebuilt(now)
+    assert paths == ["full"]
+
+
+def test_a_damaged_or_missing_snapshot_goes_the_full_way(site: Path, paths: list[str]) -> None:
+    first_build(paths)
+    snapshot = cache_dir_for(Path("output")) / SNAPSHOT
+    data = bytearray(snapshot.read_bytes())
+    data[-10] ^= 0xFF  # a byte of the last event's events.json item
+    snapshot.write_bytes(bytes(data))
+    Path("events/2025/event-04.yaml").write_text(event_text(4, title="Damaged"))
+    rebuilt()
+    snapshot.unlink()
+    Path("events/2025/event-04.yaml").write_text(event_text(4, title="Missing"))
+    rebuilt()
+    assert paths == ["full", "full"]
+    Path("events/2025/event-04.yaml").write_text(event_text(4, title="Back"))
+    rebuilt()  # the full build wrote a snapshot again
+    assert paths[-1] == "delta"
+
+
+def test_a_full_build_after_delta_builds_reads_the_files_they_changed(
+        site: Path, paths: list[str]) -> None:
+    first_build(paths)
+    Path("events/2025/event-04.yaml").write_text(event_text(4, title="Delta one"))
+    rebuilt()
+    Path("events/2025/event-06.yaml").write_text(event_text(6, title="Delta two"))
+    rebuilt()
+    Path("events/2025/event-04.yaml").write_text(event_text(4))  # as it was at first
+    Path("events/2025/event-06.yaml").write_text(event_text(6))
+    Path("events/2025/event-08.yaml").write_text(event_text(8, title="Third"))  # too many
+    rebuilt()
+    assert paths == ["delta", "delta", "full"]
+
+
+def test_a_random_series_of_edits_matches_cold_builds(site: Path, paths: list[str]) -> None:
+    """Seeded: edits, moves, adds, deletes and renames, one a build, in any order."""
+    first_build(paths)
+    chance = random.Random(17)
+    for step in range(14):
+        files = sorted(Path("events").rglob("event-*.yaml"))
+        chosen = chance.choice(files)
+        action = chance.choice(("title", "day", "zone", "add", "delete", "rename"))
+        number = int(chosen.stem.split("-")[1])
+        if action == "title":
+            chosen.write_text(event_text(number, title=f"Step {step} title"))
+        elif action == "day":
+            chosen.write_text(event_text(number, day=chance.randrange(2, 28)))
+        elif action == "zone":
+            chosen.write_text(event_text(number, zone=chance.choice(ZONES)))
+        elif action == "add":
+            Path(f"events/event-{30 + step}.yaml").write_text(event_text(30 + step))
+        elif action == "delete" and len(files) > 3:
+            chosen.unlink()
+        elif action == "rename":
+            chosen.rename(chosen.with_name(f"event-{50 + step}.yaml"))
+        rebuilt()
+    assert "delta" in paths
