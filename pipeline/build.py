@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from pipeline.calendar.stamps import EMPTY_LEDGER, Ledger
-from pipeline.publish.writer import plural, what_was_built
+from pipeline.publish.report import plural, what_was_built
 
 if TYPE_CHECKING:  # loading imports dateutil and icalendar: not for `pipeline --version`,
     # nor for a build that stops at the stats (pipeline/cache/run.py)
@@ -280,7 +280,7 @@ def _write_snapshot(events: Sequence[EventFacts], cache: EventCache, inputs: Run
     snapshot = snapshot_of(events, cache.file_paths(), inputs.files, calendars.vevents,
                            web.events, {path: calendars.files[path] for path in feeds},
                            settings, now, issues)
-    return "" if snapshot is None else write_snapshot(cache.directory, snapshot)
+    return "" if snapshot is None else write_snapshot(cache.directory, snapshot, fresh=True)
 
 
 def _issue_keys(events: Sequence[EventFacts], issues: tuple[Issue, ...], settings: Settings,
@@ -348,7 +348,8 @@ def _unchanged(inputs: RunInputs, now: dt.datetime, out_dir: Path, cache_dir: Pa
     from pipeline.cache.run import unchanged_run
     from pipeline.calendar.stamps import LEDGER_FILE
     from pipeline.publish.manifest import MANIFEST
-    from pipeline.publish.writer import JOURNAL, PublishReport
+    from pipeline.publish.report import PublishReport
+    from pipeline.publish.writer import JOURNAL
 
     record = unchanged_run(inputs, now, out_dir, LEDGER_FILE, JOURNAL, MANIFEST, cache_dir)
     if record is None:

@@ -27,8 +27,20 @@ from typing import Any, NamedTuple
 import click
 
 from pipeline.cache.run import RunInputs, last_run, remember_run
-from pipeline.cache.snapshot import Pieces, Row, Snapshot, read_snapshot, write_snapshot
-from pipeline.publish.writer import what_was_built
+from pipeline.cache.snapshot import (
+    Pieces,
+    Row,
+    Snapshot,
+    ZoneKey,
+    join_feed,
+    moment,
+    read_snapshot,
+    write_snapshot,
+    zone_spans,
+)
+from pipeline.publish.report import what_was_built
+from pipeline.web.content import EventCard
+from pipeline.web.pages import Listing
 
 MAX_CHANGED_SHARE = 50  # at most 2 + (events / this) changed files: more, the full build runs
 
@@ -74,33 +86,36 @@ def rebuild_changed(inputs: RunInputs, now: dt.datetime, events_dir: Path,
 
     if cache_dir is None:
         return False
-    # Under the publish root's lock from the first read: the ledger and manifest the snapshot
-    # was made with must be the ones this publish replaces.
+    record = last_run(inputs, now, out_dir, LEDGER_FILE, JOURNAL, MANIFEST, cache_dir)
+    if record is None or record.get("others") != inputs.others_digest():
+        return False  # (without a record there is nothing to lock: --out is not even made)
+    snapshot = read_snapshot(cache_dir, str(record.get("snapshot") or ""))
+    if snapshot is None:
+        return False
+    changes = changes_since(snapshot, inputs, record["clock_ns"])
+    touched = len(changes.dropped.union(changes.read))  # a renamed file counts twice
+    if not touched or touched > 2 + len(snapshot.rows) // MAX_CHANGED_SHARE:
+        return False
     with locked_root(out_dir, lock_timeout) as root:
-        record = last_run(inputs, now, out_dir, LEDGER_FILE, JOURNAL, MANIFEST, cache_dir)
-        if record is None or record.get("others") != inputs.others_digest():
-            return False
-        snapshot = read_snapshot(cache_dir, str(record.get("snapshot") or ""))
-        if snapshot is None:
-            return False
-        changes = changes_since(snapshot, inputs, record["clock_ns"])
-        touched = len(changes.dropped.union(changes.read))  # a renamed file counts twice
-        if not touched or touched > 2 + len(snapshot.rows) // MAX_CHANGED_SHARE:
+        # Under the lock, the publish root must still be the one the snapshot was made with.
+        if last_run(inputs, now, out_dir, LEDGER_FILE, JOURNAL, MANIFEST, cache_dir) != record:
             return False
         patched = _patch(snapshot, changes, inputs, now, events_dir, newsletters_dir, config,
                          site, out_dir)
         if patched is None:
             return False
         artifacts, gone, state, summary, next_snapshot, next_change = patched
-        previous = root.previous()
-        if previous is None:
-            return False
-        unchanged = {path: (entry.get("sha256"), entry.get("bytes"))
-                     for path, entry in previous.items()
-                     if path not in artifacts and path not in gone and entry.get("kept") is not True}
-        report = root.publish(artifacts, summary, quiet=True, state=state, trust_manifest=True,
-                              unchanged=unchanged)
-        seal = write_snapshot(cache_dir, next_snapshot)
+        report = root.publish_changes(artifacts, gone, state)
+        if report is None:  # a manifest to make again: kept files, or not manifest_bytes'
+            previous = root.previous()
+            if previous is None:
+                return False
+            unchanged = {path: (str(entry.get("sha256")), int(entry.get("bytes") or 0))
+                         for path, entry in previous.items() if path not in artifacts
+                         and path not in gone and entry.get("kept") is not True}
+            report = root.publish(artifacts, summary, quiet=True, state=state,
+                                  trust_manifest=True, unchanged=unchanged)
+        seal = write_snapshot(cache_dir, next_snapshot, fresh=False)
     remember_run(inputs, now, next_change, report.manifest_sha256, state[LEDGER_FILE], summary,
                  report.files, cache_dir, out_dir, MANIFEST, LEDGER_FILE, seal)
     report.seconds = time.perf_counter() - started  # the whole run's, as the line says
@@ -119,8 +134,8 @@ def _patch(snapshot: Snapshot, changes: Changes, inputs: RunInputs, now: dt.date
     snapshot and `now` window's end; None when the full build must run."""
     from pipeline.cache.files import ShownPaths
     from pipeline.cache.shares import decode_facts
-    from pipeline.cache.snapshot import join_feed, make_row, moment, zone_spans
-    from pipeline.calendar.feeds import assemble_calendars, vevent_bytes, vtimezone_bytes
+    from pipeline.cache.snapshot import make_row
+    from pipeline.calendar.feeds import assemble_calendars, vevent_bytes
     from pipeline.calendar.links import UPCOMING_PATH, event_ics_path, event_page_path, feed_ics_path
     from pipeline.calendar.notices import vanished_events
     from pipeline.calendar.stamps import LEDGER_FILE, ledger_bytes, read_ledger
@@ -184,15 +199,7 @@ def _patch(snapshot: Snapshot, changes: Changes, inputs: RunInputs, now: dt.date
     pieces = [made_pieces for _, made_pieces in joined]
     if not any(row.feeds & 1 for row in rows):
         return None  # the summary's empty-feed note: the full build's
-    files, zones = {}, {}
-    for bit, path in enumerate(feeds):
-        texts = []
-        for key in zone_spans(rows, bit):  # a VTIMEZONE is made again when its span moved
-            text = zones[key] = snapshot.zones.get(key) or vtimezone_bytes(
-                key[0], moment(key[1]), None if key[2] is None else moment(key[2]))
-            texts.append(text)
-        files[path] = join_feed(snapshot.heads[bit], texts, [
-            made_pieces[0] for row, made_pieces in joined if row.feeds >> bit & 1])
+    files, zones = _join_feeds(rows, pieces, snapshot, feeds)
     files.update({path: data for path, data in calendars.files.items() if path not in feeds})
     files.update(web.files)
     gone = {path for row in old_rows for path in (
@@ -206,9 +213,33 @@ def _patch(snapshot: Snapshot, changes: Changes, inputs: RunInputs, now: dt.date
     summary = what_was_built(len(rows), len(feeds), len(issues))
     untils = [dt.datetime.fromisoformat(row.until) for row in rows if row.until]
     next_snapshot = Snapshot(rows, pieces, snapshot.heads, zones, feeds, len(issues),
-                             snapshot.lines)
+                             snapshot.lines, snapshot.pieces_file)
     return (files, gone, {LEDGER_FILE: ledger_bytes(calendars.ledger)}, summary, next_snapshot,
             min(untils, default=None))
+
+
+def _join_feeds(rows: list[Row], pieces: list[Pieces], snapshot: Snapshot, feeds: list[str],
+                ) -> tuple[dict[str, bytes], dict[ZoneKey, bytes]]:
+    """Each feed joined from its head, VTIMEZONEs and the rows' VEVENTs (in row order), and
+    the VTIMEZONEs they hold; a VTIMEZONE is made again when its span moved."""
+    from pipeline.calendar.feeds import vtimezone_bytes
+
+    held: list[list[bytes]] = [[] for _ in feeds]
+    for row, (vevent, _, _) in zip(rows, pieces, strict=True):
+        bits, bit = row.feeds, 0
+        while bits:
+            if bits & 1:
+                held[bit].append(vevent)
+            bits, bit = bits >> 1, bit + 1
+    files, zones = {}, {}
+    for bit, path in enumerate(feeds):
+        texts = []
+        for key in zone_spans(rows, bit):
+            text = zones[key] = snapshot.zones.get(key) or vtimezone_bytes(
+                key[0], moment(key[1]), None if key[2] is None else moment(key[2]))
+            texts.append(text)
+        files[path] = join_feed(snapshot.heads[bit], texts, held[bit])
+    return files, zones
 
 
 def _kept_event(row: Row) -> Any:
@@ -216,11 +247,8 @@ def _kept_event(row: Row) -> Any:
     return KeptEvent(row.id, row.facts[3], tuple(row.facts[4]))
 
 
-def _listing(row: Row, pieces: Pieces) -> Any:
+def _listing(row: Row, pieces: Pieces) -> Listing:
     """An unchanged event's listing entry, from its row and pieces."""
-    from pipeline.web.content import EventCard
-    from pipeline.web.pages import Listing
-
     url, upcoming, year, sort_at = row.card
     card = EventCard(url, upcoming, year, (dt.datetime.fromisoformat(sort_at), row.id), pieces[1])
     return Listing(card, pieces[2])

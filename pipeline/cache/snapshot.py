@@ -16,15 +16,19 @@ it is a miss: the full build runs.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
+import itertools
 import json
+import os
+import stat
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from pipeline.cache import records
-from pipeline.cache.place import read_private, write_private
+from pipeline.cache.fragments import COMPACT_SLACK
+from pipeline.cache.place import read_private, why_untrusted, write_all, write_private
 from pipeline.cache.shares import encode_facts
 from pipeline.cache.version import code_version
 from pipeline.calendar.feeds import END_CALENDAR
@@ -34,7 +38,10 @@ from pipeline.sources.settings import Settings
 from pipeline.web.rendered import EventWeb
 
 SNAPSHOT = "snapshot.bin"
-MAX_SNAPSHOT_BYTES = 1 << 34  # 100k events: about 250 MB
+PIECES = "snapshot-pieces.bin"  # each row's pieces, appended to (cache/fragments.py)
+MAX_SNAPSHOT_BYTES = 1 << 30  # 100k events: about 50 MB
+MAX_PIECES_BYTES = 1 << 34  # 100k events: about 250 MB
+LIVE_SHARE = 0.5  # write PIECES anew when less than this much of it is pointed at
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 MICROSECOND = dt.timedelta(microseconds=1)
 
@@ -53,7 +60,8 @@ class Row(NamedTuple):
     ends: int | None  # facts.ends_at, as `start` (None: an endless series)
     card: list[Any]  # its card's url, upcoming, year and sort instant (ISO)
     until: str | None  # its web share's `until` (ISO): when something about it next changes
-    sizes: list[int]  # its stamped VEVENT, card item and events.json item, in bytes
+    span: list[int] | None  # its pieces' offset and length in PIECES (None: not written yet)
+    parts: list[int]  # the sizes of its stamped VEVENT and card item (its item is the rest)
 
 
 Pieces = tuple[bytes, bytes, bytes]  # a row's stamped VEVENT, card item and events.json item
@@ -70,7 +78,9 @@ class Snapshot:
     zones: dict[ZoneKey, bytes]  # the VTIMEZONEs the feeds hold, by zone and span
     feeds: list[str]  # each feed's path, in bit order
     issues: int  # the number of newsletter issues the build had
-    lines: dict[int, bytes] = field(default_factory=dict)  # id(row) -> its JSON text as read
+    # The rows as read, with their JSON text, by path: a row kept as it was keeps its text.
+    lines: dict[str, tuple[Row, bytes]] = field(default_factory=dict)
+    pieces_file: tuple[int, int] | None = None  # PIECES' size and CRC-32 when read
 
 
 def instant(moment: dt.datetime) -> int:
@@ -100,7 +110,7 @@ def make_row(path: str, stat: list[int], facts: EventFacts, stamped: bytes, shar
               None if facts.ends_at is None else instant(facts.ends_at),
               [card.url, card.upcoming, card.year, card.sort_key[0].isoformat()],
               None if share.until is None else share.until.astimezone(dt.UTC).isoformat(),
-              [len(stamped), len(card.item), len(share.embed)])
+              None, [len(stamped), len(card.item)])
     return row, (stamped, card.item, share.embed)
 
 
@@ -143,26 +153,75 @@ def feed_head(data: bytes, held: Sequence[bytes]) -> bytes | None:
     return head
 
 
-def write_snapshot(directory: Path, snapshot: Snapshot) -> str:
-    """Write `snapshot` (privately); the seal of its header ('' when it was not written)."""
+def write_snapshot(directory: Path, snapshot: Snapshot, fresh: bool) -> str:
+    """Write `snapshot` (privately); the seal of its header ('' when it was not written).
+
+    The rows' pieces are appended to PIECES (`fresh`: written anew, as after a full build),
+    so a rebuild writes the pieces of the events it changed, not every event's.
+    """
+    saved = _save_pieces(directory, snapshot, None if fresh else snapshot.pieces_file)
+    if saved is None:
+        return ""
+    rows, size, crc = saved
     # A row read unchanged keeps its text: a rebuild encodes the rows it made, not 10k.
-    known = snapshot.lines
-    text = b"[" + b",\n".join(known.get(id(row)) or json.dumps(row, separators=(",", ":")).encode()
-                              for row in snapshot.rows) + b"]"
+    text = b"[" + b",\n".join(_row_text(row, snapshot.lines.get(row.path)) for row in rows) + b"]"
     zones = sorted(snapshot.zones.items(), key=repr)
-    blob = [*snapshot.heads, *(text for _, text in zones),
-            *(piece for pieces in snapshot.pieces for piece in pieces)]
-    digest = hashlib.sha256()
-    for piece in blob:
-        digest.update(piece)
+    blob = b"".join([*snapshot.heads, *(text for _, text in zones)])
     header = {"kind": "snapshot", "rows": len(text), "rows_sha256": records.sha256_hex(text),
-              "bytes_sha256": digest.hexdigest(), "heads": [len(head) for head in snapshot.heads],
+              "bytes_sha256": records.sha256_hex(blob), "pieces": [size, crc],
+              "heads": [len(head) for head in snapshot.heads],
               "zones": [[*key, len(text)] for key, text in zones], "feeds": snapshot.feeds,
               "issues": snapshot.issues}
     line = records.line(code_version(), header)
-    if write_private(directory / SNAPSHOT, [line, text, *blob]) is None:
+    if write_private(directory / SNAPSHOT, [line, text, blob]) is None:
         return ""
     return line.partition(b" ")[0].decode()
+
+
+def _save_pieces(directory: Path, snapshot: Snapshot, known: tuple[int, int] | None,
+                 ) -> tuple[list[Row], int, int] | None:
+    """The rows with the span of their pieces in PIECES, and its size and CRC-32 once the
+    pieces of rows without a span are appended (to the file `known` describes, if it still
+    does and enough of it is alive; else every row's pieces are written anew)."""
+    size, crc = known or (0, 0)
+    added = [(index, pieces) for index, (row, pieces)
+             in enumerate(zip(snapshot.rows, snapshot.pieces, strict=True))
+             if known is None or row.span is None]
+    live = sum(map(len, itertools.chain.from_iterable(snapshot.pieces)))
+    end = size + sum(len(piece) for _, pieces in added for piece in pieces)
+    if known is not None and end > COMPACT_SLACK and live < LIVE_SHARE * end:
+        return _save_pieces(directory, snapshot, None)
+    rows = list(snapshot.rows)
+    for index, pieces in added:
+        length = sum(map(len, pieces))
+        rows[index] = rows[index]._replace(span=[size, length])
+        for piece in pieces:
+            crc = zlib.crc32(piece, crc)
+        size += length
+    flat = [piece for _, pieces in added for piece in pieces]
+    if known is None:
+        return (rows, size, crc) if write_private(directory / PIECES, flat) is not None else None
+    fd = None
+    try:  # O_APPEND after checking the file is the one `known` describes, and private
+        fd = os.open(directory / PIECES, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC)
+        info = os.fstat(fd)
+        if why_untrusted(info) or not stat.S_ISREG(info.st_mode) or info.st_size != known[0]:
+            return _save_pieces(directory, snapshot, None)
+        write_all(fd, flat)
+        os.fsync(fd)  # on disk before the rows pointing at them
+    except OSError:
+        return None
+    finally:
+        if fd is not None:
+            os.close(fd)
+    return rows, size, crc
+
+
+def _row_text(row: Row, read: tuple[Row, bytes] | None) -> bytes:
+    """A row's JSON text: as it was read, if it is that very row."""
+    if read is not None and read[0] is row:
+        return read[1]
+    return json.dumps(row, separators=(",", ":")).encode()
 
 
 def read_snapshot(directory: Path, seal: str) -> Snapshot | None:
@@ -178,36 +237,38 @@ def read_snapshot(directory: Path, seal: str) -> Snapshot | None:
         return None
     try:
         rows_end = end + header["rows"]
-        text = data[end:rows_end]
-        if records.sha256_hex(text) != header["rows_sha256"]:
-            return None
-        blob = data[rows_end:]
-        if records.sha256_hex(blob) != header["bytes_sha256"]:
+        text, blob = data[end:rows_end], data[rows_end:]
+        if (records.sha256_hex(text) != header["rows_sha256"]
+                or records.sha256_hex(blob) != header["bytes_sha256"]):
             return None
         rows = [Row(*row) for row in json.loads(bytes(text))]
         # JSON text holds no raw line break: each row is on a line of its own.
         lines = bytes(text[1:-1]).split(b",\n") if rows else []
-        if len(lines) != len(rows):
-            return None
         heads, offset = [], 0
         for size in header["heads"]:
             heads.append(bytes(blob[offset:offset + size]))
             offset += size
         zones: dict[ZoneKey, bytes] = {}
-        for zone, first, last, size in header["zones"]:
-            zones[zone, first, last] = bytes(blob[offset:offset + size])
+        for zone, first_us, last_us, size in header["zones"]:
+            zones[zone, first_us, last_us] = bytes(blob[offset:offset + size])
             offset += size
+        if offset != len(blob) or len(heads) != len(header["feeds"]) or len(lines) != len(rows):
+            return None
+        size, crc = header["pieces"]
+        found = read_private(directory / PIECES, MAX_PIECES_BYTES)
+        if found is None or len(found[0]) < size or zlib.crc32(memoryview(found[0])[:size]) != crc:
+            return None  # damaged, cut or missing: a miss
         pieces = []
         for row in rows:
-            vevent, card, item = row.sizes
-            pieces.append((bytes(blob[offset:offset + vevent]),
-                           bytes(blob[offset + vevent:offset + vevent + card]),
-                           bytes(blob[offset + vevent + card:offset + vevent + card + item])))
-            offset += vevent + card + item
-        if offset != len(blob) or len(heads) != len(header["feeds"]):
-            return None
+            (offset, length), (vevent, card) = row.span, row.parts
+            if offset + length > size:
+                return None
+            pieces.append((found[0][offset:offset + vevent],
+                           found[0][offset + vevent:offset + vevent + card],
+                           found[0][offset + vevent + card:offset + length]))
         return Snapshot(rows, pieces, heads, zones, header["feeds"], header["issues"],
-                        {id(row): line for row, line in zip(rows, lines, strict=True)})
+                        {row.path: (row, line) for row, line in zip(rows, lines, strict=True)},
+                        (size, crc))
     except (KeyError, TypeError, ValueError, RecursionError):  # sealed yet unreadable: a miss
         return None
 

@@ -6,9 +6,10 @@ publish step reads it to know which files are its own (docs/deployment.md).
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 MANIFEST = "manifest.json"
@@ -88,6 +89,50 @@ def _value(value: object) -> str:
     if value is True or value is False:
         return "true" if value else "false"
     return str(value) if type(value) is int else _text(value)
+
+
+_HEAD = b'{\n  "artifacts": [\n'
+_BETWEEN = b"\n    },\n"  # between two entries (the next one starts with its "{")
+_END = b"\n    }"  # after the last entry
+
+
+def patch_manifest(data: bytes, changes: Mapping[str, dict[str, object] | None],
+                   ) -> tuple[bytes, dict[str, dict[str, object]], int] | None:
+    """`data` (manifest_bytes' document) with the entries of `changes` put in (by path) or,
+    for None, taken out; the entries it had for those paths; how many it lists now. None
+    when `data` is not
+    in that layout, or has a backslash (an escape would change how paths sort).
+
+    A rebuild that knows which paths changed patches the manifest: the entries stay text,
+    found by bisection, instead of 20k entries being read and written again.
+    """
+    end = data.rfind(b'\n  ],\n  "count": ')
+    if not data.startswith(_HEAD) or end < 0 or b"\\" in data or not data.endswith(b"\n}\n"):
+        return None
+    body = data[len(_HEAD):end]
+    if not body.endswith(_END) or not all(type(value) in _FLAT for entry in changes.values()
+                                          if entry for value in entry.values()):
+        return None
+    entries = body[:-len(_END)].split(_BETWEEN)
+    old: dict[str, dict[str, object]] = {}
+    for path in sorted(changes, reverse=True):  # from the end: earlier indices stay put
+        at = bisect.bisect_left(entries, path.encode(), key=_entry_path)
+        found = at < len(entries) and _entry_path(entries[at]) == path.encode()
+        if found:
+            old[path] = json.loads(entries[at] + _END)
+        entry = changes[path]
+        text = [_entry_text(entry)[:-len(_END)].encode()] if entry is not None else []
+        entries[at:at + found] = text
+    if not entries:
+        return None  # manifest_bytes writes an empty list another way
+    return (_HEAD + _BETWEEN.join(entries) + _END + b'\n  ],\n  "count": '
+            + str(len(entries)).encode() + b"\n}\n", old, len(entries))
+
+
+def _entry_path(text: bytes) -> bytes:
+    """The path of an entry's text (as UTF-8: bytes sort as the strings do)."""
+    start = text.index(b'"path": "') + 9
+    return text[start:text.index(b'"', start)]
 
 
 def recorded_claims(entries: dict[str, dict[str, object]]) -> dict[str, tuple[object, object]]:

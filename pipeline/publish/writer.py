@@ -28,11 +28,9 @@ import contextlib
 import hashlib
 import json
 import os
-import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
@@ -40,52 +38,18 @@ import click
 from pipeline.errors import PipelineError, display_path
 from pipeline.publish.folders import TEMP_SUFFIX, RootFolders
 from pipeline.publish.lock import output_lock
-from pipeline.publish.manifest import MANIFEST, manifest_bytes, manifest_entry, read_manifest, recorded_claims
+from pipeline.publish.manifest import (
+    MANIFEST,
+    manifest_bytes,
+    manifest_entry,
+    patch_manifest,
+    read_manifest,
+    recorded_claims,
+)
 from pipeline.publish.paths import JOURNAL, is_safe, validate_paths, validate_state_names
+from pipeline.publish.report import Progress, PublishReport
 
 Recorded = tuple[str, int]  # an artifact's SHA-256 and size, as the manifest records them
-
-
-@dataclass(slots=True)
-class PublishReport:
-    """What one publish did; paths are relative to the publish root, sorted."""
-
-    written: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-    manifest_sha256: str = ""  # of the manifest this run leaves (a later no-op run checks it)
-
-    @property
-    def files(self) -> int:
-        """How many artifacts the publish root holds for this run (manifest excluded)."""
-        return len(self.written) + len(self.unchanged)
-
-    def echo(self, summary: str, verbose: bool = False) -> None:
-        """Print the summary line (after each path and what became of it, when `verbose`)."""
-        if verbose:
-            for label, paths in (("written", self.written), ("unchanged", self.unchanged),
-                                 ("removed", self.removed)):
-                for path in paths:
-                    click.echo(f"  {label:9} {path}")
-        click.echo(self.summary_line(summary))
-
-    def summary_line(self, summary: str) -> str:
-        """The one line a run prints: what was built and what changed on disk."""
-        counts = (f"{self.files} files: {len(self.written)} written, {len(self.unchanged)} "
-                  f"unchanged, {len(self.removed)} removed in {self.seconds:.2f}s")
-        return f"built: {summary}; {counts}" if summary else f"published {counts}"
-
-
-def plural(count: int, noun: str) -> str:
-    """`1 event`, `2 events`."""
-    return f"{count} {noun}{'s' if count != 1 else ''}"
-
-
-def what_was_built(events: int, feeds: int, issues: int, notes: Sequence[str] = ()) -> str:
-    """The summary line's account of a build, before what it changed on disk."""
-    counts = ((events, "event"), (feeds, "feed"), (issues, "issue"))
-    return "; ".join([", ".join(plural(n, noun) for n, noun in counts), *notes])
 
 
 def _read_journal(folders: RootFolders) -> set[str]:
@@ -131,22 +95,6 @@ def _file_mode() -> int:
     umask = os.umask(0)
     os.umask(umask)
     return 0o666 & ~umask
-
-
-class Progress:
-    """`publishing 12/40` on a terminal's stderr; silent in cron logs and with --quiet."""
-
-    def __init__(self, total: int, enabled: bool) -> None:
-        self.total = total
-        self.enabled = enabled and total > 0 and sys.stderr.isatty()
-
-    def step(self, done: int) -> None:
-        if self.enabled:
-            click.echo(f"\rpublishing {done}/{self.total}", nl=False, err=True)
-
-    def close(self) -> None:
-        if self.enabled:
-            click.echo("\r\033[K", nl=False, err=True)
 
 
 def prepare_root(out_dir: Path) -> None:
@@ -211,18 +159,69 @@ class PublishRoot:
         try:
             _publish_locked(artifacts, self.out_dir, self._folders, prune, quiet, report,
                             trust_manifest, self.previous(), unchanged)
-            for name, data in sorted((state or {}).items()):
-                if self._folders.read(name) != data:
-                    _write_root_file(self._folders, name, data, _file_mode())
-        except OSError as error:  # a full or failing disk: one line, never a traceback
-            done = (f"{len(report.written)} files were replaced whole before that; run the "
-                    "build again to finish" if report.written else "nothing was published")
-            raise PipelineError(f"cannot publish to --out {display_path(self.out_dir)}: "
-                                f"{error.strerror or error}; {done}") from None
+            self._write_state(state or {})
+        except OSError as error:
+            raise self._failed(error, report) from None
         report.seconds = time.perf_counter() - started
         if not quiet:
             report.echo(summary, verbose)
         return report
+
+
+    def publish_changes(self, artifacts: Mapping[str, bytes], gone: Collection[str],
+                        state: Mapping[str, bytes]) -> PublishReport | None:
+        """publish(trust_manifest=True) for a build that knows every path that may change:
+        `artifacts` (written unless the manifest has their bytes) and `gone` (removed); the
+        manifest's other entries stay as they are, patched by path, not made again.
+
+        None, with nothing written, when the root is not as a finished publish left it (a
+        journal), the manifest is not manifest_bytes' (publish then), or it has kept files
+        (ad-hoc issues: publish drops those whose file was deleted by hand).
+        """
+        validate_paths(artifacts)
+        validate_state_names(state)
+        data = self._folders.read(MANIFEST)
+        if data is None or b'"kept": true' in data or JOURNAL in self._folders.names(""):
+            return None
+        entries = {path: manifest_entry(path, content) for path, content in artifacts.items()}
+        patched = patch_manifest(data, {**{path: None for path in gone}, **entries})
+        if patched is None:
+            return None
+        manifest, old, count = patched
+        report = PublishReport(unlisted=count - len(artifacts))
+        present = {folder: _names_in(self._folders, folder)
+                   for folder in {path.rpartition("/")[0] for path in artifacts}}
+        changed = {}
+        for path in sorted(artifacts):
+            known = old.get(path)
+            if (path.rpartition("/")[2] in present[path.rpartition("/")[0]] and known is not None
+                    and (known.get("sha256"), known.get("bytes"))
+                    == (entries[path]["sha256"], entries[path]["bytes"])):
+                report.unchanged.append(path)
+            else:
+                changed[path] = artifacts[path]
+        removed = sorted(path for path in gone if path in old and path not in artifacts
+                         and is_safe(path) and self._folders.is_file(path))
+        report.manifest_sha256 = hashlib.sha256(manifest).hexdigest()
+        try:
+            _apply(self._folders, changed, removed, {*changed, *removed}, manifest,
+                   manifest != data, report, quiet=True)
+            self._write_state(state)
+        except OSError as error:
+            raise self._failed(error, report) from None
+        return report
+
+    def _write_state(self, state: Mapping[str, bytes]) -> None:
+        for name, data in sorted(state.items()):
+            if self._folders.read(name) != data:
+                _write_root_file(self._folders, name, data, _file_mode())
+
+    def _failed(self, error: OSError, report: PublishReport) -> PipelineError:
+        """A full or failing disk: one line, never a traceback."""
+        done = (f"{len(report.written)} files were replaced whole before that; run the "
+                "build again to finish" if report.written else "nothing was published")
+        return PipelineError(f"cannot publish to --out {display_path(self.out_dir)}: "
+                             f"{error.strerror or error}; {done}")
 
 
 @contextmanager
@@ -315,6 +314,14 @@ def _publish_locked(artifacts: Mapping[str, bytes], out_dir: Path, folders: Root
     manifest_changed = folders.read(MANIFEST) != manifest
     report.manifest_sha256 = hashlib.sha256(manifest).hexdigest()
 
+    _apply(folders, changed, gone, {*changed, *gone, *(owned - previous.keys())}, manifest,
+           manifest_changed, report, quiet)
+
+
+def _apply(folders: RootFolders, changed: dict[str, bytes], gone: list[str],
+           journaled: set[str], manifest: bytes, manifest_changed: bool,
+           report: PublishReport, quiet: bool) -> None:
+    """Stage the changed files, journal `journaled`, rename, prune, then write the manifest."""
     staged = _stage_all(folders, changed, quiet)
     if changed or gone:
         # Journal before the first rename: should we die below, the next run knows which
@@ -325,8 +332,7 @@ def _publish_locked(artifacts: Mapping[str, bytes], out_dir: Path, folders: Root
             # an edit journals a few paths, not the site's 20k. A path a line, by json's C
             # encoder.
             _write_root_file(folders, JOURNAL, json.dumps(
-                {"paths": sorted({*changed, *gone, *(owned - previous.keys())})},
-                separators=(",\n", ": ")).encode() + b"\n")
+                {"paths": sorted(journaled)}, separators=(",\n", ": ")).encode() + b"\n")
         except BaseException:
             folders.unlink_all(staged.values())
             folders.remove_created()

@@ -58,8 +58,9 @@ def render_embed(items: Iterable[bytes], settings: Settings) -> bytes:
     assert head.endswith('"events": []\n}')
     # Joined as UTF-8 bytes: one CJK or emoji item would make a joined str 2 or 4 bytes a
     # character, and its copies cost 180 MB at 10k events.
-    listed = b",\n".join(b"  " + item.replace(b"\n", b"\n  ") for item in items)
-    body = [b"[\n", listed, b"\n ]"] if listed else [b"[]"]
+    # Each item's lines move two spaces in: the separators' line breaks start a line too.
+    listed = b",\n".join(items)
+    body = [b"[\n  ", listed.replace(b"\n", b"\n  "), b"\n ]"] if listed else [b"[]"]
     return b"".join([head[:-len("[]\n}")].encode("utf-8"), *body, b"\n}\n"])
 
 

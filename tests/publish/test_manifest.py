@@ -16,6 +16,7 @@ from pipeline.publish.manifest import (
     content_type,
     manifest_bytes,
     manifest_entry,
+    patch_manifest,
     read_manifest,
 )
 
@@ -70,3 +71,35 @@ def test_manifest_is_laid_out_as_json_dumps_would(entries):
 def test_content_type_goes_by_the_suffix_pathlib_sees(path):
     expected = CONTENT_TYPES.get(PurePosixPath(path).suffix.lower(), DEFAULT_CONTENT_TYPE)
     assert content_type(path) == expected
+
+
+PATHS = st.text(alphabet='ab/."\\é木😀', min_size=1, max_size=6)
+ENTRIES = st.dictionaries(PATHS, st.binary(max_size=4), max_size=8)
+
+
+@given(ENTRIES, ENTRIES, st.sets(PATHS, max_size=4))
+def test_a_patched_manifest_is_the_manifest_of_the_patched_entries(before, put, removed):
+    # A delta rebuild patches the manifest by path (pipeline/rebuild.py); a full build makes
+    # it whole. Both must give the same bytes, or the patch must say it cannot (None).
+    data = manifest_bytes(manifest_entry(path, content) for path, content in before.items())
+    changes = {**{path: None for path in removed},
+               **{path: manifest_entry(path, content) for path, content in put.items()}}
+    after = {path: content for path, content in before.items() if path not in removed}
+    after.update(put)
+    patched = patch_manifest(data, changes)
+    if patched is None:  # an escaped path, or a list that is or becomes empty
+        assert b"\\" in data or not before or not after
+        return
+    manifest, old, count = patched
+    assert manifest == manifest_bytes(manifest_entry(path, content)
+                                      for path, content in after.items())
+    assert count == len(after)
+    assert old == {path: manifest_entry(path, before[path]) for path in changes if path in before}
+
+
+def test_a_manifest_of_another_layout_is_not_patched() -> None:
+    entry = manifest_entry("a.html", b"a")
+    assert patch_manifest(json.dumps({"artifacts": [entry], "count": 1}).encode(), {}) is None
+    data = manifest_bytes([entry, manifest_entry("b.html", b"b", kept=True)])
+    patched = patch_manifest(data, {"c.html": manifest_entry("c.html", b"c")})
+    assert patched is not None and json.loads(patched[0])["count"] == 3

@@ -614,3 +614,44 @@ def test_many_folders_publish_under_a_small_descriptor_limit(tmp_path: Path) -> 
     subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
     assert sorted(p.name for p in (tmp_path / "out" / "events").iterdir()) == ["e1"]
     assert (tmp_path / "out" / "events" / "e1" / "index.html").read_bytes() == b"one"
+
+
+def publish_changes(root: Path, artifacts: dict[str, bytes], gone: set[str],
+                    state: dict[str, bytes] | None = None):
+    from pipeline.publish.writer import locked_root
+
+    with locked_root(root) as publish_root:
+        return publish_root.publish_changes(artifacts, gone, state or {})
+
+
+def test_publishing_changes_by_path_leaves_what_a_whole_publish_does(tmp_path: Path) -> None:
+    # A delta rebuild names what may change (NEW's files but a.ics) and what goes (b.ics).
+    delta, whole = tmp_path / "delta", tmp_path / "whole"
+    for root in (delta, whole):
+        publish(OLD, root, quiet=True)
+    before = snapshot(delta)
+    report = publish_changes(delta, {path: data for path, data in NEW.items()
+                                     if path != "calendar/events/a.ics"},
+                             {"calendar/events/b.ics"}, {".state.json": b"{}\n"})
+    full = publish(NEW, whole, quiet=True, state={".state.json": b"{}\n"}, trust_manifest=True)
+    assert snapshot(delta).keys() == snapshot(whole).keys()
+    assert published(delta) == NEW and (delta / MANIFEST).read_bytes() == (
+        whole / MANIFEST).read_bytes()
+    assert snapshot(delta)["calendar/events/a.ics"] == before["calendar/events/a.ics"]
+    assert report is not None and report.removed == ["calendar/events/b.ics"]
+    assert report.summary_line("").startswith("published 6 files: 5 written, 1 unchanged, "
+                                              "1 removed")
+    assert report.summary_line("") == full.summary_line("").replace(
+        f"{full.seconds:.2f}", f"{report.seconds:.2f}")
+
+
+def test_changes_are_not_published_by_path_over_kept_files_or_a_journal(tmp_path: Path) -> None:
+    publish(OLD, tmp_path, quiet=True)
+    publish({"extra/adhoc.html": b"x"}, tmp_path, quiet=True, prune=False)  # kept
+    before = snapshot(tmp_path)
+    assert publish_changes(tmp_path, {"calendar/events/a.ics": b"A new"}, set()) is None
+    assert snapshot(tmp_path) == before
+    publish(OLD, tmp_path, quiet=True)
+    (tmp_path / JOURNAL).write_text('{"paths": []}')
+    assert publish_changes(tmp_path, {"calendar/events/a.ics": b"A new"}, set()) is None
+    assert published(tmp_path)["calendar/events/a.ics"] == b"A old"
