@@ -135,10 +135,16 @@ def _patch(snapshot: Snapshot, changes: Changes, inputs: RunInputs, now: dt.date
     from pipeline.cache.files import ShownPaths
     from pipeline.cache.shares import decode_facts
     from pipeline.cache.snapshot import make_row
-    from pipeline.calendar.feeds import assemble_calendars, vevent_bytes
+    from pipeline.calendar.feeds import assemble_calendars, event_uid, vevent_bytes
     from pipeline.calendar.links import UPCOMING_PATH, event_ics_path, event_page_path, feed_ics_path
     from pipeline.calendar.notices import vanished_events
-    from pipeline.calendar.stamps import LEDGER_FILE, ledger_bytes, read_ledger
+    from pipeline.calendar.stamps import (
+        LEDGER_FILE,
+        ledger_bytes,
+        patch_ledger,
+        read_ledger,
+        stamps_of,
+    )
     from pipeline.errors import InvalidInput, Problem
     from pipeline.selection import may_look_ahead_to, recaps
     from pipeline.sources.events import load_event
@@ -179,10 +185,20 @@ def _patch(snapshot: Snapshot, changes: Changes, inputs: RunInputs, now: dt.date
     if any(recaps(facts, issue) or may_look_ahead_to(facts, issue)
            for facts in (*before, *(event.facts for event in events)) for issue in issues):
         return None
-    ledger = read_ledger(out_dir)
+    # The ledger's records of these events alone, found by bisection (else all of it).
+    uids = [*(event_uid(event, settings) for event in events),
+            *(f"{row.id}@{settings.uid_host}" for row in old_rows)]
+    try:
+        ledger_data: bytes | None = (out_dir / LEDGER_FILE).read_bytes()
+    except OSError:
+        ledger_data = None
+    found = stamps_of(ledger_data, uids) if ledger_data is not None else None
+    ledger = found if found is not None else read_ledger(out_dir)
     calendars = assemble_calendars([event.facts for event in events],
                                    {event.id: vevent_bytes(event, settings) for event in events},
                                    settings, now, {}, ledger)
+    next_ledger = patch_ledger(ledger_data, {uid: calendars.ledger[uid] for uid in uids[:len(events)]}
+                               ) if found is not None and ledger_data is not None else None
     kept_pieces = [pieces for row, pieces in zip(snapshot.rows, snapshot.pieces, strict=True)
                    if row.path not in changes.dropped]
     web = build_changed_pages(events, [*(_kept_event(row) for row in kept_rows), *events],
@@ -214,8 +230,8 @@ def _patch(snapshot: Snapshot, changes: Changes, inputs: RunInputs, now: dt.date
     untils = [dt.datetime.fromisoformat(row.until) for row in rows if row.until]
     next_snapshot = Snapshot(rows, pieces, snapshot.heads, zones, feeds, len(issues),
                              snapshot.lines, snapshot.pieces_file)
-    return (files, gone, {LEDGER_FILE: ledger_bytes(calendars.ledger)}, summary, next_snapshot,
-            min(untils, default=None))
+    state = {LEDGER_FILE: next_ledger or ledger_bytes(calendars.ledger)}
+    return files, gone, state, summary, next_snapshot, min(untils, default=None)
 
 
 def _join_feeds(rows: list[Row], pieces: list[Pieces], snapshot: Snapshot, feeds: list[str],

@@ -8,11 +8,12 @@ only the publish step writes it, as a dot-file in the publish root (see docs/cal
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -73,6 +74,53 @@ def ledger_bytes(ledger: Ledger) -> bytes:
     text = json.dumps({"format": FORMAT, "stamps": records}, sort_keys=True, ensure_ascii=False,
                       separators=(",", ":"))
     return (text.replace('],"', '],\n"') + "\n").encode()
+
+
+_LEDGER_HEAD = b'{"format":%d,"stamps":{' % FORMAT
+_LEDGER_END = b"}}\n"
+
+
+def _records(data: bytes) -> list[bytes] | None:
+    """ledger_bytes' records, a line each (`"uid":[...]`); None for another layout, or an
+    escape in it (it would change how the UIDs sort)."""
+    if not data.startswith(_LEDGER_HEAD) or not data.endswith(b"]" + _LEDGER_END) or b"\\" in data:
+        return None
+    return data[len(_LEDGER_HEAD):-len(_LEDGER_END)].split(b",\n")
+
+
+def _uid_of(record: bytes) -> bytes:
+    return record[1:record.index(b'":[')]
+
+
+def stamps_of(data: bytes, uids: Iterable[str]) -> dict[str, Stamp] | None:
+    """The records of `uids` in the ledger file `data` (found by bisection, not by reading all
+    of it); None when `data` is not as ledger_bytes wrote it, or a record is unreadable."""
+    records = _records(data)
+    if records is None:
+        return None
+    found = {}
+    for uid in uids:
+        at = bisect.bisect_left(records, uid.encode(), key=_uid_of)
+        if at < len(records) and _uid_of(records[at]) == uid.encode():
+            try:
+                found.update(parse_ledger(_LEDGER_HEAD + records[at] + _LEDGER_END))
+            except ValueError:
+                return None
+    return found
+
+
+def patch_ledger(data: bytes, stamps: Mapping[str, Stamp]) -> bytes | None:
+    """ledger_bytes of the ledger in `data` with `stamps` put in, made by path rather than
+    from every record; None when `data` is not as ledger_bytes wrote it."""
+    records = _records(data)
+    if records is None:
+        return None
+    for uid, stamp in sorted(stamps.items(), reverse=True):
+        at = bisect.bisect_left(records, uid.encode(), key=_uid_of)
+        found = at < len(records) and _uid_of(records[at]) == uid.encode()
+        line = ledger_bytes({uid: stamp})[len(_LEDGER_HEAD):-len(_LEDGER_END)]
+        records[at:at + found] = [line]
+    return _LEDGER_HEAD + b",\n".join(records) + _LEDGER_END
 
 
 def parse_ledger(data: bytes) -> Ledger:

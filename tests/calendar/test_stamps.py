@@ -11,6 +11,8 @@ from pathlib import Path
 import icalendar
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pipeline.calendar.feeds import calendar_ledger, render_calendars
 from pipeline.calendar.stamps import (
@@ -21,8 +23,10 @@ from pipeline.calendar.stamps import (
     ledger_bytes,
     next_ledger,
     parse_ledger,
+    patch_ledger,
     read_ledger,
     stamp_for,
+    stamps_of,
 )
 from pipeline.cli import cli
 from pipeline.model import Event
@@ -314,3 +318,22 @@ def test_a_failed_build_does_not_touch_the_ledger(site, write_yaml) -> None:
     result = build(LATER)
     assert result.exit_code == 1 and "events/broken.yaml" in result.stderr
     assert snapshot() == before
+
+
+UIDS = st.text(alphabet='ab@."\\é木', min_size=1, max_size=5)
+STAMPS = st.builds(Stamp, st.sampled_from(["a" * 64, "b" * 64]),
+                   st.sampled_from([dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
+                                    dt.datetime(2026, 6, 30, 12, tzinfo=dt.UTC)]),
+                   st.integers(0, 3))
+
+
+@given(st.dictionaries(UIDS, STAMPS, max_size=8), st.dictionaries(UIDS, STAMPS, max_size=4))
+def test_a_patched_ledger_file_is_the_file_of_the_patched_ledger(ledger, stamps) -> None:
+    # A delta rebuild reads and rewrites the records of the events it changed alone.
+    data = ledger_bytes(ledger)
+    patched = patch_ledger(data, stamps)
+    if patched is None:  # an escape in a UID, or no record yet
+        assert b"\\" in data or not ledger
+        return
+    assert patched == ledger_bytes({**ledger, **stamps})
+    assert stamps_of(data, [*stamps, *ledger]) == dict(ledger)
