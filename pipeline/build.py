@@ -181,8 +181,8 @@ def _build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.
     from pipeline.rebuild import rebuild_changed
 
     # Only event files changed: their pages and .ics, the feeds and listings patched.
-    if not verbose and rebuild_changed(inputs, now, events_dir, newsletters_dir, config, site,
-                                       out_dir, cache_dir, quiet, lock_timeout, started):
+    if not verbose and rebuild_changed(inputs, now, newsletters_dir, config, site, out_dir,
+                                       cache_dir, quiet, lock_timeout, started):
         return
     from pipeline.cache.events import EventCache
     from pipeline.cache.issues import IssueRecords

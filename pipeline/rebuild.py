@@ -8,12 +8,14 @@ pages and .ics made; the deleted ones' rows go; the feeds, the listings and even
 are joined again from the rows' bytes, and the manifest and ledger changed by path. No
 unchanged event is read, decoded or rendered.
 
+A newsletter issue that may show a changed event (before or after the change) is
+rendered again, its events decoded from the build cache as the full build does.
+
 It publishes what the full build would, byte for byte (tests/test_rebuild.py holds it to a
 cold build): whenever it could not be sure of that, `rebuild_changed` gives up before
 anything is written and the full build runs. It gives up on a problem in a changed file
-(the full build reports every problem), a duplicate or reserved id, an edit touching a
-newsletter issue's events, an empty upcoming feed, and more
-changed files than `MAX_CHANGED_SHARE` of the site.
+(the full build reports every problem), a symlinked file, a duplicate or reserved id, an
+empty upcoming feed, and more changed files than `MAX_CHANGED_SHARE` allows.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import datetime as dt
 import os
 import time
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import click
 
@@ -38,7 +40,10 @@ from pipeline.cache.snapshot import (
     write_snapshot,
     zone_spans,
 )
+from pipeline.errors import Problem
+from pipeline.model import Event, Issue
 from pipeline.publish.report import what_was_built
+from pipeline.sources.settings import Settings
 from pipeline.web.content import EventCard
 from pipeline.web.pages import Listing
 
@@ -74,10 +79,10 @@ def changes_since(snapshot: Snapshot, inputs: RunInputs, clock_ns: int) -> Chang
     return Changes(read, dropped)
 
 
-def rebuild_changed(inputs: RunInputs, now: dt.datetime, events_dir: Path,
-                    newsletters_dir: Path, config: Path | None, site: Path | None,
-                    out_dir: Path, cache_dir: Path | None, quiet: bool,
-                    lock_timeout: float | None, started: float) -> bool:
+def rebuild_changed(inputs: RunInputs, now: dt.datetime, newsletters_dir: Path,
+                    config: Path | None, site: Path | None, out_dir: Path,
+                    cache_dir: Path | None, quiet: bool, lock_timeout: float | None,
+                    started: float) -> bool:
     """Publish a rebuild of the changed event files alone; False (nothing written) when the
     full build must run instead."""
     from pipeline.calendar.stamps import LEDGER_FILE
@@ -100,8 +105,8 @@ def rebuild_changed(inputs: RunInputs, now: dt.datetime, events_dir: Path,
         # Under the lock, the publish root must still be the one the snapshot was made with.
         if last_run(inputs, now, out_dir, LEDGER_FILE, JOURNAL, MANIFEST, cache_dir) != record:
             return False
-        patched = _patch(snapshot, changes, inputs, now, events_dir, newsletters_dir, config,
-                         site, out_dir)
+        patched = _patch(snapshot, changes, inputs, now, newsletters_dir, config, site,
+                         out_dir, cache_dir)
         if patched is None:
             return False
         artifacts, gone, state, summary, next_snapshot, next_change = patched
@@ -128,8 +133,8 @@ Patched = tuple[dict[str, bytes], set[str], dict[str, bytes], str, Snapshot, dt.
 
 
 def _patch(snapshot: Snapshot, changes: Changes, inputs: RunInputs, now: dt.datetime,
-           events_dir: Path, newsletters_dir: Path, config: Path | None, site: Path | None,
-           out_dir: Path) -> Patched | None:
+           newsletters_dir: Path, config: Path | None, site: Path | None, out_dir: Path,
+           cache_dir: Path) -> Patched | None:
     """The files to publish, the paths to remove, the ledger, the summary line, the next
     snapshot and `now` window's end; None when the full build must run."""
     from pipeline.cache.files import ShownPaths
@@ -145,7 +150,7 @@ def _patch(snapshot: Snapshot, changes: Changes, inputs: RunInputs, now: dt.date
         read_ledger,
         stamps_of,
     )
-    from pipeline.errors import InvalidInput, Problem
+    from pipeline.errors import InvalidInput
     from pipeline.selection import may_look_ahead_to, recaps
     from pipeline.sources.events import load_event
     from pipeline.sources.issues import load_issues
@@ -181,10 +186,10 @@ def _patch(snapshot: Snapshot, changes: Changes, inputs: RunInputs, now: dt.date
         before = [decode_facts(row.facts) for row in old_rows]
     except (TypeError, ValueError):
         return None
-    # An issue whose events may change is rendered by the full build (cache/issues.py).
-    if any(recaps(facts, issue) or may_look_ahead_to(facts, issue)
-           for facts in (*before, *(event.facts for event in events)) for issue in issues):
-        return None
+    # The issues that may show an event before or after the change are rendered again.
+    touching = [issue for issue in issues if any(
+        recaps(facts, issue) or may_look_ahead_to(facts, issue)
+        for facts in (*before, *(event.facts for event in events)))]
     # The ledger's records of these events alone, found by bisection (else all of it).
     uids = [*(event_uid(event, settings) for event in events),
             *(f"{row.id}@{settings.uid_host}" for row in old_rows)]
@@ -216,10 +221,16 @@ def _patch(snapshot: Snapshot, changes: Changes, inputs: RunInputs, now: dt.date
     if not any(row.feeds & 1 for row in rows):
         return None  # the summary's empty-feed note: the full build's
     files, zones = _join_feeds(rows, pieces, snapshot, feeds)
+    if touching:
+        newsletters = _issue_files(issues, touching, rows, events, settings, now, inputs,
+                                   cache_dir)
+        if newsletters is None:
+            return None
+        files.update(newsletters)
     files.update({path: data for path, data in calendars.files.items() if path not in feeds})
     files.update(web.files)
-    gone = {path for row in old_rows for path in (
-        event_ics_path(_kept_event(row)), event_page_path(_kept_event(row)) + "index.html")}
+    gone = {path for row in old_rows
+            for path in (event_ics_path(row.id), event_page_path(row) + "index.html")}
     gone -= files.keys()
     # The full build's warning for each published event whose file is gone (said once).
     uids = (f"{event_id}@{settings.uid_host}" for event_id in {row.id for row in old_rows} - set(ids))
@@ -232,6 +243,35 @@ def _patch(snapshot: Snapshot, changes: Changes, inputs: RunInputs, now: dt.date
                              snapshot.lines, snapshot.pieces_file)
     state = {LEDGER_FILE: next_ledger or ledger_bytes(calendars.ledger)}
     return files, gone, state, summary, next_snapshot, min(untils, default=None)
+
+
+def _issue_files(issues: tuple[Issue, ...], touching: list[Issue], rows: list[Row],
+                 changed: list[Event], settings: Settings, now: dt.datetime,
+                 inputs: RunInputs, cache_dir: Path) -> dict[str, bytes] | None:
+    """The files of the `touching` issues, their archive and feed, as the full build renders
+    them: each issue's events decoded from the build cache (or parsed, if a rebuild changed
+    their file since), the changed ones as parsed; None if one cannot be read."""
+    from pipeline.cache.events import EventCache
+    from pipeline.cache.shares import decode_facts
+    from pipeline.newsletter.issues import render_newsletter_files
+    from pipeline.selection import issue_members
+
+    facts = [decode_facts(row.facts) for row in rows]  # in the feeds' order, as the build's
+    parsed = {event.id: event for event in changed}
+    wanted = {event_id for issue in touching for event_id in issue_members(facts, issue)}
+    cache = EventCache(cache_dir, now, inputs.files)
+    problems: list[Problem] = []
+    found = cache.load_facts([Path(row.path) for row in rows
+                              if row.id in wanted and row.id not in parsed], settings, problems)
+    if problems or None in found:
+        return None
+
+    def events_of(issue: Issue) -> tuple[Event, ...]:
+        return tuple(parsed.get(event_id) or cache.event(event_id)
+                     for event_id in issue_members(facts, issue))
+
+    kept = [issue.id for issue in issues if issue not in touching]
+    return render_newsletter_files(issues, settings, events_of, kept)
 
 
 def _join_feeds(rows: list[Row], pieces: list[Pieces], snapshot: Snapshot, feeds: list[str],
@@ -258,7 +298,7 @@ def _join_feeds(rows: list[Row], pieces: list[Pieces], snapshot: Snapshot, feeds
     return files, zones
 
 
-def _kept_event(row: Row) -> Any:
+def _kept_event(row: Row) -> KeptEvent:
     """A row as the listings and links read an event: its id, kind and tags."""
     return KeptEvent(row.id, row.facts[3], tuple(row.facts[4]))
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from pipeline.model import Event, EventFacts, Occurrence
+from pipeline.model import Event, Occurrence
 from pipeline.sources.settings import Settings
 
 GOOGLE_TEMPLATE = "https://calendar.google.com/calendar/render"
@@ -38,7 +39,14 @@ class FeedLinks:
 UPCOMING_PATH = "calendar/upcoming.ics"  # every upcoming event
 
 
-def event_page_path(event: Event | EventFacts) -> str:
+class Identified(Protocol):
+    """Anything with an event's id (an Event, its facts, a snapshot's row)."""
+
+    @property
+    def id(self) -> str: ...
+
+
+def event_page_path(event: Identified) -> str:
     """The folder of the event's web page under the publish root (pipeline/web/)."""
     return f"events/{event.id}/"
 
@@ -48,7 +56,7 @@ def event_page_url(event: Event, settings: Settings) -> str:
     return event.url or settings.absolute_url(event_page_path(event))
 
 
-def event_ics_path(event: Event | EventFacts | str) -> str:
+def event_ics_path(event: Identified | str) -> str:
     """The event's file under the publish root (of an event, or of its id)."""
     return f"calendar/events/{event if isinstance(event, str) else event.id}.ics"
 
