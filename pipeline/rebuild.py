@@ -92,7 +92,8 @@ def rebuild_changed(inputs: RunInputs, now: dt.datetime, newsletters_dir: Path,
     if cache_dir is None:
         return False
     record = last_run(inputs, now, out_dir, LEDGER_FILE, JOURNAL, MANIFEST, cache_dir)
-    if record is None or record.get("others") != inputs.others_digest():
+    if (record is None or record.get("others") != inputs.others_digest()
+            or inputs.newest_ns(others_only=True) >= record["clock_ns"]):
         return False  # (without a record there is nothing to lock: --out is not even made)
     snapshot = read_snapshot(cache_dir, str(record.get("snapshot") or ""))
     if snapshot is None:
@@ -109,7 +110,7 @@ def rebuild_changed(inputs: RunInputs, now: dt.datetime, newsletters_dir: Path,
                          out_dir, cache_dir)
         if patched is None:
             return False
-        artifacts, gone, state, summary, next_snapshot, next_change = patched
+        artifacts, gone, state, summary, next_snapshot, next_change, warnings = patched
         report = root.publish_changes(artifacts, gone, state)
         if report is None:  # a manifest to make again: kept files, or not manifest_bytes'
             previous = root.previous()
@@ -121,6 +122,8 @@ def rebuild_changed(inputs: RunInputs, now: dt.datetime, newsletters_dir: Path,
             report = root.publish(artifacts, summary, quiet=True, state=state,
                                   trust_manifest=True, unchanged=unchanged)
         seal = write_snapshot(cache_dir, next_snapshot, fresh=False)
+    for warning in warnings:  # as the full build says them
+        click.echo(warning, err=True)
     remember_run(inputs, now, next_change, report.manifest_sha256, state[LEDGER_FILE], summary,
                  report.files, cache_dir, out_dir, MANIFEST, LEDGER_FILE, seal)
     report.seconds = time.perf_counter() - started  # the whole run's, as the line says
@@ -129,14 +132,15 @@ def rebuild_changed(inputs: RunInputs, now: dt.datetime, newsletters_dir: Path,
     return True
 
 
-Patched = tuple[dict[str, bytes], set[str], dict[str, bytes], str, Snapshot, dt.datetime | None]
+Patched = tuple[dict[str, bytes], set[str], dict[str, bytes], str, Snapshot, dt.datetime | None,
+                list[str]]
 
 
 def _patch(snapshot: Snapshot, changes: Changes, inputs: RunInputs, now: dt.datetime,
            newsletters_dir: Path, config: Path | None, site: Path | None, out_dir: Path,
            cache_dir: Path) -> Patched | None:
     """The files to publish, the paths to remove, the ledger, the summary line, the next
-    snapshot and `now` window's end; None when the full build must run."""
+    snapshot, the `now` window's end and the warnings; None when the full build must run."""
     from pipeline.cache.files import ShownPaths
     from pipeline.cache.shares import decode_facts
     from pipeline.cache.snapshot import make_row
@@ -210,8 +214,7 @@ def _patch(snapshot: Snapshot, changes: Changes, inputs: RunInputs, now: dt.date
                               {row.id: _listing(row, pieces)
                                for row, pieces in zip(kept_rows, kept_pieces, strict=True)},
                               settings, now)
-    stats = inputs.event_stats()
-    made = [make_row(path, stats[path] or [], event.facts, calendars.vevents[event.id],
+    made = [make_row(path, inputs.files[path] or [], event.facts, calendars.vevents[event.id],
                      web.events[event.id], settings, now)
             for path, event in zip(changes.read, events, strict=True)]
     joined = sorted([*zip(kept_rows, kept_pieces, strict=True), *made],
@@ -235,14 +238,13 @@ def _patch(snapshot: Snapshot, changes: Changes, inputs: RunInputs, now: dt.date
     # The full build's warning for each published event whose file is gone (said once).
     uids = (f"{event_id}@{settings.uid_host}" for event_id in {row.id for row in old_rows} - set(ids))
     left = {uid: ledger[uid] for uid in uids if uid in ledger}
-    for warning in vanished_events(left, [], settings, lambda p: (out_dir / p).is_file()):
-        click.echo(warning, err=True)
+    warnings = vanished_events(left, [], settings, lambda p: (out_dir / p).is_file())
     summary = what_was_built(len(rows), len(feeds), len(issues))
     untils = [dt.datetime.fromisoformat(row.until) for row in rows if row.until]
     next_snapshot = Snapshot(rows, pieces, snapshot.heads, zones, feeds, len(issues),
                              snapshot.lines, snapshot.pieces_file)
     state = {LEDGER_FILE: next_ledger or ledger_bytes(calendars.ledger)}
-    return files, gone, state, summary, next_snapshot, min(untils, default=None)
+    return files, gone, state, summary, next_snapshot, min(untils, default=None), warnings
 
 
 def _issue_files(issues: tuple[Issue, ...], touching: list[Issue], rows: list[Row],

@@ -20,7 +20,7 @@ from cachesite import ROOT, build, cold_build
 
 import pipeline.rebuild as rebuild_module
 from pipeline.cache import cache_dir_for
-from pipeline.cache.snapshot import SNAPSHOT
+from pipeline.cache.snapshot import PIECES, SNAPSHOT
 from pipeline.errors import InvalidInput
 
 NOW = dt.datetime(2025, 3, 1, 9, 0, tzinfo=dt.UTC)
@@ -166,6 +166,18 @@ def test_a_deleted_event_is_warned_about_once(site: Path, paths: list[str],
     assert capsys.readouterr().err.count("warning: event 'event-03' was published") == 1
 
 
+def test_a_deletion_the_delta_path_gives_up_on_is_warned_about_once(
+        site: Path, paths: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    first_build(paths)
+    capsys.readouterr()
+    Path("events/2025/event-03.yaml").unlink()
+    Path("events/2025/event-05.yaml").write_text(event_text(5, title="Edited"))
+    Path("events/2025/event-06.yaml").write_text(event_text(6, title="Edited"))  # one too many
+    rebuilt()
+    assert paths == ["full"]
+    assert capsys.readouterr().err.count("warning: event 'event-03' was published") == 1
+
+
 @pytest.mark.parametrize("change", ["problem", "duplicate", "three files",
                                     "settings", "over"])
 def test_what_the_delta_path_cannot_be_sure_of_goes_the_full_way(
@@ -226,6 +238,20 @@ def test_a_damaged_or_missing_snapshot_goes_the_full_way(site: Path, paths: list
     Path("events/2025/event-04.yaml").write_text(event_text(4, title="Back"))
     rebuilt()  # the full build wrote a snapshot again
     assert paths[-1] == "delta"
+
+
+@pytest.mark.parametrize("name", [SNAPSHOT, PIECES])
+@pytest.mark.parametrize("where", [0.1, 0.5, 0.9])
+def test_any_damaged_byte_of_the_snapshot_gives_the_cold_builds_bytes(
+        site: Path, paths: list[str], name: str, where: float) -> None:
+    first_build(paths)
+    path = cache_dir_for(Path("output")) / name
+    data = bytearray(path.read_bytes())
+    data[int(len(data) * where)] ^= 0x20
+    path.write_bytes(bytes(data))
+    Path("events/2025/event-04.yaml").write_text(event_text(4, title="After damage"))
+    rebuilt()
+    assert paths == ["full"]
 
 
 def test_a_full_build_after_delta_builds_reads_the_files_they_changed(

@@ -16,6 +16,7 @@ import itertools
 import os
 import stat
 import struct
+from collections.abc import Iterable
 from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
@@ -80,27 +81,34 @@ class RunInputs:
         order. A file system that does not would cost a rebuild, never a wrong output.
         """
         if not self._digest:  # not json.dumps of the stats: 0.4 s at 100k files
-            digest = hashlib.sha256("\0".join(self.files).encode("utf-8", "surrogateescape"))
-            digest.update(self.packed)
-            self._digest = digest.hexdigest()
+            self._digest = _sha256_of_stats(self.files, self.packed)
         return self._digest
 
     def others_digest(self) -> str:
         """digest() of every input but the event files: a delta rebuild needs it unchanged."""
-        names = list(self.files)[self.event_files:]
-        digest = hashlib.sha256("\0".join(names).encode("utf-8", "surrogateescape"))
-        digest.update(self.packed[self.event_bytes:])
-        return digest.hexdigest()
+        return _sha256_of_stats(list(self.files)[self.event_files:],
+                                self.packed[self.event_bytes:])
 
     def event_stats(self) -> dict[str, list[int] | None]:
         """The signature of each event file, by path."""
         return dict(itertools.islice(self.files.items(), self.event_files))
 
-    def newest_ns(self) -> int:
-        """The latest mtime or ctime of an input (the racy-timestamp rule compares it)."""
-        found = [stats for stats in self.files.values() if stats]
+    def newest_ns(self, others_only: bool = False) -> int:
+        """The latest mtime or ctime of an input, or (`others_only`) of one that is not an
+        event file (the racy-timestamp rule compares it)."""
+        values = self.files.values()
+        if others_only:
+            values = list(values)[self.event_files:]
+        found = [stats for stats in values if stats]
         return max(max(map(itemgetter(1), found), default=0),
                    max(map(itemgetter(3), found), default=0))
+
+
+def _sha256_of_stats(paths: Iterable[str], packed: bytes) -> str:
+    """The hex SHA-256 of these paths (in order) and their packed signatures."""
+    digest = hashlib.sha256("\0".join(paths).encode("utf-8", "surrogateescape"))
+    digest.update(packed)
+    return digest.hexdigest()
 
 
 def _tree(folder: Path, suffixes: tuple[str, ...] | None, found: dict[str, list[int] | None],

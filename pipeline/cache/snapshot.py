@@ -106,7 +106,7 @@ def make_row(path: str, stat: list[int], facts: EventFacts, stamped: bytes, shar
     # The zone is named (and a feed holds its VTIMEZONE) only when icalendar wrote a TZID.
     zone = facts.timezone if facts.timezone and b";TZID=" in stamped else ""
     row = Row(path, stat, instant(facts.starts_at), facts.id, encode_facts(facts),
-              feed_bits(facts, settings, now), zone or "", instant(facts.zone_from),
+              feed_bits(facts, settings, now), zone, instant(facts.zone_from),
               None if facts.ends_at is None else instant(facts.ends_at),
               [card.url, card.upcoming, card.year, card.sort_key[0].isoformat()],
               None if share.until is None else share.until.astimezone(dt.UTC).isoformat(),
@@ -166,11 +166,12 @@ def write_snapshot(directory: Path, snapshot: Snapshot, fresh: bool) -> str:
     # A row read unchanged keeps its text: a rebuild encodes the rows it made, not 10k.
     text = b"[" + b",\n".join(_row_text(row, snapshot.lines.get(row.path)) for row in rows) + b"]"
     zones = sorted(snapshot.zones.items(), key=repr)
-    blob = b"".join([*snapshot.heads, *(text for _, text in zones)])
+    blob = b"".join([*snapshot.heads, *(vtimezone for _, vtimezone in zones)])
     header = {"kind": "snapshot", "rows": len(text), "rows_sha256": records.sha256_hex(text),
               "bytes_sha256": records.sha256_hex(blob), "pieces": [size, crc],
               "heads": [len(head) for head in snapshot.heads],
-              "zones": [[*key, len(text)] for key, text in zones], "feeds": snapshot.feeds,
+              "zones": [[*key, len(vtimezone)] for key, vtimezone in zones],
+              "feeds": snapshot.feeds,
               "issues": snapshot.issues}
     line = records.line(code_version(), header)
     if write_private(directory / SNAPSHOT, [line, text, blob]) is None:

@@ -212,6 +212,7 @@ class PublishRoot:
         return report
 
     def _write_state(self, state: Mapping[str, bytes]) -> None:
+        """Write the root's dot-files whose bytes changed (after the manifest)."""
         for name, data in sorted(state.items()):
             if self._folders.read(name) != data:
                 _write_root_file(self._folders, name, data, _file_mode())
