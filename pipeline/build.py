@@ -279,7 +279,7 @@ def _write_snapshot(events: Sequence[EventFacts], cache: EventCache, inputs: Run
     feeds = [UPCOMING_PATH, *(feed_ics_path(spec.id) for spec in settings.feeds)]
     snapshot = snapshot_of(events, cache.file_paths(), inputs.files, calendars.vevents,
                            web.events, {path: calendars.files[path] for path in feeds},
-                           settings, now, issues)
+                           calendars.zones, settings, now, issues)
     return "" if snapshot is None else write_snapshot(cache.directory, snapshot, fresh=True)
 
 

@@ -34,6 +34,7 @@ from pipeline.cache.snapshot import (
     Row,
     Snapshot,
     ZoneKey,
+    feed_zones,
     join_feed,
     moment,
     read_snapshot,
@@ -42,7 +43,8 @@ from pipeline.cache.snapshot import (
 )
 from pipeline.errors import Problem
 from pipeline.model import Event, Issue
-from pipeline.publish.report import what_was_built
+from pipeline.publish.report import PublishReport, what_was_built
+from pipeline.publish.writer import PublishRoot
 from pipeline.sources.settings import Settings
 from pipeline.web.content import EventCard
 from pipeline.web.pages import Listing
@@ -51,10 +53,11 @@ MAX_CHANGED_SHARE = 50  # at most 2 + (events / this) changed files: more, the f
 
 
 class Changes(NamedTuple):
-    """Which event files a rebuild must read, and which rows it drops."""
+    """Which event files a rebuild must read, which rows it drops, which it keeps restated."""
 
-    read: list[str]  # new files, and files whose stat moved (or is too recent to trust)
+    read: list[str]  # new files, and files whose content changed
     dropped: set[str]  # paths of the rows replaced or gone
+    restat: dict[str, list[int]]  # files whose stat moved but not their content: the new stat
 
 
 class KeptEvent(NamedTuple):
@@ -66,17 +69,29 @@ class KeptEvent(NamedTuple):
 
 
 def changes_since(snapshot: Snapshot, inputs: RunInputs, clock_ns: int) -> Changes:
-    """The event files to read (their stat is not the row's, or too recent: git's racy rule)
-    and the rows they replace, with those of deleted files."""
+    """The event files to read and the rows they replace, with those of deleted files.
+
+    A file whose stat is its row's, and older than the last run's clock, is unchanged; any
+    other is hashed (git's racy-timestamp rule, cache/files.py), and read only when its
+    content is not its row's.
+    """
+    from pipeline.cache.files import fingerprint
+
     stats = inputs.event_stats()
     rows = {row.path: row for row in snapshot.rows}
-    read = []
+    read, restat = [], {}
     for path, stat in stats.items():
         row = rows.get(path)
-        if row is None or row.stat != stat or stat is None or max(stat[1], stat[3]) >= clock_ns:
+        if row is not None and row.stat == stat and stat and max(stat[1], stat[3]) < clock_ns:
+            continue
+        found = row and fingerprint(Path(path), {"stat": row.stat, "digest": row.digest},
+                                    clock_ns, stats)
+        if row is not None and found and found[1] == row.digest:
+            restat[path] = found[0]
+        else:
             read.append(path)
     dropped = {path for path in read if path in rows} | (rows.keys() - stats.keys())
-    return Changes(read, dropped)
+    return Changes(read, dropped, restat)
 
 
 def rebuild_changed(inputs: RunInputs, now: dt.datetime, newsletters_dir: Path,
@@ -100,28 +115,28 @@ def rebuild_changed(inputs: RunInputs, now: dt.datetime, newsletters_dir: Path,
         return False
     changes = changes_since(snapshot, inputs, record["clock_ns"])
     touched = len(changes.dropped.union(changes.read))  # a renamed file counts twice
-    if not touched or touched > 2 + len(snapshot.rows) // MAX_CHANGED_SHARE:
+    if touched > 2 + len(snapshot.rows) // MAX_CHANGED_SHARE or not (touched or changes.restat):
         return False
     with locked_root(out_dir, lock_timeout) as root:
         # Under the lock, the publish root must still be the one the snapshot was made with.
         if last_run(inputs, now, out_dir, LEDGER_FILE, JOURNAL, MANIFEST, cache_dir) != record:
             return False
-        patched = _patch(snapshot, changes, inputs, now, newsletters_dir, config, site,
-                         out_dir, cache_dir)
-        if patched is None:
-            return False
-        artifacts, gone, state, summary, next_snapshot, next_change, warnings = patched
-        report = root.publish_changes(artifacts, gone, state)
-        if report is None:  # a manifest to make again: kept files, or not manifest_bytes'
-            previous = root.previous()
-            if previous is None:
+        if not touched:  # files touched, none changed: their rows restated, nothing published
+            seal = write_snapshot(cache_dir, _restated(snapshot, changes), fresh=False)
+            until = record["next_change"] and dt.datetime.fromisoformat(record["next_change"])
+            summary, next_change, warnings = str(record["summary"]), until, []
+            report = PublishReport(unlisted=int(record["count"]), manifest_sha256=record["manifest"])
+            state = {LEDGER_FILE: (out_dir / LEDGER_FILE).read_bytes()}
+        else:
+            patched = _patch(snapshot, changes, inputs, now, newsletters_dir, config, site,
+                             out_dir, cache_dir)
+            if patched is None:
                 return False
-            unchanged = {path: (str(entry.get("sha256")), int(entry.get("bytes") or 0))
-                         for path, entry in previous.items() if path not in artifacts
-                         and path not in gone and entry.get("kept") is not True}
-            report = root.publish(artifacts, summary, quiet=True, state=state,
-                                  trust_manifest=True, unchanged=unchanged)
-        seal = write_snapshot(cache_dir, next_snapshot, fresh=False)
+            artifacts, gone, state, summary, next_snapshot, next_change, warnings = patched
+            report = _publish(root, artifacts, gone, state, summary)
+            if report is None:
+                return False
+            seal = write_snapshot(cache_dir, next_snapshot, fresh=False)
     for warning in warnings:  # as the full build says them
         click.echo(warning, err=True)
     remember_run(inputs, now, next_change, report.manifest_sha256, state[LEDGER_FILE], summary,
@@ -130,6 +145,30 @@ def rebuild_changed(inputs: RunInputs, now: dt.datetime, newsletters_dir: Path,
     if not quiet:
         report.echo(summary, False)
     return True
+
+
+def _restated(snapshot: Snapshot, changes: Changes) -> Snapshot:
+    """The snapshot with the new stat of each file touched but not changed."""
+    rows = [row._replace(stat=changes.restat[row.path]) if row.path in changes.restat else row
+            for row in snapshot.rows]
+    return Snapshot(rows, snapshot.pieces, snapshot.heads, snapshot.zones, snapshot.feeds,
+                    snapshot.issues, snapshot.lines, snapshot.pieces_file)
+
+
+def _publish(root: PublishRoot, artifacts: dict[str, bytes], gone: set[str],
+             state: dict[str, bytes], summary: str) -> PublishReport | None:
+    """Publish by path; else (kept files, another manifest layout) the whole way."""
+    report = root.publish_changes(artifacts, gone, state)
+    if report is not None:
+        return report
+    previous = root.previous()
+    if previous is None:
+        return None
+    unchanged = {path: (str(entry.get("sha256")), int(entry.get("bytes") or 0))
+                 for path, entry in previous.items() if path not in artifacts
+                 and path not in gone and entry.get("kept") is not True}
+    return root.publish(artifacts, summary, quiet=True, state=state, trust_manifest=True,
+                        unchanged=unchanged)
 
 
 Patched = tuple[dict[str, bytes], set[str], dict[str, bytes], str, Snapshot, dt.datetime | None,
@@ -141,10 +180,10 @@ def _patch(snapshot: Snapshot, changes: Changes, inputs: RunInputs, now: dt.date
            cache_dir: Path) -> Patched | None:
     """The files to publish, the paths to remove, the ledger, the summary line, the next
     snapshot, the `now` window's end and the warnings; None when the full build must run."""
-    from pipeline.cache.files import ShownPaths
+    from pipeline.cache.files import ShownPaths, fingerprint
     from pipeline.cache.shares import decode_facts
     from pipeline.cache.snapshot import make_row
-    from pipeline.calendar.feeds import assemble_calendars, event_uid, vevent_bytes
+    from pipeline.calendar.feeds import event_uid, stamped_vevents, vevent_bytes
     from pipeline.calendar.links import UPCOMING_PATH, event_ics_path, event_page_path, feed_ics_path
     from pipeline.calendar.notices import vanished_events
     from pipeline.calendar.stamps import (
@@ -170,16 +209,18 @@ def _patch(snapshot: Snapshot, changes: Changes, inputs: RunInputs, now: dt.date
     if problems or len(issues) != snapshot.issues or feeds != snapshot.feeds:
         return None
     shown = ShownPaths()
-    events = []
+    events, read = [], []
     for path in changes.read:
-        if os.path.islink(path):
-            return None  # the full build reports it
+        # Its stat and hash before it is parsed: an edit after that shows in the next stat.
+        file = None if os.path.islink(path) else fingerprint(Path(path), None, 0)
         found: list[Problem] = []
-        event = load_event(Path(path), settings, found, shown(Path(path)))
-        if event is None or found:
-            return None
+        event = load_event(Path(path), settings, found, shown(Path(path))) if file else None
+        if event is None or found or file is None:
+            return None  # the full build reports it
         events.append(event)
-    kept_rows = [row for row in snapshot.rows if row.path not in changes.dropped]
+        read.append(file)
+    kept_rows = [row._replace(stat=changes.restat[row.path]) if row.path in changes.restat
+                 else row for row in snapshot.rows if row.path not in changes.dropped]
     old_rows = [row for row in snapshot.rows if row.path in changes.dropped]
     ids = [event.id for event in events]
     kept_ids = {row.id for row in kept_rows}
@@ -203,47 +244,46 @@ def _patch(snapshot: Snapshot, changes: Changes, inputs: RunInputs, now: dt.date
         ledger_data = None
     found = stamps_of(ledger_data, uids) if ledger_data is not None else None
     ledger = found if found is not None else read_ledger(out_dir)
-    calendars = assemble_calendars([event.facts for event in events],
-                                   {event.id: vevent_bytes(event, settings) for event in events},
-                                   settings, now, {}, ledger)
-    next_ledger = patch_ledger(ledger_data, {uid: calendars.ledger[uid] for uid in uids[:len(events)]}
-                               ) if found is not None and ledger_data is not None else None
+    vevents, stamps, _ = stamped_vevents([event.facts for event in events], {
+        event.id: vevent_bytes(event, settings) for event in events}, settings, now, ledger)
+    next_ledger = patch_ledger(ledger_data, stamps) if (
+        found is not None and ledger_data is not None) else None
     kept_pieces = [pieces for row, pieces in zip(snapshot.rows, snapshot.pieces, strict=True)
                    if row.path not in changes.dropped]
     web = build_changed_pages(events, [*(_kept_event(row) for row in kept_rows), *events],
                               {row.id: _listing(row, pieces)
                                for row, pieces in zip(kept_rows, kept_pieces, strict=True)},
                               settings, now)
-    made = [make_row(path, inputs.files[path] or [], event.facts, calendars.vevents[event.id],
-                     web.events[event.id], settings, now)
-            for path, event in zip(changes.read, events, strict=True)]
+    made = [make_row(path, stat, digest, event.facts, vevents[event.id], web.events[event.id],
+                     settings, now)
+            for path, (stat, digest), event in zip(changes.read, read, events, strict=True)]
     joined = sorted([*zip(kept_rows, kept_pieces, strict=True), *made],
                     key=lambda pair: (pair[0].start, pair[0].id))
     rows = [row for row, _ in joined]
     pieces = [made_pieces for _, made_pieces in joined]
     if not any(row.feeds & 1 for row in rows):
         return None  # the summary's empty-feed note: the full build's
-    files, zones = _join_feeds(rows, pieces, snapshot, feeds)
+    files, zones = _calendar_files(rows, pieces, set(ids), snapshot, feeds)
     if touching:
         newsletters = _issue_files(issues, touching, rows, events, settings, now, inputs,
                                    cache_dir)
         if newsletters is None:
             return None
         files.update(newsletters)
-    files.update({path: data for path, data in calendars.files.items() if path not in feeds})
     files.update(web.files)
     gone = {path for row in old_rows
             for path in (event_ics_path(row.id), event_page_path(row) + "index.html")}
     gone -= files.keys()
     # The full build's warning for each published event whose file is gone (said once).
-    uids = (f"{event_id}@{settings.uid_host}" for event_id in {row.id for row in old_rows} - set(ids))
-    left = {uid: ledger[uid] for uid in uids if uid in ledger}
+    vanished = {row.id for row in old_rows} - set(ids)
+    left = {uid: ledger[uid] for uid in (f"{event_id}@{settings.uid_host}" for event_id in vanished)
+            if uid in ledger}
     warnings = vanished_events(left, [], settings, lambda p: (out_dir / p).is_file())
     summary = what_was_built(len(rows), len(feeds), len(issues))
     untils = [dt.datetime.fromisoformat(row.until) for row in rows if row.until]
     next_snapshot = Snapshot(rows, pieces, snapshot.heads, zones, feeds, len(issues),
                              snapshot.lines, snapshot.pieces_file)
-    state = {LEDGER_FILE: next_ledger or ledger_bytes(calendars.ledger)}
+    state = {LEDGER_FILE: next_ledger or ledger_bytes({**ledger, **stamps})}
     return files, gone, state, summary, next_snapshot, min(untils, default=None), warnings
 
 
@@ -276,27 +316,33 @@ def _issue_files(issues: tuple[Issue, ...], touching: list[Issue], rows: list[Ro
     return render_newsletter_files(issues, settings, events_of, kept)
 
 
-def _join_feeds(rows: list[Row], pieces: list[Pieces], snapshot: Snapshot, feeds: list[str],
-                ) -> tuple[dict[str, bytes], dict[ZoneKey, bytes]]:
-    """Each feed joined from its head, VTIMEZONEs and the rows' VEVENTs (in row order), and
-    the VTIMEZONEs they hold; a VTIMEZONE is made again when its span moved."""
-    from pipeline.calendar.feeds import vtimezone_bytes
+def _calendar_files(rows: list[Row], pieces: list[Pieces], changed: set[str],
+                    snapshot: Snapshot, feeds: list[str],
+                    ) -> tuple[dict[str, bytes], dict[ZoneKey, bytes]]:
+    """The feeds, joined from their heads, VTIMEZONEs and the rows' VEVENTs (in row order),
+    and the .ics of each event in `changed` (ids) or in a zone whose VTIMEZONE changed; and
+    each zone's VTIMEZONE, made again when its span moved."""
+    from pipeline.calendar.feeds import event_file, vtimezone_bytes
+    from pipeline.calendar.links import event_ics_path
 
+    zones = {key: snapshot.zones.get(key) or vtimezone_bytes(
+        key[0], moment(key[1]), None if key[2] is None else moment(key[2]))
+        for key in zone_spans(rows)}
+    texts = {zone: text for (zone, _, _), text in zones.items()}
+    before = {zone: text for (zone, _, _), text in snapshot.zones.items()}
     held: list[list[bytes]] = [[] for _ in feeds]
+    files = {}
     for row, (vevent, _, _) in zip(rows, pieces, strict=True):
         bits, bit = row.feeds, 0
         while bits:
             if bits & 1:
                 held[bit].append(vevent)
             bits, bit = bits >> 1, bit + 1
-    files, zones = {}, {}
+        if row.id in changed or (row.zone and texts[row.zone] != before.get(row.zone)):
+            files[event_ics_path(row.id)] = event_file(vevent, texts.get(row.zone))
     for bit, path in enumerate(feeds):
-        texts = []
-        for key in zone_spans(rows, bit):
-            text = zones[key] = snapshot.zones.get(key) or vtimezone_bytes(
-                key[0], moment(key[1]), None if key[2] is None else moment(key[2]))
-            texts.append(text)
-        files[path] = join_feed(snapshot.heads[bit], texts, held[bit])
+        files[path] = join_feed(snapshot.heads[bit], [texts[zone] for zone in
+                                                      feed_zones(rows, bit)], held[bit])
     return files, zones
 
 

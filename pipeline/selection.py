@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Protocol, TypeVar
 
 from pipeline.model import Event, EventFacts, Issue
@@ -23,8 +23,14 @@ class Selectable(Protocol):
 
 def matches(event: Selectable, kinds: Iterable[str] = (), tags: Iterable[str] = ()) -> bool:
     """True when the event's kind is in `kinds` (if any) and it has one of `tags` (if any)."""
-    kinds, tags = tuple(kinds), tuple(tags)
-    return (not kinds or event.kind in kinds) and (not tags or bool(set(tags) & set(event.tags)))
+    return chooser(kinds, tags)(event)
+
+
+def chooser(kinds: Iterable[str] = (), tags: Iterable[str] = ()) -> Callable[[Selectable], bool]:
+    """`matches` of these kinds and tags, as one function: a feed asks it of 100k events."""
+    kind_set, tag_set = frozenset(kinds), frozenset(tags)
+    return lambda event: ((not kind_set or event.kind in kind_set)
+                          and (not tag_set or not tag_set.isdisjoint(event.tags)))
 
 
 def upcoming_events(events: Iterable[Timed], now: dt.datetime) -> tuple[Timed, ...]:

@@ -19,6 +19,7 @@ import pytest
 from cachesite import ROOT, build, cold_build
 
 import pipeline.rebuild as rebuild_module
+import pipeline.sources.events as events_module
 from pipeline.cache import cache_dir_for
 from pipeline.cache.snapshot import PIECES, SNAPSHOT
 from pipeline.errors import InvalidInput
@@ -153,6 +154,37 @@ def test_moved_added_deleted_and_renamed_files_take_the_delta_path(site: Path,
     Path("events/kept-id.yaml").write_text("id: event-08\n" + event_text(8))  # the same id
     rebuilt()
     assert paths == ["delta"] * 6
+
+
+def test_an_event_of_another_era_changes_its_zones_vtimezone_everywhere(
+        site: Path, paths: list[str]) -> None:
+    # One VTIMEZONE per zone spans every event in it (feeds and per-event files alike);
+    # New York's rules changed in 2007, so an event of 2005 adds that era's rules to it.
+    first_build(paths)
+    Path("events/2025/event-02.yaml").write_text(event_text(2, zone="America/New_York"))
+    rebuilt()
+    old = Path("events/old-new-york.yaml")
+    old.write_text(event_text(40, zone="America/New_York").replace("2025-04", "2005-04"))
+    files = rebuilt()
+    assert b"UNTIL=20061030T060000Z" in files["calendar/events/event-02.ics"]
+    old.unlink()
+    assert b"UNTIL=20061030T060000Z" not in rebuilt()["calendar/events/event-02.ics"]
+    assert paths == ["delta"] * 3
+
+
+def test_files_touched_but_not_changed_are_hashed_not_parsed(
+        site: Path, paths: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    first = first_build(paths)
+    parsed: list[str] = []
+    load_event = events_module.load_event
+    monkeypatch.setattr(events_module, "load_event",
+                        lambda path, *args: parsed.append(path.as_posix()) or load_event(path, *args))
+    for number in (1, 2, 3):  # as a checkout rewrites files: new stats, the same bytes
+        path = Path(f"events/2025/event-{number:02d}.yaml")
+        path.write_bytes(path.read_bytes())
+    assert rebuilt() == first
+    assert paths == ["delta"] and parsed == []
+    assert build() == first and paths == ["delta"]  # then a no-op: the new stats are kept
 
 
 def test_a_deleted_event_is_warned_about_once(site: Path, paths: list[str],

@@ -152,9 +152,11 @@ class EventCache:
             self._events[event_id] = event
         return event
 
-    def file_paths(self) -> dict[str, str]:
-        """The file of each event `load_facts` listed, by id, as the build's stat walk names it."""
-        return {event_id: os.fspath(path) for event_id, (path, _, _) in self._found.items()}
+    def file_paths(self) -> dict[str, tuple[str, str | None]]:
+        """The file of each event `load_facts` listed (as the build's stat walk names it) and
+        its content's SHA-256 (None: not known), by id."""
+        return {event_id: (os.fspath(path), self._files.get(name, {}).get("digest"))
+                for event_id, (path, name, _) in self._found.items()}
 
     def forget_events(self) -> None:
         """Let go of the parsed events once nothing renders (`save` needs none of them)."""

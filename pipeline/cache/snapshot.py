@@ -16,12 +16,13 @@ it is a miss: the full build runs.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import json
 import os
 import stat
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -33,7 +34,7 @@ from pipeline.cache.shares import encode_facts
 from pipeline.cache.version import code_version
 from pipeline.calendar.feeds import END_CALENDAR
 from pipeline.model import EventFacts
-from pipeline.selection import matches
+from pipeline.selection import chooser
 from pipeline.sources.settings import Settings
 from pipeline.web.rendered import EventWeb
 
@@ -51,6 +52,7 @@ class Row(NamedTuple):
 
     path: str  # its file, as the build's stat walk names it (cache/run.py)
     stat: list[int]  # that file's signature when it was read
+    digest: str  # the SHA-256 of its content: a file whose stat moved is hashed, not parsed
     start: int  # facts.starts_at in microseconds since 1970 (UTC): the feeds' order, with id
     id: str
     facts: list[Any]  # shares.encode_facts: decoded only for the rows a rebuild replaces
@@ -75,7 +77,7 @@ class Snapshot:
     rows: list[Row]
     pieces: list[Pieces]
     heads: list[bytes]  # per feed: its calendar's head, up to its VTIMEZONEs
-    zones: dict[ZoneKey, bytes]  # the VTIMEZONEs the feeds hold, by zone and span
+    zones: dict[ZoneKey, bytes]  # each zone's VTIMEZONE, by zone and span (zone_spans)
     feeds: list[str]  # each feed's path, in bit order
     issues: int  # the number of newsletter issues the build had
     # The rows as read, with their JSON text, by path: a row kept as it was keeps its text.
@@ -93,19 +95,24 @@ def feed_bits(facts: EventFacts, settings: Settings, now: dt.datetime) -> int:
     if facts.has_ended(now):
         return 0
     bits = 1
-    for bit, spec in enumerate(settings.feeds, start=1):
-        if matches(facts, spec.kinds, spec.tags):
+    for bit, chooses in enumerate(_choosers(settings), start=1):
+        if chooses(facts):
             bits |= 1 << bit
     return bits
 
 
-def make_row(path: str, stat: list[int], facts: EventFacts, stamped: bytes, share: EventWeb,
-             settings: Settings, now: dt.datetime) -> tuple[Row, Pieces]:
+@functools.lru_cache(maxsize=4)
+def _choosers(settings: Settings) -> tuple[Callable[[EventFacts], bool], ...]:
+    return tuple(chooser(spec.kinds, spec.tags) for spec in settings.feeds)
+
+
+def make_row(path: str, stat: list[int], digest: str, facts: EventFacts, stamped: bytes,
+             share: EventWeb, settings: Settings, now: dt.datetime) -> tuple[Row, Pieces]:
     """An event's row and pieces, from what the build made of it."""
     card = share.card
     # The zone is named (and a feed holds its VTIMEZONE) only when icalendar wrote a TZID.
     zone = facts.timezone if facts.timezone and b";TZID=" in stamped else ""
-    row = Row(path, stat, instant(facts.starts_at), facts.id, encode_facts(facts),
+    row = Row(path, stat, digest, instant(facts.starts_at), facts.id, encode_facts(facts),
               feed_bits(facts, settings, now), zone, instant(facts.zone_from),
               None if facts.ends_at is None else instant(facts.ends_at),
               [card.url, card.upcoming, card.year, card.sort_key[0].isoformat()],
@@ -114,12 +121,12 @@ def make_row(path: str, stat: list[int], facts: EventFacts, stamped: bytes, shar
     return row, (stamped, card.item, share.embed)
 
 
-def zone_spans(rows: Sequence[Row], bit: int) -> list[ZoneKey]:
-    """The zones the feed of `bit` holds a VTIMEZONE of, each with the span of its events'
-    occurrences (as calendar.feeds._vtimezones computes it), by name."""
+def zone_spans(rows: Sequence[Row]) -> list[ZoneKey]:
+    """Each zone a VEVENT names, with the span of every occurrence of every event in it (the
+    one VTIMEZONE every file holds of it: calendar.feeds._vtimezones), by name."""
     spans: dict[str, tuple[int, int | None]] = {}
     for row in rows:
-        if not row.zone or not row.feeds >> bit & 1:
+        if not row.zone:
             continue
         span = spans.get(row.zone)
         if span is None:
@@ -128,6 +135,11 @@ def zone_spans(rows: Sequence[Row], bit: int) -> list[ZoneKey]:
             last = None if span[1] is None or row.ends is None else max(span[1], row.ends)
             spans[row.zone] = (min(span[0], row.zone_from), last)
     return [(zone, first, last) for zone, (first, last) in sorted(spans.items())]
+
+
+def feed_zones(rows: Sequence[Row], bit: int) -> list[str]:
+    """The zones the feed of `bit` holds a VTIMEZONE of (those its events name), by name."""
+    return sorted({row.zone for row in rows if row.zone and row.feeds >> bit & 1})
 
 
 def moment(value: int) -> dt.datetime:
@@ -274,36 +286,37 @@ def read_snapshot(directory: Path, seal: str) -> Snapshot | None:
         return None
 
 
-def snapshot_of(events: Sequence[EventFacts], files: Mapping[str, str],
+def snapshot_of(events: Sequence[EventFacts], files: Mapping[str, tuple[str, str | None]],
                 stats: Mapping[str, list[int] | None], stamped: Mapping[str, bytes],
                 shares: Mapping[str, EventWeb], feeds: Mapping[str, bytes],
-                settings: Settings, now: dt.datetime, issues: int) -> Snapshot | None:
-    """The snapshot of a full build: `events` in the feeds' order, each one's file (by id),
-    the stats the build took, its stamped VEVENTs and web shares, and its feeds' bytes (in
-    bit order). None when something is missing (the next rebuild is then a full one)."""
+                zones: Mapping[str, bytes], settings: Settings, now: dt.datetime,
+                issues: int) -> Snapshot | None:
+    """The snapshot of a full build: `events` in the feeds' order, each one's file and its
+    content's SHA-256 (by id), the stats the build took, its stamped VEVENTs and web shares,
+    its feeds' bytes (in bit order) and VTIMEZONEs (by zone). None when something is
+    missing or not as expected (the next rebuild is then a full one)."""
     rows, pieces = [], []
     for facts in events:
-        path = files.get(facts.id)
-        stat = stats.get(path) if path else None
+        path, digest = files.get(facts.id) or ("", None)
+        stat = stats.get(path)
         share = shares.get(facts.id)
-        if stat is None or share is None or facts.id not in stamped:
+        if stat is None or digest is None or share is None or facts.id not in stamped:
             return None
-        row, made = make_row(path, stat, facts, stamped[facts.id], share, settings, now)
+        row, made = make_row(path, stat, digest, facts, stamped[facts.id], share, settings, now)
         rows.append(row)
         pieces.append(made)
+    keys = zone_spans(rows)
+    if {key[0] for key in keys} != zones.keys():
+        return None
     heads: list[bytes] = []
-    zones: dict[ZoneKey, bytes] = {}
     for bit, data in enumerate(feeds.values()):
         prefix = feed_head(data, [made[0] for row, made in zip(rows, pieces, strict=True)
                                   if row.feeds >> bit & 1])
         # The head, then one VTIMEZONE per zone by name: text escapes every line break, so
         # only a VTIMEZONE starts a line with BEGIN:VTIMEZONE.
-        head, found, texts = (prefix or b"").partition(b"BEGIN:VTIMEZONE\r\n")
-        parts = (found + texts).split(b"END:VTIMEZONE\r\n")[:-1]
-        keys = zone_spans(rows, bit)
-        if prefix is None or len(parts) != len(keys):
+        head = (prefix or b"").partition(b"BEGIN:VTIMEZONE\r\n")[0]
+        if prefix != head + b"".join(zones[name] for name in feed_zones(rows, bit)):
             return None
         heads.append(head)
-        for key, part in zip(keys, parts, strict=True):
-            zones[key] = part + b"END:VTIMEZONE\r\n"
-    return Snapshot(rows, pieces, heads, zones, list(feeds), issues)
+    return Snapshot(rows, pieces, heads, {key: zones[key[0]] for key in keys}, list(feeds),
+                    issues)

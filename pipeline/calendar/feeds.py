@@ -12,11 +12,12 @@ from icalendar import Calendar, vCalAddress, vDuration, vText
 from icalendar import Event as VEvent
 from icalendar.prop import vRecur
 
+from pipeline.calendar.folds import mend_folds
 from pipeline.calendar.links import UPCOMING_PATH, event_ics_path, event_page_url, feed_ics_path
 from pipeline.calendar.stamps import EMPTY_LEDGER, Ledger, Stamp, content_key, next_ledger, stamp_for
 from pipeline.calendar.vtimezone import vtimezone
 from pipeline.model import Event, EventFacts, Location
-from pipeline.selection import matches, upcoming_events
+from pipeline.selection import chooser, upcoming_events
 from pipeline.sources.settings import Settings
 
 UTC = dt.UTC
@@ -73,6 +74,7 @@ class Calendars:
     ledger: Ledger  # the publication ledger once the files are published
     records: dict[str, IcsRecord]  # by event id: what its .ics was made of, and its hash
     vevents: dict[str, bytes]  # by event id: its VEVENT with its stamps, as the feeds hold it
+    zones: dict[str, bytes]  # by zone: its VTIMEZONE, spanning every event in it
 
 
 def assemble_calendars(events: Iterable[EventFacts], bodies: Mapping[str, bytes],
@@ -91,10 +93,8 @@ def assemble_calendars(events: Iterable[EventFacts], bodies: Mapping[str, bytes]
     record says (the same VEVENT, stamps and VTIMEZONE) is listed as unchanged, not made.
     """
     ordered = sorted(events, key=lambda e: (e.starts_at, e.id))  # input order never matters
-    contents = {event.id: content_key(bodies[event.id]) for event in ordered}
-    stamps = _stamps(ordered, settings, now, contents, ledger)
+    vevents, stamps, contents = stamped_vevents(ordered, bodies, settings, now, ledger)
     stamp_of = {event.id: stamps[event_uid(event, settings)] for event in ordered}
-    vevents = {event.id: _with_stamps(bodies[event.id], stamp_of[event.id]) for event in ordered}
     # Zones as icalendar wrote them: UTC-like zones become `Z` times and need no VTIMEZONE.
     tzids = {e.id: e.timezone for e in ordered if e.timezone and b";TZID=" in vevents[e.id]}
     zones = _vtimezones([e for e in ordered if e.id in tzids], zone_memo)
@@ -104,10 +104,9 @@ def assemble_calendars(events: Iterable[EventFacts], bodies: Mapping[str, bytes]
     for spec in settings.feeds:
         description = spec.description or f"{spec.name}: upcoming events of {settings.site_name}"
         feeds.append((FeedInfo(feed_ics_path(spec.id), spec.name, description),
-                      tuple(e for e in upcoming if matches(e, spec.kinds, spec.tags))))
+                      tuple(filter(chooser(spec.kinds, spec.tags), upcoming))))
     files = {feed.path: _assemble(_feed_head(feed, settings), chosen, vevents, zones, tzids)
              for feed, chosen in feeds}
-    head = _head()
     kept = kept or {}
     unchanged: dict[str, tuple[str, int]] = {}
     records: dict[str, IcsRecord] = {}
@@ -120,9 +119,22 @@ def assemble_calendars(events: Iterable[EventFacts], bodies: Mapping[str, bytes]
             unchanged[event_ics_path(event)] = (record[1], record[2])
             records[event.id] = record
             continue
-        data = files[event_ics_path(event)] = _assemble(head, (event,), vevents, zones, tzids)
+        data = files[event_ics_path(event)] = event_file(
+            vevents[event.id], zones[tzids[event.id]] if event.id in tzids else None)
         records[event.id] = (recipe, hashlib.sha256(data).hexdigest(), len(data))
-    return Calendars(files, unchanged, next_ledger(ledger, stamps), records, vevents)
+    return Calendars(files, unchanged, next_ledger(ledger, stamps), records, vevents, zones)
+
+
+def stamped_vevents(events: Iterable[EventFacts], bodies: Mapping[str, bytes],
+                    settings: Settings, now: dt.datetime, ledger: Ledger,
+                    ) -> tuple[dict[str, bytes], dict[str, Stamp], dict[str, str]]:
+    """Each event's VEVENT with its stamps (by id), the stamps (by UID) and the content keys
+    of the VEVENTs (by id), as assemble_calendars gives them."""
+    events = tuple(events)
+    contents = {event.id: content_key(bodies[event.id]) for event in events}
+    stamps = _stamps(events, settings, now, contents, ledger)
+    return ({event.id: _with_stamps(bodies[event.id], stamps[event_uid(event, settings)])
+             for event in events}, stamps, contents)
 
 
 def calendar_ledger(events: tuple[Event, ...], settings: Settings, now: dt.datetime,
@@ -203,6 +215,14 @@ def _assemble(head: bytes, chosen: Sequence[EventFacts], vevents: dict[str, byte
                      *(vevents[e.id] for e in chosen), END_CALENDAR])
 
 
+def event_file(vevent: bytes, zone: bytes | None) -> bytes:
+    """An event's own .ics: the calendar's head, its zone's VTIMEZONE (the one every file
+    holds: it spans every event in the zone) if its VEVENT names one, and its VEVENT."""
+    return b"".join([_head()[:-len(END_CALENDAR)], *([zone] if zone else []), vevent,
+                     END_CALENDAR])
+
+
+@lru_cache(maxsize=1)
 def _head() -> bytes:
     calendar = Calendar()
     calendar.add("VERSION", "2.0")
@@ -338,53 +358,3 @@ def _describe(vevent: VEvent, event: Event, settings: Settings, title: str, summ
         src = event.image.src
         absolute = src if "://" in src else settings.absolute_url(src)
         vevent.add("IMAGE", absolute, parameters={"VALUE": "URI"})
-
-
-def mend_folds(block: bytes) -> bytes:
-    r"""Re-fold the lines where icalendar 7.3 split an escape (`\\`) across a fold.
-
-    icalendar moves a trailing backslash to the next line to keep `\n` whole, but when that
-    backslash is the second of `\\` it splits that escape instead. Unfolding still restores the
-    value, yet parsers that unescape per physical line misread it; only such lines change.
-    """
-    lines = block.split(b"\r\n")
-    groups: list[list[bytes]] = []  # each content line as its folded pieces, spaces removed
-    for line in lines[:-1]:  # the block ends with CRLF: the last item is empty
-        if line.startswith(b" ") and groups:
-            groups[-1].append(line[1:])
-        else:
-            groups.append([line])
-    mended = [_refold(pieces) if _splits_escape(pieces) else pieces for pieces in groups]
-    return b"".join(b"\r\n ".join(pieces) + b"\r\n" for pieces in mended)
-
-
-def _splits_escape(pieces: list[bytes]) -> bool:
-    """True when a fold falls between a backslash and the character it escapes."""
-    backslashes = 0
-    for piece in pieces[:-1]:
-        run = len(piece) - len(piece.rstrip(b"\\"))
-        backslashes = backslashes + run if run == len(piece) else run
-        if backslashes % 2:
-            return True
-    return False
-
-
-def _refold(pieces: list[bytes]) -> list[bytes]:
-    """Fold one content line at 75 octets, never inside a UTF-8 character or an escape."""
-    text = b"".join(pieces).decode("utf-8")
-    units: list[str] = []
-    index = 0
-    while index < len(text):
-        size = 2 if text[index] == "\\" and index + 1 < len(text) else 1
-        units.append(text[index:index + size])
-        index += size
-    folded: list[bytes] = []
-    current = b""
-    for unit in units:
-        encoded = unit.encode("utf-8")
-        limit = 74 if folded else 75  # a continuation line starts with a space
-        if current and len(current) + len(encoded) > limit:
-            folded.append(current)
-            current = b""
-        current += encoded
-    return [*folded, current]

@@ -16,7 +16,7 @@ from pipeline.locales import first_localizer
 from pipeline.model import Event, EventFacts
 from pipeline.newsletter.templates import render
 from pipeline.parallel import fork_map
-from pipeline.selection import matches
+from pipeline.selection import chooser
 from pipeline.sources.settings import Settings
 from pipeline.web import theme
 from pipeline.web.content import Cards, EventCard
@@ -156,8 +156,9 @@ def render_listings(events: Iterable[ListedEvent], shares: Mapping[str, Listed],
         feed = FeedView(spec.id, spec.name, spec.description, settings.absolute_url(page_path),
                         feed_links(feed_ics_path(spec.id), settings, spec.name))
         feeds.append(feed)
+        chooses = chooser(spec.kinds, spec.tags)
         chosen = Cards(share.card for event, share in ordered
-                       if share.card.upcoming and matches(event, spec.kinds, spec.tags))
+                       if share.card.upcoming and chooses(event))
         files[page_path + "index.html"] = _render_listing(
             env, f"the page of feed '{spec.id}'", [chosen], site=site,
             page_url=feed.page, heading=spec.name, intro=spec.description, this_feed=feed,

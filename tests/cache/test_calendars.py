@@ -3,6 +3,7 @@ and every rebuild still publishes the bytes of a cold build of its input."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -22,14 +23,15 @@ def site(in_tmp: Path) -> Path:
 def made(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The ids of the events whose own .ics is assembled (feeds are not counted)."""
     seen: list[str] = []
-    assemble, head = feeds_module._assemble, feeds_module._head()
+    event_file = feeds_module.event_file
 
-    def spy(calendar_head, chosen, *args):
-        if calendar_head == head:
-            seen.extend(event.id for event in chosen)
-        return assemble(calendar_head, chosen, *args)
+    def spy(vevent: bytes, zone: bytes | None) -> bytes:
+        uid = re.search(rb"\r\nUID:([^@\r]+)@", b"\r\n" + vevent)
+        assert uid is not None
+        seen.append(uid.group(1).decode())
+        return event_file(vevent, zone)
 
-    monkeypatch.setattr(feeds_module, "_assemble", spy)
+    monkeypatch.setattr(feeds_module, "event_file", spy)
     return seen
 
 

@@ -132,6 +132,8 @@ def mutate(data: bytes, mutation: Mutation) -> bytes:
     """Flip a byte, cut the file, drop a span, or repeat a span, at a position."""
     kind, at, size = mutation
     at %= max(len(data), 1)
+    if kind == "flip" and not data:  # an empty file (cut at 0 before) has nothing to flip
+        return data
     if kind == "flip":
         return data[:at] + bytes([data[at] ^ (size % 255 + 1)]) + data[at + 1:]
     if kind == "truncate":

@@ -12,6 +12,7 @@ from pipeline.cache.snapshot import (
     SNAPSHOT,
     Row,
     Snapshot,
+    feed_zones,
     instant,
     moment,
     read_snapshot,
@@ -21,7 +22,8 @@ from pipeline.cache.snapshot import (
 
 
 def row(number: int, zone: str = "Europe/Paris", ends: int | None = 2_000) -> Row:
-    return Row(path=f"events/e{number}.yaml", stat=[1, 2, 3, 4], start=number, id=f"e{number}",
+    return Row(path=f"events/e{number}.yaml", stat=[1, 2, 3, 4], digest="0" * 64, start=number,
+               id=f"e{number}",
                facts=["e", "x", 1, "meetup", [], None, "", "", "", None], feeds=0b11,
                zone=zone, zone_from=number * 10, ends=ends if ends is None else ends + number,
                card=["https://x/", True, 2025, "2025-01-01T00:00:00+00:00"], until=None,
@@ -91,12 +93,16 @@ def test_a_damaged_foreign_or_missing_snapshot_is_none(tmp_path: Path, damage: s
     assert read_snapshot(tmp_path, seal) is None
 
 
-def test_a_feeds_zones_span_its_events_as_the_feeds_vtimezones_do() -> None:
-    rows = [row(1), row(2, ends=None), row(3, zone="Asia/Seoul"), row(4)._replace(feeds=0b10)]
-    assert zone_spans(rows, 0) == [("Asia/Seoul", 30, 2_003), ("Europe/Paris", 10, None)]
-    assert zone_spans(rows, 1) == [("Asia/Seoul", 30, 2_003), ("Europe/Paris", 10, None)]
-    assert zone_spans([row(4)._replace(feeds=0b10), row(1)], 1) == [
-        ("Europe/Paris", 10, 2_004)]
+def test_a_zones_span_covers_every_event_in_it_whichever_feed_holds_it() -> None:
+    # One VTIMEZONE per zone in every file (calendar.feeds._vtimezones): its span is that of
+    # all the events naming the zone, and a feed holds the zones its own events name.
+    rows = [row(1), row(2, ends=None)._replace(feeds=0b01), row(3, zone="Asia/Seoul"),
+            row(4)._replace(feeds=0b10)]
+    assert zone_spans(rows) == [("Asia/Seoul", 30, 2_003), ("Europe/Paris", 10, None)]
+    assert zone_spans([row(4), row(1)]) == [("Europe/Paris", 10, 2_004)]
+    assert feed_zones(rows, 0) == ["Asia/Seoul", "Europe/Paris"]
+    assert feed_zones([row(4)._replace(feeds=0b10), row(3)._replace(feeds=0b01)], 1) == [
+        "Europe/Paris"]
 
 
 def test_instants_are_kept_to_the_microsecond() -> None:

@@ -20,7 +20,8 @@ from hypothesis import given
 from hypothesis import settings as settings_profile
 from hypothesis import strategies as st
 
-from pipeline.calendar.feeds import calendar_ledger, mend_folds, render_calendars
+from pipeline.calendar.feeds import calendar_ledger, render_calendars
+from pipeline.calendar.folds import mend_folds
 from pipeline.model import Event, Location, Status
 from pipeline.sources.events import load_events
 from pipeline.sources.settings import FeedSpec, Settings
