@@ -209,7 +209,7 @@ def _patch(snapshot: Snapshot, changes: Changes, inputs: RunInputs, now: dt.date
     if problems or len(issues) != snapshot.issues or feeds != snapshot.feeds:
         return None
     shown = ShownPaths()
-    events, read = [], []
+    events, fingerprints = [], []
     for path in changes.read:
         # Its stat and hash before it is parsed: an edit after that shows in the next stat.
         file = None if os.path.islink(path) else fingerprint(Path(path), None, 0)
@@ -218,7 +218,7 @@ def _patch(snapshot: Snapshot, changes: Changes, inputs: RunInputs, now: dt.date
         if event is None or found or file is None:
             return None  # the full build reports it
         events.append(event)
-        read.append(file)
+        fingerprints.append(file)
     kept_rows = [row._replace(stat=changes.restat[row.path]) if row.path in changes.restat
                  else row for row in snapshot.rows if row.path not in changes.dropped]
     old_rows = [row for row in snapshot.rows if row.path in changes.dropped]
@@ -242,12 +242,12 @@ def _patch(snapshot: Snapshot, changes: Changes, inputs: RunInputs, now: dt.date
         ledger_data: bytes | None = (out_dir / LEDGER_FILE).read_bytes()
     except OSError:
         ledger_data = None
-    found = stamps_of(ledger_data, uids) if ledger_data is not None else None
-    ledger = found if found is not None else read_ledger(out_dir)
+    known = stamps_of(ledger_data, uids) if ledger_data is not None else None
+    ledger = known if known is not None else read_ledger(out_dir)
     vevents, stamps, _ = stamped_vevents([event.facts for event in events], {
         event.id: vevent_bytes(event, settings) for event in events}, settings, now, ledger)
     next_ledger = patch_ledger(ledger_data, stamps) if (
-        found is not None and ledger_data is not None) else None
+        known is not None and ledger_data is not None) else None
     kept_pieces = [pieces for row, pieces in zip(snapshot.rows, snapshot.pieces, strict=True)
                    if row.path not in changes.dropped]
     web = build_changed_pages(events, [*(_kept_event(row) for row in kept_rows), *events],
@@ -256,7 +256,8 @@ def _patch(snapshot: Snapshot, changes: Changes, inputs: RunInputs, now: dt.date
                               settings, now)
     made = [make_row(path, stat, digest, event.facts, vevents[event.id], web.events[event.id],
                      settings, now)
-            for path, (stat, digest), event in zip(changes.read, read, events, strict=True)]
+            for path, (stat, digest), event in zip(changes.read, fingerprints, events,
+                                                   strict=True)]
     joined = sorted([*zip(kept_rows, kept_pieces, strict=True), *made],
                     key=lambda pair: (pair[0].start, pair[0].id))
     rows = [row for row, _ in joined]
