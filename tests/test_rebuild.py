@@ -211,7 +211,7 @@ def test_a_deletion_the_delta_path_gives_up_on_is_warned_about_once(
 
 
 @pytest.mark.parametrize("change", ["problem", "duplicate", "three files",
-                                    "settings", "over"])
+                                    "settings", "template", "issue", "symlink", "over"])
 def test_what_the_delta_path_cannot_be_sure_of_goes_the_full_way(
         site: Path, paths: list[str], change: str) -> None:
     first_build(paths)
@@ -226,10 +226,22 @@ def test_what_the_delta_path_cannot_be_sure_of_goes_the_full_way(
     elif change == "settings":
         Path("pipeline.yaml").write_text(textwrap.dedent(SETTINGS).replace("Delta", "Full"))
         Path("events/2025/event-01.yaml").write_text(event_text(1, title="One"))
+    elif change == "template":  # a web template: every page may change
+        listing = Path("templates/web/listing.html.j2")
+        listing.write_text(listing.read_text() + "\n{# edited #}\n")
+        Path("events/2025/event-01.yaml").write_text(event_text(1, title="One"))
+    elif change == "issue":  # an issue file: its files may change
+        Path("newsletters/2025-q1.yaml").write_text(textwrap.dedent(ISSUE).replace(
+            "Q1 2025", "First quarter"))
+        Path("events/2025/event-01.yaml").write_text(event_text(1, title="One"))
+    elif change == "symlink":  # refused by the full build, with its problem
+        Path("elsewhere.yaml").write_text(event_text(1, title="Linked"))
+        Path("events/2025/event-01.yaml").unlink()
+        Path("events/2025/event-01.yaml").symlink_to(Path("elsewhere.yaml").resolve())
     elif change == "over":  # `now` past an event's end: the feeds change with no file edited
         Path("events/2025/event-01.yaml").write_text(event_text(1, title="One"))
         now = dt.datetime(2025, 4, 30, tzinfo=dt.UTC)
-    if change in ("problem", "duplicate"):
+    if change in ("problem", "duplicate", "symlink"):
         settle()
         with pytest.raises(InvalidInput):
             build(now=now)
