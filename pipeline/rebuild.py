@@ -34,7 +34,6 @@ from pipeline.cache.snapshot import (
     Row,
     Snapshot,
     ZoneKey,
-    feed_zones,
     join_feed,
     moment,
     read_snapshot,
@@ -219,8 +218,10 @@ def _patch(snapshot: Snapshot, changes: Changes, inputs: RunInputs, now: dt.date
             return None  # the full build reports it
         events.append(event)
         fingerprints.append(file)
-    kept_rows = [row._replace(stat=changes.restat[row.path]) if row.path in changes.restat
-                 else row for row in snapshot.rows if row.path not in changes.dropped]
+    kept = [(row._replace(stat=changes.restat[row.path]) if row.path in changes.restat else row,
+             pieces) for row, pieces in zip(snapshot.rows, snapshot.pieces, strict=True)
+            if row.path not in changes.dropped]
+    kept_rows = [row for row, _ in kept]
     old_rows = [row for row in snapshot.rows if row.path in changes.dropped]
     ids = [event.id for event in events]
     kept_ids = {row.id for row in kept_rows}
@@ -248,17 +249,14 @@ def _patch(snapshot: Snapshot, changes: Changes, inputs: RunInputs, now: dt.date
         event.id: vevent_bytes(event, settings) for event in events}, settings, now, ledger)
     next_ledger = patch_ledger(ledger_data, stamps) if (
         known is not None and ledger_data is not None) else None
-    kept_pieces = [pieces for row, pieces in zip(snapshot.rows, snapshot.pieces, strict=True)
-                   if row.path not in changes.dropped]
     web = build_changed_pages(events, [*(_kept_event(row) for row in kept_rows), *events],
-                              {row.id: _listing(row, pieces)
-                               for row, pieces in zip(kept_rows, kept_pieces, strict=True)},
+                              {row.id: _listing(row, pieces) for row, pieces in kept},
                               settings, now)
     made = [make_row(path, stat, digest, event.facts, vevents[event.id], web.events[event.id],
                      settings, now)
             for path, (stat, digest), event in zip(changes.read, fingerprints, events,
                                                    strict=True)]
-    joined = sorted([*zip(kept_rows, kept_pieces, strict=True), *made],
+    joined = sorted([*kept, *made],
                     key=lambda pair: (pair[0].start, pair[0].id))
     rows = [row for row, _ in joined]
     pieces = [made_pieces for _, made_pieces in joined]
@@ -332,18 +330,21 @@ def _calendar_files(rows: list[Row], pieces: list[Pieces], changed: set[str],
     texts = {zone: text for (zone, _, _), text in zones.items()}
     before = {zone: text for (zone, _, _), text in snapshot.zones.items()}
     held: list[list[bytes]] = [[] for _ in feeds]
+    named: list[set[str]] = [set() for _ in feeds]  # the zones each feed's events name
     files = {}
     for row, (vevent, _, _) in zip(rows, pieces, strict=True):
         bits, bit = row.feeds, 0
         while bits:
             if bits & 1:
                 held[bit].append(vevent)
+                if row.zone:
+                    named[bit].add(row.zone)
             bits, bit = bits >> 1, bit + 1
         if row.id in changed or (row.zone and texts[row.zone] != before.get(row.zone)):
             files[event_ics_path(row.id)] = event_file(vevent, texts.get(row.zone))
     for bit, path in enumerate(feeds):
-        files[path] = join_feed(snapshot.heads[bit], [texts[zone] for zone in
-                                                      feed_zones(rows, bit)], held[bit])
+        files[path] = join_feed(snapshot.heads[bit], [texts[zone] for zone in sorted(named[bit])],
+                                held[bit])
     return files, zones
 
 

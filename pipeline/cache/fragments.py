@@ -20,7 +20,7 @@ import zlib
 from collections.abc import Iterable
 from pathlib import Path
 
-from pipeline.cache.place import PRIVATE_FILE, warn, why_untrusted, write_all, write_private
+from pipeline.cache.place import append_private, warn, why_untrusted, write_private
 
 FRAGMENTS = "fragments.bin"
 MAX_FRAGMENTS_BYTES = 1 << 36
@@ -116,22 +116,8 @@ class Fragments:
             return True
         if not self._appended:
             return True
-        fd = None
-        try:
-            # O_APPEND after a check of what is there: a file that grew since we read its
-            # size (it cannot: builds of one root hold its lock) would shift every new span.
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW
-                         | os.O_CLOEXEC, PRIVATE_FILE)
-            info = os.fstat(fd)
-            if why_untrusted(info) or not stat.S_ISREG(info.st_mode) or info.st_size != self._size:
-                return False
-            write_all(fd, self._appended)
-            os.fsync(fd)  # the bytes are on disk before the records pointing at them
-        except OSError:
+        if not append_private(self.path, self._appended, self._size, create=True):
             return False
-        finally:
-            if fd is not None:
-                os.close(fd)
         self.close()  # later reads open the file again, as it now is
         self._appended = []
         return True

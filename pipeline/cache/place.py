@@ -139,6 +139,35 @@ def write_all(fd: int, pieces: Sequence[bytes]) -> None:
                 batch[0] = batch[0][written:]
 
 
+def append_private(path: Path, pieces: Sequence[bytes], size: int, create: bool = False,
+                   ) -> bool | None:
+    """Append `pieces` to `path` and fsync it, when it is a private regular file of `size`
+    bytes (made when missing and `create`): True; False (nothing written) when it is not
+    that file; None when writing failed.
+
+    O_APPEND after a check of what is there: a file that grew since its size was read (it
+    cannot: builds of one root hold its lock) would shift every span that points past it.
+    """
+    flags = os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC | (os.O_CREAT if create else 0)
+    try:
+        fd = os.open(path, flags, PRIVATE_FILE)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if why_untrusted(info) or not stat.S_ISREG(info.st_mode) or info.st_size != size:
+            return False
+        write_all(fd, pieces)
+        os.fsync(fd)  # the bytes are on disk before the records pointing at them
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return True
+
+
 def write_private(path: Path, data: bytes | Sequence[bytes]) -> int | None:
     """Replace `path` with `data` (mode 0600, atomically); its mtime_ns, or None if it failed.
 

@@ -19,8 +19,6 @@ import datetime as dt
 import functools
 import itertools
 import json
-import os
-import stat
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +27,7 @@ from typing import Any, NamedTuple
 
 from pipeline.cache import records
 from pipeline.cache.fragments import COMPACT_SLACK
-from pipeline.cache.place import read_private, why_untrusted, write_all, write_private
+from pipeline.cache.place import append_private, read_private, write_private
 from pipeline.cache.shares import encode_facts
 from pipeline.cache.version import code_version
 from pipeline.calendar.feeds import END_CALENDAR
@@ -214,19 +212,11 @@ def _save_pieces(directory: Path, snapshot: Snapshot, known: tuple[int, int] | N
     flat = [piece for _, pieces in added for piece in pieces]
     if known is None:
         return (rows, size, crc) if write_private(directory / PIECES, flat) is not None else None
-    fd = None
-    try:  # O_APPEND after checking the file is the one `known` describes, and private
-        fd = os.open(directory / PIECES, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC)
-        info = os.fstat(fd)
-        if why_untrusted(info) or not stat.S_ISREG(info.st_mode) or info.st_size != known[0]:
-            return _save_pieces(directory, snapshot, None)
-        write_all(fd, flat)
-        os.fsync(fd)  # on disk before the rows pointing at them
-    except OSError:
+    appended = append_private(directory / PIECES, flat, known[0])
+    if appended is False:  # not the file the snapshot describes: written anew
+        return _save_pieces(directory, snapshot, None)
+    if appended is None:
         return None
-    finally:
-        if fd is not None:
-            os.close(fd)
     return rows, size, crc
 
 
