@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import re
 import sys
 import time
@@ -365,7 +366,12 @@ def serve(site: Path | None, out_dir: Path | None, port: int, bind: str, watch: 
 
 def main() -> None:
     """Console-script entry point."""
-    cli(prog_name="pipeline")
+    try:
+        cli(prog_name="pipeline")
+    finally:
+        # What the run made is freed by the exit itself: a last cycle collection over it at
+        # interpreter shutdown cost a 10k-event rebuild 0.1 to 0.2 s of its wall time.
+        gc.freeze()
 
 
 if __name__ == "__main__":  # pragma: no cover
