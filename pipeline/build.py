@@ -149,7 +149,12 @@ def collector_paused() -> Iterator[None]:
         yield
     finally:
         if enabled:
+            # What the build allocated goes to the oldest generation unwalked (freeze, then
+            # unfreeze): enabled as it stood, the next allocation walked all of it at once,
+            # 0.05 s of a 10k rebuild. Its cycles wait for the next full collection.
+            gc.freeze()
             gc.enable()
+            gc.unfreeze()
 
 
 def build_site(events_dir: Path, newsletters_dir: Path, out_dir: Path, now: dt.datetime,
