@@ -181,7 +181,7 @@ def _patch(snapshot: Snapshot, changes: Changes, inputs: RunInputs, now: dt.date
     snapshot, the `now` window's end and the warnings; None when the full build must run."""
     from pipeline.cache.files import ShownPaths, fingerprint
     from pipeline.cache.shares import decode_facts
-    from pipeline.cache.snapshot import make_row
+    from pipeline.cache.snapshot import feed_bits, make_row
     from pipeline.calendar.feeds import event_uid, stamped_vevents, vevent_bytes
     from pipeline.calendar.links import UPCOMING_PATH, event_ics_path, event_page_path, feed_ics_path
     from pipeline.calendar.notices import vanished_events
@@ -249,9 +249,14 @@ def _patch(snapshot: Snapshot, changes: Changes, inputs: RunInputs, now: dt.date
         event.id: vevent_bytes(event, settings) for event in events}, settings, now, ledger)
     next_ledger = patch_ledger(ledger_data, stamps) if (
         known is not None and ledger_data is not None) else None
+    # The feeds an event leaves, enters or changes in (by bit): the others keep their files.
+    feeds_changed = 0
+    for bits in [*(row.feeds for row in old_rows),
+                 *(feed_bits(event.facts, settings, now) for event in events)]:
+        feeds_changed |= bits
     web = build_changed_pages(events, [*(_kept_event(row) for row in kept_rows), *events],
                               {row.id: _listing(row, pieces) for row, pieces in kept},
-                              settings, now)
+                              settings, now, feeds_changed)
     made = [make_row(path, stat, digest, event.facts, vevents[event.id], web.events[event.id],
                      settings, now)
             for path, (stat, digest), event in zip(changes.read, fingerprints, events,
@@ -262,7 +267,7 @@ def _patch(snapshot: Snapshot, changes: Changes, inputs: RunInputs, now: dt.date
     pieces = [made_pieces for _, made_pieces in joined]
     if not any(row.feeds & 1 for row in rows):
         return None  # the summary's empty-feed note: the full build's
-    files, zones = _calendar_files(rows, pieces, set(ids), snapshot, feeds)
+    files, zones = _calendar_files(rows, pieces, set(ids), snapshot, feeds, feeds_changed)
     if touching:
         newsletters = _issue_files(issues, touching, rows, events, settings, now, inputs,
                                    cache_dir)
@@ -316,11 +321,13 @@ def _issue_files(issues: tuple[Issue, ...], touching: list[Issue], rows: list[Ro
 
 
 def _calendar_files(rows: list[Row], pieces: list[Pieces], changed: set[str],
-                    snapshot: Snapshot, feeds: list[str],
+                    snapshot: Snapshot, feeds: list[str], feeds_changed: int,
                     ) -> tuple[dict[str, bytes], dict[ZoneKey, bytes]]:
     """The feeds, joined from their heads, VTIMEZONEs and the rows' VEVENTs (in row order),
     and the .ics of each event in `changed` (ids) or in a zone whose VTIMEZONE changed; and
-    each zone's VTIMEZONE, made again when its span moved."""
+    each zone's VTIMEZONE, made again when its span moved. A feed whose bit is not in
+    `feeds_changed` is left out when none of its VTIMEZONEs changed: its bytes are the
+    published ones."""
     from pipeline.calendar.feeds import event_file, vtimezone_bytes
     from pipeline.calendar.links import event_ics_path
 
@@ -343,6 +350,9 @@ def _calendar_files(rows: list[Row], pieces: list[Pieces], changed: set[str],
         if row.id in changed or (row.zone and texts[row.zone] != before.get(row.zone)):
             files[event_ics_path(row.id)] = event_file(vevent, texts.get(row.zone))
     for bit, path in enumerate(feeds):
+        if not feeds_changed >> bit & 1 and all(texts[zone] == before.get(zone)
+                                                for zone in named[bit]):
+            continue
         files[path] = join_feed(snapshot.heads[bit], [texts[zone] for zone in sorted(named[bit])],
                                 held[bit])
     return files, zones

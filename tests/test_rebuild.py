@@ -23,6 +23,7 @@ import pipeline.sources.events as events_module
 from pipeline.cache import cache_dir_for
 from pipeline.cache.snapshot import PIECES, SNAPSHOT
 from pipeline.errors import InvalidInput
+from pipeline.publish.writer import PublishRoot
 
 NOW = dt.datetime(2025, 3, 1, 9, 0, tzinfo=dt.UTC)
 SETTINGS = """\
@@ -170,6 +171,44 @@ def test_an_event_of_another_era_changes_its_zones_vtimezone_everywhere(
     old.unlink()
     assert b"UNTIL=20061030T060000Z" not in rebuilt()["calendar/events/event-02.ics"]
     assert paths == ["delta"] * 3
+
+
+def test_the_feeds_a_change_is_not_in_are_not_made_again(
+        site: Path, paths: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[set[str]] = []  # the paths each rebuild hands to the publish step
+    publish_changes = PublishRoot.publish_changes
+    monkeypatch.setattr(PublishRoot, "publish_changes", lambda root, artifacts, *args: (
+        made.append(set(artifacts)), publish_changes(root, artifacts, *args))[1])
+    first_build(paths)
+    korea = {"calendar/korea.ics", "events/feeds/korea/index.html"}
+    meetups = {"calendar/meetups.ics", "events/feeds/meetups/index.html"}
+    # Event 4 is a docathon tagged europe and online: in the upcoming feed, not these two.
+    Path("events/2025/event-04.yaml").write_text(event_text(4, title="Only upcoming"))
+    rebuilt()
+    assert "calendar/upcoming.ics" in made[0] and not made[0] & (korea | meetups)
+    # Event 6 is a Korean meetup: both of its feeds and their pages are made again.
+    Path("events/2025/event-06.yaml").write_text(event_text(6, title="Korean meetup"))
+    files = rebuilt()
+    assert made[1] >= korea | meetups
+    assert b"Korean meetup" in files["calendar/korea.ics"]
+    assert b"Korean meetup" in files["events/feeds/meetups/index.html"]
+    assert paths == ["delta"] * 2
+
+
+def test_a_feed_the_change_is_not_in_gets_its_zones_new_vtimezone(
+        site: Path, paths: list[str]) -> None:
+    # Event 3 (a Korean meetup) moves to New York, whose rules changed in 2007: a past event
+    # of 2005 there, in no feed at all, widens that zone's VTIMEZONE in both of event 3's.
+    first_build(paths)
+    Path("events/2025/event-03.yaml").write_text(event_text(3, zone="America/New_York"))
+    rebuilt()
+    assert b"UNTIL=20061030T060000Z" not in Path("output/calendar/korea.ics").read_bytes()
+    old = event_text(40, zone="America/New_York").replace("2025-04", "2005-04")
+    Path("events/old-new-york.yaml").write_text(old)
+    files = rebuilt()
+    assert b"UNTIL=20061030T060000Z" in files["calendar/korea.ics"]
+    assert b"UNTIL=20061030T060000Z" in files["calendar/meetups.ics"]
+    assert paths == ["delta"] * 2
 
 
 def test_files_touched_but_not_changed_are_hashed_not_parsed(

@@ -118,16 +118,18 @@ def build_pages(events: Sequence[EventFacts], settings: Settings, now: dt.dateti
 
 def build_changed_pages(changed: Sequence[Event], events: Sequence[ListedEvent],
                         kept: Mapping[str, Listed], settings: Settings, now: dt.datetime,
-                        ) -> WebBuild:
+                        feeds_changed: int) -> WebBuild:
     """build_pages when only `changed` were edited or added: the other `events` keep their
-    page and their listing entry (`kept`, by id). `unchanged` is left to the caller."""
+    page and their listing entry (`kept`, by id), and the feed pages whose bit is not in
+    `feeds_changed` (as render_listings) stay as they are. `unchanged` is left to the
+    caller."""
     env = theme.environment(settings.site, first_localizer(settings.locale))
     site = _site(settings)
     rendered = [render_event(event, settings, now, env, site) for event in changed]
     made = {event.id: share for event, (share, _) in zip(changed, rendered, strict=True)}
     files = {event_page_path(event) + "index.html": data
              for event, (_, data) in zip(changed, rendered, strict=True)}
-    files.update(render_listings(events, {**kept, **made}, settings, env, site))
+    files.update(render_listings(events, {**kept, **made}, settings, env, site, feeds_changed))
     return WebBuild(files, {}, made)
 
 
@@ -141,8 +143,11 @@ def render_event_pages(events: Iterable[Event], settings: Settings, now: dt.date
 
 
 def render_listings(events: Iterable[ListedEvent], shares: Mapping[str, Listed],
-                    settings: Settings, env: jinja2.Environment, site: theme.Site) -> Artifacts:
-    """The listing, the feed pages and events.json, from each event's card and item."""
+                    settings: Settings, env: jinja2.Environment, site: theme.Site,
+                    feeds_changed: int = -1) -> Artifacts:
+    """The listing, the feed pages and events.json, from each event's card and item; the
+    page of settings.feeds[i] only if bit i + 1 of `feeds_changed` is set (bit 0 is the
+    upcoming feed, which has no page of its own)."""
     ordered = sorted(((event, shares[event.id]) for event in events),
                      key=lambda pair: pair[1].card.sort_key)
     upcoming = Cards(share.card for _, share in ordered if share.card.upcoming)
@@ -151,11 +156,13 @@ def render_listings(events: Iterable[ListedEvent], shares: Mapping[str, Listed],
     files: Artifacts = {}
     feeds = [FeedView("upcoming", settings.feed_name, settings.feed_description, None,
                       feed_links(UPCOMING_PATH, settings))]
-    for spec in settings.feeds:
+    for bit, spec in enumerate(settings.feeds, start=1):
         page_path = f"{LISTING_PATH}{FEEDS_FOLDER}/{spec.id}/"
         feed = FeedView(spec.id, spec.name, spec.description, settings.absolute_url(page_path),
                         feed_links(feed_ics_path(spec.id), settings, spec.name))
         feeds.append(feed)
+        if not feeds_changed >> bit & 1:
+            continue
         chooses = chooser(spec.kinds, spec.tags)
         chosen = Cards(share.card for event, share in ordered
                        if share.card.upcoming and chooses(event))
