@@ -46,7 +46,7 @@ from pipeline.publish.report import PublishReport, what_was_built
 from pipeline.publish.writer import PublishRoot
 from pipeline.sources.settings import Settings
 from pipeline.web.content import EventCard
-from pipeline.web.pages import Listing
+from pipeline.web.pages import Listed
 
 MAX_CHANGED_SHARE = 50  # at most 2 + (events / this) changed files: more, the full build runs
 
@@ -57,14 +57,6 @@ class Changes(NamedTuple):
     read: list[str]  # new files, and files whose content changed
     dropped: set[str]  # paths of the rows replaced or gone
     restat: dict[str, list[int]]  # files whose stat moved but not their content: the new stat
-
-
-class KeptEvent(NamedTuple):
-    """What the listings read of an unchanged event (web.pages.ListedEvent)."""
-
-    id: str
-    kind: str
-    tags: tuple[str, ...]
 
 
 def changes_since(snapshot: Snapshot, inputs: RunInputs, clock_ns: int) -> Changes:
@@ -181,7 +173,7 @@ def _patch(snapshot: Snapshot, changes: Changes, inputs: RunInputs, now: dt.date
     snapshot, the `now` window's end and the warnings; None when the full build must run."""
     from pipeline.cache.files import ShownPaths, fingerprint
     from pipeline.cache.shares import decode_facts
-    from pipeline.cache.snapshot import feed_bits, make_row
+    from pipeline.cache.snapshot import make_row
     from pipeline.calendar.feeds import event_uid, stamped_vevents, vevent_bytes
     from pipeline.calendar.links import UPCOMING_PATH, event_ics_path, event_page_path, feed_ics_path
     from pipeline.calendar.notices import vanished_events
@@ -193,7 +185,7 @@ def _patch(snapshot: Snapshot, changes: Changes, inputs: RunInputs, now: dt.date
         stamps_of,
     )
     from pipeline.errors import InvalidInput
-    from pipeline.selection import may_look_ahead_to, recaps
+    from pipeline.selection import feed_membership, may_look_ahead_to, recaps
     from pipeline.sources.events import load_event
     from pipeline.sources.issues import load_issues
     from pipeline.sources.settings import read_settings
@@ -221,12 +213,11 @@ def _patch(snapshot: Snapshot, changes: Changes, inputs: RunInputs, now: dt.date
     kept = [(row._replace(stat=changes.restat[row.path]) if row.path in changes.restat else row,
              pieces) for row, pieces in zip(snapshot.rows, snapshot.pieces, strict=True)
             if row.path not in changes.dropped]
-    kept_rows = [row for row, _ in kept]
     old_rows = [row for row in snapshot.rows if row.path in changes.dropped]
     ids = [event.id for event in events]
-    kept_ids = {row.id for row in kept_rows}
+    kept_ids = {row.id for row, _ in kept}
     if (len(set(ids)) != len(ids) or not kept_ids.isdisjoint(ids) or FEEDS_FOLDER in ids
-            or not (kept_rows or events)):
+            or not (kept or events)):
         return None
     try:
         before = [decode_facts(row.facts) for row in old_rows]
@@ -249,18 +240,18 @@ def _patch(snapshot: Snapshot, changes: Changes, inputs: RunInputs, now: dt.date
         event.id: vevent_bytes(event, settings) for event in events}, settings, now, ledger)
     next_ledger = patch_ledger(ledger_data, stamps) if (
         known is not None and ledger_data is not None) else None
+    membership = feed_membership(settings.feeds)
+    bits = [membership(event.facts, now) for event in events]
     # The feeds an event leaves, enters or changes in (by bit): the others keep their files.
     feeds_changed = 0
-    for bits in [*(row.feeds for row in old_rows),
-                 *(feed_bits(event.facts, settings, now) for event in events)]:
-        feeds_changed |= bits
-    web = build_changed_pages(events, [*(_kept_event(row) for row in kept_rows), *events],
-                              {row.id: _listing(row, pieces) for row, pieces in kept},
-                              settings, now, feeds_changed)
+    for feeds_of in [*(row.feeds for row in old_rows), *bits]:
+        feeds_changed |= feeds_of
+    web = build_changed_pages(events, [_listed(row, pieces) for row, pieces in kept], settings,
+                              now, feeds_changed)
     made = [make_row(path, stat, digest, event.facts, vevents[event.id], web.events[event.id],
-                     settings, now)
-            for path, (stat, digest), event in zip(changes.read, fingerprints, events,
-                                                   strict=True)]
+                     feeds_of)
+            for path, (stat, digest), event, feeds_of in zip(changes.read, fingerprints, events,
+                                                             bits, strict=True)]
     joined = sorted([*kept, *made],
                     key=lambda pair: (pair[0].start, pair[0].id))
     rows = [row for row, _ in joined]
@@ -358,15 +349,8 @@ def _calendar_files(rows: list[Row], pieces: list[Pieces], changed: set[str],
     return files, zones
 
 
-def _kept_event(row: Row) -> KeptEvent:
-    """A row as the listings and links read an event: its id, kind and tags."""
-    return KeptEvent(row.id, row.facts[3], tuple(row.facts[4]))
-
-
-def _listing(row: Row, pieces: Pieces) -> Listing:
+def _listed(row: Row, pieces: Pieces) -> Listed:
     """An unchanged event's listing entry, from its row and pieces."""
     url, upcoming, year, sort_at = row.card
     card = EventCard(url, upcoming, year, (dt.datetime.fromisoformat(sort_at), row.id), pieces[1])
-    return Listing(card, pieces[2])
-
-
+    return Listed(card, pieces[2], row.feeds)

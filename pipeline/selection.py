@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol, TypeVar
 
 from pipeline.model import Event, EventFacts, Issue
@@ -31,6 +31,34 @@ def chooser(kinds: Iterable[str] = (), tags: Iterable[str] = ()) -> Callable[[Se
     kind_set, tag_set = frozenset(kinds), frozenset(tags)
     return lambda event: ((not kind_set or event.kind in kind_set)
                           and (not tag_set or not tag_set.isdisjoint(event.tags)))
+
+
+class FeedChoice(Protocol):
+    """What a feed of the settings chooses its events by."""
+
+    @property
+    def kinds(self) -> tuple[str, ...]: ...
+
+    @property
+    def tags(self) -> tuple[str, ...]: ...
+
+
+def feed_membership(feeds: Sequence[FeedChoice]) -> Callable[[EventFacts, dt.datetime], int]:
+    """Which feeds hold an event at a time, as bits: bit 0 the upcoming feed (any event not
+    over), bit i + 1 `feeds[i]` (its kinds and tags); none once the event is over."""
+    choosers = [(1 << bit, chooser(feed.kinds, feed.tags))
+                for bit, feed in enumerate(feeds, start=1)]
+
+    def bits(event: EventFacts, now: dt.datetime) -> int:
+        if event.has_ended(now):
+            return 0
+        found = 1
+        for bit, chooses in choosers:
+            if chooses(event):
+                found |= bit
+        return found
+
+    return bits
 
 
 def upcoming_events(events: Iterable[Timed], now: dt.datetime) -> tuple[Timed, ...]:

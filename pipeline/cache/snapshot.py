@@ -16,11 +16,10 @@ it is a miss: the full build runs.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import itertools
 import json
 import zlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -32,7 +31,7 @@ from pipeline.cache.shares import encode_facts
 from pipeline.cache.version import code_version
 from pipeline.calendar.feeds import END_CALENDAR
 from pipeline.model import EventFacts
-from pipeline.selection import chooser
+from pipeline.selection import feed_membership
 from pipeline.sources.settings import Settings
 from pipeline.web.rendered import EventWeb
 
@@ -88,30 +87,15 @@ def instant(moment: dt.datetime) -> int:
     return (moment - EPOCH) // MICROSECOND
 
 
-def feed_bits(facts: EventFacts, settings: Settings, now: dt.datetime) -> int:
-    """Which feeds hold the event at `now` (calendar.feeds.assemble_calendars' choice)."""
-    if facts.has_ended(now):
-        return 0
-    bits = 1
-    for bit, chooses in enumerate(_choosers(settings), start=1):
-        if chooses(facts):
-            bits |= 1 << bit
-    return bits
-
-
-@functools.lru_cache(maxsize=4)
-def _choosers(settings: Settings) -> tuple[Callable[[EventFacts], bool], ...]:
-    return tuple(chooser(spec.kinds, spec.tags) for spec in settings.feeds)
-
-
 def make_row(path: str, stat: list[int], digest: str, facts: EventFacts, stamped: bytes,
-             share: EventWeb, settings: Settings, now: dt.datetime) -> tuple[Row, Pieces]:
-    """An event's row and pieces, from what the build made of it."""
+             share: EventWeb, feeds: int) -> tuple[Row, Pieces]:
+    """An event's row and pieces, from what the build made of it (`feeds`: the feeds that
+    hold it, as selection.feed_membership gives them)."""
     card = share.card
     # The zone is named (and a feed holds its VTIMEZONE) only when icalendar wrote a TZID.
     zone = facts.timezone if facts.timezone and b";TZID=" in stamped else ""
     row = Row(path, stat, digest, instant(facts.starts_at), facts.id, encode_facts(facts),
-              feed_bits(facts, settings, now), zone, instant(facts.zone_from),
+              feeds, zone, instant(facts.zone_from),
               None if facts.ends_at is None else instant(facts.ends_at),
               [card.url, card.upcoming, card.year, card.sort_key[0].isoformat()],
               None if share.until is None else share.until.astimezone(dt.UTC).isoformat(),
@@ -286,13 +270,15 @@ def snapshot_of(events: Sequence[EventFacts], files: Mapping[str, tuple[str, str
     its feeds' bytes (in bit order) and VTIMEZONEs (by zone). None when something is
     missing or not as expected (the next rebuild is then a full one)."""
     rows, pieces = [], []
+    membership = feed_membership(settings.feeds)
     for facts in events:
         path, digest = files.get(facts.id) or ("", None)
         stat = stats.get(path)
         share = shares.get(facts.id)
         if stat is None or digest is None or share is None or facts.id not in stamped:
             return None
-        row, made = make_row(path, stat, digest, facts, stamped[facts.id], share, settings, now)
+        row, made = make_row(path, stat, digest, facts, stamped[facts.id], share,
+                             membership(facts, now))
         rows.append(row)
         pieces.append(made)
     keys = zone_spans(rows)

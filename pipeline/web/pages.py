@@ -6,7 +6,7 @@ import datetime as dt
 import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple, Protocol
+from typing import NamedTuple
 
 import jinja2
 
@@ -16,7 +16,7 @@ from pipeline.locales import first_localizer
 from pipeline.model import Event, EventFacts
 from pipeline.newsletter.templates import render
 from pipeline.parallel import fork_map
-from pipeline.selection import chooser
+from pipeline.selection import feed_membership
 from pipeline.sources.settings import Settings
 from pipeline.web import theme
 from pipeline.web.content import Cards, EventCard
@@ -42,34 +42,13 @@ class FeedView:
     links: FeedLinks
 
 
-class Listed(Protocol):
-    """What a listing reads of an event's share: its card and its events.json item."""
-
-    @property
-    def card(self) -> EventCard: ...
-
-    @property
-    def embed(self) -> bytes: ...
-
-
-class ListedEvent(Protocol):
-    """What a listing reads of the event itself: its id, and its kind and tags for the feeds."""
-
-    @property
-    def id(self) -> str: ...
-
-    @property
-    def kind(self) -> str: ...
-
-    @property
-    def tags(self) -> tuple[str, ...]: ...
-
-
-class Listing(NamedTuple):
-    """An unchanged event's listing entry, as a delta rebuild keeps it (pipeline/rebuild.py)."""
+class Listed(NamedTuple):
+    """An event as the listings read it: its card, its events.json item, and the feeds that
+    hold it (bits, as selection.feed_membership gives them: none once it is over)."""
 
     card: EventCard
     embed: bytes
+    feeds: int
 
 
 @dataclass(slots=True)
@@ -112,15 +91,17 @@ def build_pages(events: Sequence[EventFacts], settings: Settings, now: dt.dateti
                         for event, (_, data) in zip(missing, rendered, strict=True)}
     unchanged = {event_page_path(event) + "index.html": (share.digest, share.size)
                  for event in events if (share := reused.get(event.id)) is not None}
-    files.update(render_listings(events, shares, settings, env, site))
+    membership = feed_membership(settings.feeds)
+    listed = [Listed(shares[event.id].card, shares[event.id].embed, membership(event, now))
+              for event in events]
+    files.update(render_listings(listed, settings, env, site))
     return WebBuild(files, unchanged, shares)
 
 
-def build_changed_pages(changed: Sequence[Event], events: Sequence[ListedEvent],
-                        kept: Mapping[str, Listed], settings: Settings, now: dt.datetime,
-                        feeds_changed: int) -> WebBuild:
-    """build_pages when only `changed` were edited or added: the other `events` keep their
-    page and their listing entry (`kept`, by id), and the feed pages whose bit is not in
+def build_changed_pages(changed: Sequence[Event], kept: Sequence[Listed], settings: Settings,
+                        now: dt.datetime, feeds_changed: int) -> WebBuild:
+    """build_pages when only `changed` were edited or added: every other event keeps its
+    page and its listing entry (`kept`), and the feed pages whose bit is not in
     `feeds_changed` (as render_listings) stay as they are. `unchanged` is left to the
     caller."""
     env = theme.environment(settings.site, first_localizer(settings.locale))
@@ -129,7 +110,10 @@ def build_changed_pages(changed: Sequence[Event], events: Sequence[ListedEvent],
     made = {event.id: share for event, (share, _) in zip(changed, rendered, strict=True)}
     files = {event_page_path(event) + "index.html": data
              for event, (_, data) in zip(changed, rendered, strict=True)}
-    files.update(render_listings(events, {**kept, **made}, settings, env, site, feeds_changed))
+    membership = feed_membership(settings.feeds)
+    listed = [*kept, *(Listed(made[event.id].card, made[event.id].embed,
+                              membership(event.facts, now)) for event in changed)]
+    files.update(render_listings(listed, settings, env, site, feeds_changed))
     return WebBuild(files, {}, made)
 
 
@@ -142,17 +126,15 @@ def render_event_pages(events: Iterable[Event], settings: Settings, now: dt.date
             for event in events}
 
 
-def render_listings(events: Iterable[ListedEvent], shares: Mapping[str, Listed],
-                    settings: Settings, env: jinja2.Environment, site: theme.Site,
-                    feeds_changed: int = -1) -> Artifacts:
+def render_listings(listed: Iterable[Listed], settings: Settings, env: jinja2.Environment,
+                    site: theme.Site, feeds_changed: int = -1) -> Artifacts:
     """The listing, the feed pages and events.json, from each event's card and item; the
     page of settings.feeds[i] only if bit i + 1 of `feeds_changed` is set (bit 0 is the
     upcoming feed, which has no page of its own)."""
-    ordered = sorted(((event, shares[event.id]) for event in events),
-                     key=lambda pair: pair[1].card.sort_key)
-    upcoming = Cards(share.card for _, share in ordered if share.card.upcoming)
-    past = Cards(share.card for _, share in reversed(ordered)
-                 if not share.card.upcoming)  # newest first
+    ordered = sorted(listed, key=lambda entry: entry.card.sort_key)
+    upcoming = Cards(entry.card for entry in ordered if entry.card.upcoming)
+    past = Cards(entry.card for entry in reversed(ordered)
+                 if not entry.card.upcoming)  # newest first
     files: Artifacts = {}
     feeds = [FeedView("upcoming", settings.feed_name, settings.feed_description, None,
                       feed_links(UPCOMING_PATH, settings))]
@@ -163,9 +145,7 @@ def render_listings(events: Iterable[ListedEvent], shares: Mapping[str, Listed],
         feeds.append(feed)
         if not feeds_changed >> bit & 1:
             continue
-        chooses = chooser(spec.kinds, spec.tags)
-        chosen = Cards(share.card for event, share in ordered
-                       if share.card.upcoming and chooses(event))
+        chosen = Cards(entry.card for entry in ordered if entry.feeds >> bit & 1)
         files[page_path + "index.html"] = _render_listing(
             env, f"the page of feed '{spec.id}'", [chosen], site=site,
             page_url=feed.page, heading=spec.name, intro=spec.description, this_feed=feed,
@@ -177,8 +157,8 @@ def render_listings(events: Iterable[ListedEvent], shares: Mapping[str, Listed],
         this_feed=None, feeds=feeds, upcoming=upcoming, past=by_year,
         jsonld=script(item_list([*upcoming, *past])))
     files[EMBED_PATH] = render_embed(
-        [share.embed for _, share in ordered if share.card.upcoming]
-        + [share.embed for _, share in reversed(ordered) if not share.card.upcoming], settings)
+        [entry.embed for entry in ordered if entry.card.upcoming]
+        + [entry.embed for entry in reversed(ordered) if not entry.card.upcoming], settings)
     return files
 
 
