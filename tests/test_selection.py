@@ -7,7 +7,14 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from pipeline.model import Event, Issue, Recurrence
-from pipeline.selection import looking_ahead, matches, past_events, upcoming_events
+from pipeline.selection import (
+    feed_membership,
+    looking_ahead,
+    matches,
+    past_events,
+    upcoming_events,
+)
+from pipeline.sources.settings import FeedSpec
 
 SEOUL = ZoneInfo("Asia/Seoul")
 UTC = dt.UTC
@@ -106,3 +113,16 @@ def test_an_event_recapped_as_past_is_not_also_looked_ahead_to():
     later = timed("later", dt.datetime(2025, 1, 20, 10, 0, tzinfo=SEOUL))
     assert past_events([morning, later], issue) == (morning,)
     assert looking_ahead(iter([morning, later]), issue) == (later,)
+
+
+def test_feed_membership_is_a_bit_per_feed_and_none_once_the_event_is_over():
+    feeds = [FeedSpec("korea", "Korea", tags=("korea",)),
+             FeedSpec("meetups", "Meetups", kinds=("meetup",)),
+             FeedSpec("talks", "Talks", kinds=("talk",))]
+    member = feed_membership(feeds)
+    meetup = timed("meetup", dt.datetime(2024, 12, 4, 19, 0, tzinfo=SEOUL), tags=("korea",))
+    meetup = dataclasses.replace(meetup, kind="meetup")
+    before, after = meetup.start - dt.timedelta(days=1), meetup.end
+    assert member(meetup.facts, before) == 0b0111  # upcoming, korea, meetups; not talks
+    assert member(meetup.facts, after) == 0  # over: in no feed, not even the upcoming one
+    assert feed_membership([])(meetup.facts, before) == 1
