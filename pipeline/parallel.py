@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import traceback
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -28,7 +29,8 @@ def fork_map(function: Callable[[Item], Result], items: Sequence[Item],
 
     Below `parallel_from` items (or on one core, or where fork is missing) it runs here:
     starting workers costs more than it saves. `function` may be a closure; its results
-    must pickle. An exception in a worker is raised here, as in the plain loop.
+    must pickle. An exception in a worker is raised here, as in the plain loop: that of the
+    first item that raised one, whichever worker got there first.
     """
     count = workers()
     if (len(items) < parallel_from or count < 2 or _WORK
@@ -43,9 +45,24 @@ def fork_map(function: Callable[[Item], Result], items: Sequence[Item],
             parts = pool.starmap(_run_chunk, chunks)
     finally:
         _WORK.clear()
-    return [result for part in parts for result in part]
+    results = []
+    for done, error in parts:  # in item order: the first error is the plain loop's
+        results += done
+        if error is not None:
+            raise error
+    return results
 
 
-def _run_chunk(start: int, stop: int) -> list[Any]:
+def _run_chunk(start: int, stop: int) -> tuple[list[Any], Exception | None]:
+    """The results of items[start:stop], up to the first that raised, and its exception
+    (returned, not raised: a raised one would reach the caller as soon as its worker failed,
+    before an earlier item's in another worker)."""
     function, items = _WORK[0]
-    return [function(items[index]) for index in range(start, stop)]
+    done = []
+    for index in range(start, stop):
+        try:
+            done.append(function(items[index]))
+        except Exception as error:
+            error.add_note("in a worker:\n" + "".join(traceback.format_exception(error)))
+            return done, error
+    return done, None
