@@ -23,10 +23,14 @@ from pipeline.newsletter.content import (
 )
 from pipeline.newsletter.message import build_message, message_id
 from pipeline.newsletter.preflight import check_html
+from pipeline.parallel import fork_map
 from pipeline.sources.settings import Settings
 
 Artifacts = dict[str, bytes]
 SIDECAR_VERSION = 1
+# Issues to render before starting workers pays: an issue takes 0.1 to 0.2 s (MJML, the
+# text version, the .eml), starting two workers and sending the files back about 0.05 s.
+PARALLEL_FROM = 3
 
 
 def render_newsletters(events: tuple[Event, ...], issues: tuple[Issue, ...],
@@ -51,9 +55,10 @@ def render_newsletter_files(issues: tuple[Issue, ...], settings: Settings,
         return {}
     env = theme(settings)
     artifacts: Artifacts = {}
-    for issue in issues:
-        if issue.id not in kept:
-            artifacts.update(_issue_files(env, events_of(issue), issue, settings))
+    rendered = fork_map(lambda issue: _issue_files(env, events_of(issue), issue, settings),
+                        [issue for issue in issues if issue.id not in kept], PARALLEL_FROM)
+    for files in rendered:
+        artifacts.update(files)
     artifacts["newsletter/index.html"] = render_archive(env, issues, settings)
     artifacts[FEED_PATH] = render_feed(issues, settings)
     return artifacts

@@ -18,6 +18,7 @@ import pytest
 from conftest import PINNED_NOW, ROOT
 from html_scan import scan
 
+import pipeline.newsletter.issues as issues_module
 from pipeline.build import load_inputs
 from pipeline.errors import InvalidInput, PipelineError
 from pipeline.model import Event, Image, Issue, Link, Section, Status
@@ -334,6 +335,37 @@ def test_archive_lists_issues_newest_first(templates_here, site_settings) -> Non
     assert set(files) == {"newsletter/index.html", "newsletter/feed.xml",
                           *(f"newsletter/{i}/{n}" for i in "ab" for n in
                             ("index.html", "index.txt", "message.eml", "message.json"))}
+
+
+def test_issues_rendered_in_workers_are_the_bytes_of_one_at_a_time(
+        bundled, monkeypatch: pytest.MonkeyPatch) -> None:
+    events, (recap,), settings = bundled
+    issues = tuple(replace(recap, id=f"2024-{month:02d}", date=dt.date(2024, month, 28))
+                   for month in (3, 6, 9, 12))
+    monkeypatch.setattr(issues_module, "PARALLEL_FROM", 100)
+    one_at_a_time = render_newsletters(events, issues, settings, PINNED_NOW)
+    monkeypatch.setattr(issues_module, "PARALLEL_FROM", 2)
+    asked: list[int] = []
+    fork_map = issues_module.fork_map
+    monkeypatch.setattr(issues_module, "fork_map", lambda function, items, parallel_from: (
+        asked.append(len(items) - parallel_from), fork_map(function, items, parallel_from))[1])
+    in_workers = render_newsletters(events, issues, settings, PINNED_NOW)
+    assert asked == [2]  # four issues, workers from two on (when the machine has two cores)
+    assert list(in_workers) == list(one_at_a_time)  # the same files, in the same order
+    assert in_workers == one_at_a_time
+
+
+def test_a_template_mistake_in_a_worker_names_template_and_line(
+        templates_here, site_settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(issues_module, "PARALLEL_FROM", 2)
+    footer = templates_here / "templates/email/_footer.mjml.j2"
+    lines = footer.read_text().splitlines()
+    footer.write_text("\n".join([*lines, "{{ issue.no_such_thing }}", ""]))
+    issues = (make_issue(), make_issue(id="2025-02", date=dt.date(2025, 2, 28)))
+    with pytest.raises(PipelineError) as error:
+        render_newsletters((), issues, site_settings, PINNED_NOW)
+    assert error.value.message.startswith(f"templates/email/_footer.mjml.j2:{len(lines) + 1}: "
+                                          "rendering issue '2025-01' failed:")
 
 
 # --- through the command line ------------------------------------------------------------
