@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 import traceback
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -28,12 +29,15 @@ def fork_map(function: Callable[[Item], Result], items: Sequence[Item],
     """[function(item) for item in items], in forked workers when there are enough items.
 
     Below `parallel_from` items (or on one core, or where fork is missing) it runs here:
-    starting workers costs more than it saves. `function` may be a closure; its results
-    must pickle. An exception in a worker is raised here, as in the plain loop: that of the
-    first item that raised one, whichever worker got there first.
+    starting workers costs more than it saves. So it does while another thread runs (serve
+    --watch builds beside its server's threads): a forked child holds only the forking
+    thread, and a lock another one held at the fork (stderr's, say) would never be freed.
+    `function` may be a closure; its results must pickle. An exception in a worker is
+    raised here, as in the plain loop: that of the first item that raised one, whichever
+    worker got there first.
     """
     count = workers()
-    if (len(items) < parallel_from or count < 2 or _WORK
+    if (len(items) < parallel_from or count < 2 or _WORK or threading.active_count() > 1
             or "fork" not in multiprocessing.get_all_start_methods()):
         return [function(item) for item in items]
     size = -(-len(items) // (count * 4))  # small chunks even out uneven items

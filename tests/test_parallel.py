@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 
 import pytest
@@ -44,3 +45,16 @@ def test_the_first_items_error_is_raised_as_in_the_plain_loop() -> None:
 def test_below_the_threshold_it_runs_here() -> None:
     assert {pid for pid in parallel.fork_map(lambda _: os.getpid(), range(3), 4)} == {
         os.getpid()}
+
+
+def test_while_another_thread_runs_it_runs_here() -> None:
+    # A fork copies only the calling thread: a lock another thread holds would stay held.
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert {pid for pid in parallel.fork_map(lambda _: os.getpid(), range(8), 2)} == {
+            os.getpid()}
+    finally:
+        stop.set()
+        other.join()
