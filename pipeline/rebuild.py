@@ -210,8 +210,8 @@ def _patch(snapshot: Snapshot, changes: Changes, inputs: RunInputs, now: dt.date
             return None  # the full build reports it
         events.append(event)
         fingerprints.append(file)
-    kept = [(row._replace(stat=changes.restat[row.path]) if row.path in changes.restat else row,
-             pieces) for row, pieces in zip(snapshot.rows, snapshot.pieces, strict=True)
+    restated = _restated(snapshot, changes)
+    kept = [(row, pieces) for row, pieces in zip(restated.rows, restated.pieces, strict=True)
             if row.path not in changes.dropped]
     old_rows = [row for row in snapshot.rows if row.path in changes.dropped]
     ids = [event.id for event in events]
