@@ -37,6 +37,10 @@ class RootFolders:
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = os.fspath(root)
         self.created: list[str] = []  # folders made by this run, parents first
+        # Folders found missing: made without trying to open them first (a cold build's
+        # 10k event folders were each looked up twice before their mkdir).
+        self._missing: set[str] = set()
+        self._pid = os.getpid()
         # The root itself may be a symlink (a deployment's choice); what is inside may not.
         self._fds: OrderedDict[str, int] = OrderedDict(
             [("", os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC))])
@@ -60,11 +64,15 @@ class RootFolders:
         parent, _, name = folder.rpartition("/")
         parent_fd = self.fd(parent, create)
         if parent_fd is None:
+            self._missing.add(folder)
             return None
         try:
+            if folder in self._missing:
+                raise FileNotFoundError(folder)
             fd = os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
         except FileNotFoundError:
             if not create:
+                self._missing.add(folder)
                 return None
             with contextlib.suppress(FileExistsError):  # made meanwhile: opened and checked below
                 os.mkdir(name, 0o777, dir_fd=parent_fd)
@@ -72,6 +80,7 @@ class RootFolders:
             fd = self._open_existing(parent_fd, folder, name)
         except OSError as error:
             self._refuse(parent_fd, folder, name, error)
+        self._missing.discard(folder)
         self._fds[folder] = fd
         while len(self._fds) > MAX_OPEN_FOLDERS:  # the root (first in) is never closed
             oldest = next(key for key in self._fds if key)
@@ -154,7 +163,7 @@ class RootFolders:
         fd, name = self.split(path, create=True)
         assert fd is not None  # created
         # O_EXCL never follows or reuses an existing name: a planted one gets a random name.
-        temp = f".{name}.{os.getpid()}{TEMP_SUFFIX}"
+        temp = f".{name}.{self._pid}{TEMP_SUFFIX}"
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
         while True:
             try:

@@ -8,6 +8,8 @@ What "consistent" means, also after a crash (power loss, kill -9) at any point:
    new version (each is written to a temp file in the same folder, made durable, then
    renamed over the old one with os.replace). A batch of staged files is made durable with
    one os.sync() before the first rename instead of one fsync each: 10k fsyncs took 4-26 s.
+   Renames are made durable by fsyncing their folders, or by one os.sync() after the
+   renames when more than SYNC_FROM_FOLDERS folders were touched (a cold build's pages).
 2. manifest.json is always a whole JSON document and is written last: it describes the
    last publish that finished. If a run dies midway, the only files that may differ from
    it are those listed in the journal `.publish-journal.json`, which the run wrote (and
@@ -50,6 +52,9 @@ from pipeline.publish.paths import JOURNAL, is_safe, validate_paths, validate_st
 from pipeline.publish.report import Progress, PublishReport
 
 Recorded = tuple[str, int]  # an artifact's SHA-256 and size, as the manifest records them
+# Past this many folders touched, one os.sync() makes the renames durable, not an fsync each:
+# a delta rebuild touches a handful, and stays off the rest of the system's dirty data.
+SYNC_FROM_FOLDERS = 16
 
 
 def _read_journal(folders: RootFolders) -> set[str]:
@@ -369,7 +374,7 @@ def _stage_all(folders: RootFolders, changed: dict[str, bytes], quiet: bool) -> 
 
 def _commit(folders: RootFolders, staged: dict[str, str], gone: list[str],
             report: PublishReport) -> None:
-    """Rename every staged file into place, then prune; fsync the folders touched."""
+    """Rename every staged file into place, then prune; make the folders touched durable."""
     touched: set[str] = set()
     try:
         for path, temp in staged.items():
@@ -386,5 +391,8 @@ def _commit(folders: RootFolders, staged: dict[str, str], gone: list[str],
         folder = path.rpartition("/")[0]
         touched.add(folder)
         folders.remove_empty(folder)
-    for folder in sorted(touched):
-        folders.fsync(folder)
+    if len(touched) > SYNC_FROM_FOLDERS and hasattr(os, "sync"):
+        os.sync()  # at 10k event folders, an fsync each was 10k opens and 1.4 s of a build
+    else:
+        for folder in sorted(touched):
+            folders.fsync(folder)
