@@ -282,7 +282,7 @@ def _vtimezones(events: Iterable[EventFacts], memo: MutableMapping[tuple, bytes]
     memo = {} if memo is None else memo
     missing = [(name, first, last) for name, (first, last) in spans.items()
                if (name, first, last) not in memo]
-    # Scanning tzdata costs 30 to 80 ms a zone, in the build's serial part: on every core.
+    # Scanning tzdata costs 30 to 85 ms a zone, in the build's serial part: on every core.
     made = fork_map(lambda key: vtimezone_bytes(*key), missing, ZONES_PARALLEL_FROM)
     memo.update(zip(missing, made, strict=True))
     return {name: memo[name, first, last] for name, (first, last) in sorted(spans.items())}

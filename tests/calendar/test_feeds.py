@@ -103,7 +103,7 @@ def test_every_tzid_has_its_vtimezone_in_the_same_file(fixture_events, settings)
 
 def test_vtimezones_made_in_workers_are_the_bytes_of_one_at_a_time(
         fixture_events, settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Scanning tzdata costs 30 to 80 ms a zone, in the build's serial part: the fixture's
+    # Scanning tzdata costs 30 to 85 ms a zone, in the build's serial part: the fixture's
     # five VTIMEZONEs (its Etc/UTC event is written in UTC) are made in forked workers,
     # to the same bytes.
     import pipeline.calendar.feeds as feeds_module
