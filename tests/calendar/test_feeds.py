@@ -100,7 +100,6 @@ def test_every_tzid_has_its_vtimezone_in_the_same_file(fixture_events, settings)
         assert b"RDATE" not in data, path
 
 
-
 def test_vtimezones_made_in_workers_are_the_bytes_of_one_at_a_time(
         fixture_events, settings, monkeypatch: pytest.MonkeyPatch) -> None:
     # Scanning tzdata costs 30 to 85 ms a zone, in the build's serial part: the fixture's

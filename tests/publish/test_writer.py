@@ -417,7 +417,6 @@ def test_a_batch_is_made_durable_once_before_the_first_rename(tmp_path: Path, mo
         *NEW, MANIFEST}
 
 
-
 def _after_last_page(calls: list[str]) -> list[str]:
     """The calls after the last page's rename, up to the manifest's staging fsync."""
     last = max(i for i, call in enumerate(calls) if call == "replace index.html")
