@@ -18,7 +18,7 @@ from pipeline.calendar.stamps import EMPTY_LEDGER, Ledger, Stamp, content_key, n
 from pipeline.calendar.vtimezone import vtimezone
 from pipeline.model import Event, EventFacts, Location
 from pipeline.parallel import fork_map
-from pipeline.selection import chooser, upcoming_events
+from pipeline.selection import feed_membership
 from pipeline.sources.settings import Settings
 
 UTC = dt.UTC
@@ -101,12 +101,15 @@ def assemble_calendars(events: Iterable[EventFacts], bodies: Mapping[str, bytes]
     tzids = {e.id: e.timezone for e in ordered if e.timezone and b";TZID=" in vevents[e.id]}
     zones = _vtimezones([e for e in ordered if e.id in tzids], zone_memo)
     zone_keys = {name: content_key(text) for name, text in zones.items()}
-    upcoming = upcoming_events(ordered, now)
-    feeds = [(FeedInfo(UPCOMING_PATH, settings.feed_name, settings.feed_description), upcoming)]
-    for spec in settings.feeds:
+    # One rule for which feed holds what, shared with the listings and the snapshot's rows.
+    membership = feed_membership(settings.feeds)
+    held = [(event, membership(event, now)) for event in ordered]
+    feeds = [(FeedInfo(UPCOMING_PATH, settings.feed_name, settings.feed_description),
+              tuple(event for event, bits in held if bits & 1))]
+    for bit, spec in enumerate(settings.feeds, start=1):
         description = spec.description or f"{spec.name}: upcoming events of {settings.site_name}"
         feeds.append((FeedInfo(feed_ics_path(spec.id), spec.name, description),
-                      tuple(filter(chooser(spec.kinds, spec.tags), upcoming))))
+                      tuple(event for event, bits in held if bits >> bit & 1)))
     files = {feed.path: _assemble(_feed_head(feed, settings), chosen, vevents, zones, tzids)
              for feed, chosen in feeds}
     kept = kept or {}
