@@ -101,7 +101,8 @@ def patch_manifest(data: bytes, changes: Mapping[str, dict[str, object] | None],
     """`data` (manifest_bytes' document) with the entries of `changes` put in (by path) or,
     for None, taken out; the entries it had for those paths; how many it lists now. None
     when `data` is not
-    in that layout, or has a backslash (an escape would change how paths sort).
+    in that layout, or it or an entry put in has a backslash (an escape would change how
+    paths sort).
 
     A rebuild that knows which paths changed patches the manifest: the entries stay text,
     found by bisection, instead of 20k entries being read and written again.
@@ -113,6 +114,10 @@ def patch_manifest(data: bytes, changes: Mapping[str, dict[str, object] | None],
     if not body.endswith(_END) or not all(type(value) in _FLAT for entry in changes.values()
                                           if entry for value in entry.values()):
         return None
+    texts = {path: _entry_text(entry)[:-len(_END)].encode() for path, entry in changes.items()
+             if entry is not None}
+    if any(b"\\" in text for text in texts.values()):
+        return None  # an escaped path put in would sort by its escape, not by itself
     entries = body[:-len(_END)].split(_BETWEEN)
     old: dict[str, dict[str, object]] = {}
     for path in sorted(changes, reverse=True):  # from the end: earlier indices stay put
@@ -120,9 +125,7 @@ def patch_manifest(data: bytes, changes: Mapping[str, dict[str, object] | None],
         found = at < len(entries) and _entry_path(entries[at]) == path.encode()
         if found:
             old[path] = json.loads(entries[at] + _END)
-        entry = changes[path]
-        text = [_entry_text(entry)[:-len(_END)].encode()] if entry is not None else []
-        entries[at:at + found] = text
+        entries[at:at + found] = [texts[path]] if path in texts else []
     if not entries:
         return None  # manifest_bytes writes an empty list another way
     return (_HEAD + _BETWEEN.join(entries) + _END + b'\n  ],\n  "count": '

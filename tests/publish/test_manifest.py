@@ -88,13 +88,24 @@ def test_a_patched_manifest_is_the_manifest_of_the_patched_entries(before, put, 
     after.update(put)
     patched = patch_manifest(data, changes)
     if patched is None:  # an escaped path, or a list that is or becomes empty
-        assert b"\\" in data or not before or not after
+        assert b"\\" in data or any("\\" in path or '"' in path for path in put) or not (
+            before and after)
         return
     manifest, old, count = patched
     assert manifest == manifest_bytes(manifest_entry(path, content)
                                       for path, content in after.items())
     assert count == len(after)
     assert old == {path: manifest_entry(path, before[path]) for path in changes if path in before}
+
+
+def test_paths_put_in_with_an_escape_are_not_patched() -> None:
+    # Bug (found by the property test above): '\\a' and '\\b' put into a manifest without
+    # a backslash came out as \\b then \\a, sorted by their escaped text.
+    data = manifest_bytes([manifest_entry("/", b"")])
+    assert patch_manifest(data, {"\\a": manifest_entry("\\a", b""),
+                                 "\\b": manifest_entry("\\b", b"")}) is None
+    assert patch_manifest(data, {'"q': manifest_entry('"q', b"")}) is None
+    assert patch_manifest(data, {"b": manifest_entry("b", b"")}) is not None
 
 
 def test_a_manifest_of_another_layout_is_not_patched() -> None:
