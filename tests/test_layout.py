@@ -12,7 +12,7 @@ PACKAGE = ROOT / "pipeline"
 # Lower rank = earlier in the data's path. A module may import its own rank or lower ones.
 RANKS = {
     "pipeline.errors": 0, "pipeline.model": 0, "pipeline.selection": 0, "pipeline.locales": 0,
-    "pipeline.parallel": 0,
+    "pipeline.parallel": 0, "pipeline.fileread": 0,
     "pipeline.sources": 1, "pipeline.importer": 1, "pipeline.calendar": 2, "pipeline.newsletter": 3,
     "pipeline.web": 3.5,  # event pages: read calendar links and newsletter Markdown
     "pipeline.publish": 4, "pipeline.cache": 4, "pipeline.send": 5, "pipeline.rebuild": 5.5,

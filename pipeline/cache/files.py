@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import display_path
-from pipeline.sources.yamlsource import MAX_FILE_BYTES, read_bounded
+from pipeline.fileread import read_sized
+from pipeline.sources.yamlsource import MAX_FILE_BYTES
 
 Signature = list[int]  # size, mtime_ns, inode, ctime_ns
 
@@ -45,7 +46,7 @@ def fingerprint(path: Path, record: dict[str, Any] | None, trusted_before: int,
         fd = os.open(path, os.O_RDONLY)  # no buffered file object: 10k files per run
         try:
             info = os.fstat(fd)  # the stat of what is read, should it have changed since
-            data = read_bounded(fd, info.st_size, MAX_FILE_BYTES + 1)
+            data = read_sized(fd, info.st_size, MAX_FILE_BYTES + 1)
         finally:
             os.close(fd)
     except OSError:

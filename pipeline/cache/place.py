@@ -19,6 +19,7 @@ from pathlib import Path
 import click
 
 from pipeline.errors import display_path
+from pipeline.fileread import read_sized
 
 PRIVATE_DIR = 0o700
 PRIVATE_FILE = 0o600
@@ -115,12 +116,7 @@ def read_private(path: Path, limit: int) -> tuple[bytes, int] | None:
             return None
         if info.st_size > limit:
             return None
-        # One read of the size fstat gave (a 25 MB file read in 1 MB chunks and joined was
-        # copied twice: a tenth of a 10k rebuild's snapshot read); more only if it grew.
-        chunks = [os.read(fd, info.st_size + 1)]
-        while chunk := os.read(fd, 1 << 20):
-            chunks.append(chunk)
-        return b"".join(chunks), info.st_mtime_ns
+        return read_sized(fd, info.st_size), info.st_mtime_ns
     except OSError:
         return None
     finally:

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from typing import NoReturn
 
 from pipeline.errors import PipelineError, display_path
+from pipeline.fileread import read_sized
 
 TEMP_SUFFIX = ".pipeline-tmp"  # staged files: `.<name>.<random>.pipeline-tmp`
 # Folders kept open at once: a site has a folder per event page (100k), and a cron job's
@@ -131,15 +132,7 @@ class RootFolders:
             if stat.S_ISDIR(status.st_mode):
                 raise PipelineError(f"cannot publish {self.shown(path)}: a folder is in the "
                                     "way; move it away")
-            # One read() of the known size, no file object: this runs for every artifact.
-            # A regular file reads short only at its end; should it have grown, read on.
-            data = os.read(handle, status.st_size + 1)
-            if len(data) <= status.st_size:
-                return data
-            chunks = [data]
-            while chunk := os.read(handle, 1 << 20):
-                chunks.append(chunk)
-            return b"".join(chunks)
+            return read_sized(handle, status.st_size)  # no file object: runs per artifact
         finally:
             os.close(handle)
 

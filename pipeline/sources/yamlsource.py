@@ -10,6 +10,8 @@ from typing import Any
 
 import yaml
 
+from pipeline.fileread import read_sized
+
 # The C parser is ~8x faster; the constructor stays in Python so we can record lines.
 try:
     from yaml import CSafeLoader as _BaseLoader
@@ -235,22 +237,6 @@ def _warn_lost_tails(path: Path, lost: list[tuple[int, str, str]]) -> None:
                    f"value, quote it: \"{whole}\"", err=True)
 
 
-def read_bounded(fd: int, size: int, limit: int) -> bytes:
-    """At most `limit` bytes of an open file whose fstat said `size`.
-
-    A read of `limit` bytes at once allocates them first: 30 us a file for a 1 MB bound,
-    10k files a cold build. This reads what fstat said, and more only if the file grew.
-    """
-    data = os.read(fd, min(size + 1, limit))
-    if len(data) <= size:  # all there is: a read of a file returns less only at its end
-        return data
-    chunks, total = [data], len(data)
-    while total < limit and (chunk := os.read(fd, min(1 << 16, limit - total))):
-        chunks.append(chunk)
-        total += len(chunk)
-    return b"".join(chunks)
-
-
 def read_bytes(path: Path, what: str, follow_symlinks: bool = False) -> bytes:
     """The file's bytes (at most MAX_FILE_BYTES); a symlink is refused unless followed."""
     flags = os.O_RDONLY | os.O_CLOEXEC | (0 if follow_symlinks else os.O_NOFOLLOW)
@@ -266,7 +252,7 @@ def read_bytes(path: Path, what: str, follow_symlinks: bool = False) -> bytes:
         if size > MAX_FILE_BYTES:
             raise YamlProblem(1, f"the file is {size:,} bytes; {what} files must be under "
                               f"{MAX_FILE_BYTES:,} bytes")
-        return read_bounded(fd, size, MAX_FILE_BYTES + 1)  # bounded: a file may grow meanwhile
+        return read_sized(fd, size, MAX_FILE_BYTES + 1)  # bounded: a file may grow meanwhile
     except OSError as error:
         raise YamlProblem(0, f"cannot read the file: {error.strerror}") from None
     finally:

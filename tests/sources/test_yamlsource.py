@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.sources.yamlsource import MAX_FILE_BYTES, YamlProblem, read_bounded, read_mapping
+from pipeline.sources.yamlsource import MAX_FILE_BYTES, YamlProblem, read_mapping
 
 
 def problem(write_yaml, text: str | bytes) -> tuple[int, str]:
@@ -238,20 +236,3 @@ def test_syntax_errors_say_what_to_check(write_yaml, text, line, check) -> None:
     assert message.startswith("invalid YAML: ")  # PyYAML's words stay, for searching the web
     assert f". Check: {check}" in message
     assert found_line == line
-
-
-@pytest.mark.parametrize(("size_said", "actual", "limit"), [
-    (100, 100, 1000),  # as fstat said
-    (10, 200_000, 1_000_001),  # grew after fstat: read on to the end
-    (10, 2_000_000, 1_000_001),  # grew past the bound: cut at it
-    (500, 100, 1000),  # shrank: what is there
-])
-def test_read_bounded_reads_the_file_up_to_the_bound(tmp_path, size_said, actual, limit):
-    file = tmp_path / "event.yaml"
-    file.write_bytes(bytes(range(256)) * (actual // 256) + b"x" * (actual % 256))
-    fd = os.open(file, os.O_RDONLY)
-    try:
-        data = read_bounded(fd, size_said, limit)
-    finally:
-        os.close(fd)
-    assert data == file.read_bytes()[:limit]
