@@ -187,6 +187,7 @@ def init(folder: Path) -> None:
 
 @cli.command("import")
 @click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
+@site_option
 @events_option
 @click.option("--update", is_flag=True, help="Overwrite event files that an earlier import wrote "
               "and the source now changes (each change is summarised). Default: keep them.")
@@ -196,15 +197,17 @@ def init(folder: Path) -> None:
 @click.option("--kind", default="meetup", show_default=True,
               help="Kind of events whose CATEGORIES (or CSV 'kind') name none.")
 @config_option
-def import_(sources: tuple[str, ...], events_dir: Path, update: bool, zone: str | None, kind: str,
-            config: Path | None) -> None:
+def import_(sources: tuple[str, ...], site: Path | None, events_dir: Path | None, update: bool,
+            zone: str | None, kind: str, config: Path | None) -> None:
     """Write event files from .ics files (or - for stdin) and CSV files; see docs/import.md."""
     from pipeline.importer.ics import Options
     from pipeline.importer.run import import_events
     from pipeline.importer.zones import iana_names
     from pipeline.sources.settings import load_settings
 
-    settings = load_settings(config)
+    where = locate(site, config)
+    events_dir = where.path(events_dir, "events")
+    settings = load_settings(where.config, where.root)  # its kinds: those an event may take
     if kind not in settings.kinds:
         raise click.BadParameter(f"{kind!r} is not a kind; use one of {', '.join(settings.kinds)}",
                                  param_hint="--kind")

@@ -119,9 +119,9 @@ def parse_duration(value: str) -> dt.timedelta | None:
     return delta or None
 
 
-def load_settings(path: Path | None) -> Settings:
+def load_settings(path: Path | None, site: Path | None = None) -> Settings:
     """Read the settings file; `None` or a missing default file gives the defaults."""
-    settings, problems = read_settings(path)
+    settings, problems = read_settings(path, site)
     if problems:
         raise InvalidInput(problems)
     return settings

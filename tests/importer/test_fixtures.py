@@ -279,3 +279,26 @@ def test_a_tzid_with_a_utc_z_is_read_as_wall_clock_and_reported(tmp_path):
     code, report, _ = run_import(str(source), "--events", str(tmp_path / "e"))
     assert code == 0 and "z.ics:6: DTSTART\n  - has both a TZID and a UTC 'Z'" in report
     assert b"start: 2025-03-01 18:00\n" in files(tmp_path / "e")["zed-2025-03-01.yaml"]
+
+
+def test_without_events_the_site_folders_events_are_written(in_tmp):
+    """Bug: `pipeline import FILE` in a site folder crashed (events folder None)."""
+    Path("events").mkdir()
+    code, report, errors = run_import(str(FIXTURES / "apple.ics"))
+    assert code == 0, errors
+    assert "Traceback" not in errors and "2 new;" in report
+    assert sorted(files(Path("events"))) == ["pycon-uk-2025-2025-09-19.yaml",
+                                             "python-dojo-2025-03-06.yaml"]
+
+
+def test_site_option_writes_into_that_site_with_its_kinds(in_tmp):
+    Path("site").mkdir()
+    Path("site/pipeline.yaml").write_text("kinds: [sprint]\n")
+    Path("pipeline.yaml").write_text("kinds: [other]\n")  # the working folder's: not read
+    code, _, errors = run_import(str(FIXTURES / "apple.ics"), "--site", "site", "--kind", "sprint")
+    assert code == 0, errors
+    assert sorted(files(Path("site/events"))) == ["pycon-uk-2025-2025-09-19.yaml",
+                                                  "python-dojo-2025-03-06.yaml"]
+    assert not Path("events").exists()
+    code, _, errors = run_import(str(FIXTURES / "apple.ics"), "--site", "site", "--kind", "other")
+    assert code == 2 and "'other' is not a kind" in errors
