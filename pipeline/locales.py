@@ -114,13 +114,16 @@ class Localizer:
         return babel.dates.format_interval(start, end, "Hm", tzinfo=start.tzinfo,
                                            locale=self.locale)
 
+    def clock(self, when: dt.datetime) -> str:
+        """A wall-clock time alone (24-hour): `02:00`."""
+        return babel.dates.format_time(when, skeleton_pattern(self.locale, "Hm"),
+                                       tzinfo=when.tzinfo, locale=self.locale)
+
     def moment(self, when: dt.datetime) -> str:
         """A date and wall-clock time: `Tuesday, January 7, 2025, 02:00`."""
         # CLDR has no skeleton for both at once; the catalog's pattern joins them.
-        clock = babel.dates.format_time(when, skeleton_pattern(self.locale, "Hm"),
-                                        tzinfo=when.tzinfo, locale=self.locale)
         return self.gettext("%(day)s, %(times)s") % {"day": self.weekday_day(when.date()),
-                                                      "times": clock}
+                                                      "times": self.clock(when)}
 
     def span(self, start: dt.date, end: dt.date) -> str:
         """From `start` to the exclusive `end`: the days (dates), or a day and its times."""

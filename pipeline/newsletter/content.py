@@ -284,9 +284,15 @@ def _changes(event: Event, as_of: dt.datetime | None, words: Localizer) -> tuple
             lines.append(_("Cancelled: %(when)s") % {"when": format_when(event, occurrence, words)})
         elif change.moved:
             original = change.original_start
-            day = original.date() if isinstance(original, dt.datetime) else original
-            lines.append(_("Moved: %(when)s, instead of %(day)s") % {
-                "when": format_when(event, occurrence, words), "day": words.day(day)})
+            when = format_when(event, occurrence, words)
+            if isinstance(original, dt.datetime) and original.date() == occurrence.start.date():
+                # The same day, another time: the day alone would read as no move at all.
+                lines.append(_("Moved: %(when)s, instead of %(time)s") % {
+                    "when": when, "time": words.clock(original)})
+            else:
+                day = original.date() if isinstance(original, dt.datetime) else original
+                lines.append(_("Moved: %(when)s, instead of %(day)s") % {
+                    "when": when, "day": words.day(day)})
     return tuple(lines)
 
 

@@ -141,3 +141,24 @@ def test_html_says_the_same(events, settings):
     assert "Cancelled: Thu, May 8, 2025, 18:00\u2009\u2013\u200919:00 (Europe/Paris)" in html
     assert "Moved from Thu, May 1, 2025, 18:00 (Europe/Paris)" in html
     assert "Outlook.com (this date only)</a>" in html
+
+
+def test_a_date_moved_within_its_day_says_the_time_it_was_at(write_yaml, in_tmp, settings):
+    """Bug: "Moved: Thu, Feb 4, 19:00 - 21:00, instead of February 4" read as no move."""
+    shutil.copytree(ROOT / "templates", in_tmp / "templates")
+    write_yaml("events/talks.yaml", """\
+        title: Talks
+        kind: meetup
+        start: 2027-01-07 18:30
+        duration: 2h
+        timezone: Europe/Berlin
+        recurrence:
+          rule: FREQ=MONTHLY;BYDAY=1TH;COUNT=3
+          changes:
+            - occurrence: 2027-02-04
+              start: "2027-02-04 19:00"
+        """)
+    events = load_events(in_tmp / "events", settings)
+    text = _text(events, _issue(dt.date(2027, 1, 20), dt.date(2027, 1, 1)), settings)
+    assert ("Moved: Thu, February 4, 2027, 19:00\u2009\u2013\u200921:00 (Europe/Berlin), "
+            "instead of 18:30\n") in text
