@@ -22,7 +22,7 @@ sender: My Community <newsletter@example.org>
 branding:
   accent_color: "#c2410c"       # links and headings; quoted: # starts a YAML comment
   # logo: {src: https://events.example.org/logo.png, alt: My Community, width: 120}
-  footer: "Organised by volunteers. Write to us at <mailto:hello@example.org>."
+  footer: "Organised by volunteers. Write to us at <hello@example.org>."
   # Bulk mail must carry a postal address in the US (CAN-SPAM) and several other countries.
   postal_address: |
     My Community

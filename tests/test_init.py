@@ -30,6 +30,9 @@ def test_init_then_build_publishes_the_examples_at_once(in_tmp: Path) -> None:
     assert "SUMMARY:Monthly community call" in upcoming
     text = next((in_tmp / "site/output/newsletter").glob("*-welcome/index.txt")).read_text()
     assert "First meetup: lightning talks" in text and "1 Example Street" in text
+    assert "Write to us at hello@example.org." in text  # the footer's address, written once
+    page = next((in_tmp / "site/output/newsletter").glob("*-welcome/index.html")).read_text()
+    assert 'href="mailto:hello@example.org"' in page and ">mailto:" not in page
     assert (in_tmp / "site/.gitignore").read_text().splitlines()[1:] == ["/output/",
                                                                         "/.pipeline-cache/"]
     readme = (in_tmp / "site/README.md").read_text()

@@ -100,8 +100,9 @@ def _inline_text(children: Sequence[Token]) -> str:
         elif token.type == "link_close" and hrefs:
             href, start = hrefs.pop()
             label = "".join(out[start:])
-            # A bare URL needs no label; otherwise keep both, so no link is lost.
-            out[start:] = [href] if label in (href, "") else [f"{label} <{href}>"]
+            # A bare URL or address needs no label; otherwise keep both, so no link is lost.
+            out[start:] = ([href] if label in (href, "") else [label] if href == f"mailto:{label}"
+                           else [f"{label} <{href}>"])
     return "".join(out)
 
 

@@ -74,6 +74,12 @@ def test_text_keeps_every_link_with_its_label() -> None:
     assert text == "Read the notes <https://n.example/x> or https://bare.example."
 
 
+def test_text_writes_an_address_link_once() -> None:
+    """The footer `Write to us at <hello@example.org>.` said the address twice."""
+    assert markdown_to_text("Mail <hello@example.org> or [us](mailto:team@example.org).") == (
+        "Mail hello@example.org or us <mailto:team@example.org>.")
+
+
 def test_text_wraps_paragraphs_but_never_breaks_a_url() -> None:
     url = "https://example.org/" + "a" * 90
     text = markdown_to_text(("word " * 30) + f"[x]({url})")
