@@ -39,10 +39,10 @@ class PipelineError(click.ClickException):
 class InvalidInput(PipelineError):
     """Input files break the contract; every problem found is listed."""
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[Problem], outcome: str = "nothing was published") -> None:
         self.problems = sorted(set(problems))
         count = len(self.problems)
-        summary = f"{count} problem{'s' if count != 1 else ''} found; nothing was published."
+        summary = f"{count} problem{'s' if count != 1 else ''} found; {outcome}."
         super().__init__("\n".join([*map(str, self.problems), summary]))
 
     def format_message(self) -> str:

@@ -24,6 +24,7 @@ SECRET_ENV = "PIPELINE_UNSUBSCRIBE_SECRET"  # HMAC key of {token}
 TEMPLATE_FIELDS = ("{email}", "{token}", "{issue}")
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 DEFAULT_SUPPRESSIONS = Path("suppressions.txt")  # honoured when present, --suppress or not
+NOTHING_SENT = "nothing was sent"  # how a problem of the recipients or request ends
 # In an address line: C0 and C1 controls, DEL, Unicode line/paragraph separators (a NUL
 # went out in RCPT TO), and RFC 2047 encoded-words (decoded into new headers in To:).
 UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]|=\\?[^?\\s]*\\?[bq]\\?", re.IGNORECASE)
@@ -146,7 +147,8 @@ def read_address_lines(path: Path) -> list[tuple[int, str]]:
     try:
         text = path.read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        raise InvalidInput([Problem(display_path(path), 0, f"cannot read: {error}")]) from None
+        raise InvalidInput([Problem(display_path(path), 0, f"cannot read: {error}")],
+                           NOTHING_SENT) from None
     lines = []
     for number, line in enumerate(text.split("\n"), 1):
         line = line.removesuffix("\r")
@@ -189,7 +191,7 @@ def _read_list(path: Path, fix: str) -> list[Recipient]:
         else:
             recipients.append(_recipient(text))
     if problems:
-        raise InvalidInput(problems)
+        raise InvalidInput(problems, NOTHING_SENT)
     return recipients  # type: ignore[return-value]
 
 

@@ -246,6 +246,7 @@ def test_bad_line_in_list_names_file_and_line_and_sends_nothing(mailbox, out) ->
     result = CliRunner().invoke(cli, send_args(mailbox, out, "--list", str(list_file)))
     assert result.exit_code == 1
     assert "list.txt:2: 'not an address' is not an e-mail address" in result.output
+    assert result.output.endswith("1 problem found; nothing was sent.\n")  # not "published"
     assert mailbox.messages == []
 
 
