@@ -67,7 +67,7 @@ def tint(colour: str, amount: float) -> str:
 
 def read_branding(fields: Fields) -> Branding | None:
     """The `branding:` mapping; None when absent. Problems are recorded at their lines."""
-    nested = fields.mapping("branding")
+    nested = fields.mapping("branding", "{accent_color: \"#c2410c\", ...}")
     if nested is None:
         return None
     nested.reject_unknown(KEYS)
@@ -101,7 +101,7 @@ def read_branding(fields: Fields) -> Branding | None:
 
 
 def _logo(fields: Fields) -> Logo | None:
-    logo = fields.mapping("logo")
+    logo = fields.mapping("logo", "{src: https://.../logo.png, alt: ...}")
     if logo is None:
         return None
     logo.reject_unknown(LOGO_KEYS)

@@ -324,7 +324,7 @@ def _location(f: Fields) -> Location | None:
 
 
 def _image(f: Fields) -> Image | None:
-    img = f.mapping("image")
+    img = f.mapping("image", "{src: images/photo.jpg, alt: what it shows}")
     if img is None:
         return None
     img.reject_unknown(("src", "alt"))

@@ -103,8 +103,10 @@ class Fields:
             self.error(unknown[MAX_UNKNOWN], f"and {len(unknown) - MAX_UNKNOWN:,} more unknown "
                        "keys from here on")
 
-    def get(self, key: str, kinds: tuple[type, ...], expected: str, required: bool = False) -> Any:
-        """The value of `key` if it has one of `kinds`; records missing/wrong-typed keys."""
+    def get(self, key: str, kinds: tuple[type, ...], expected: str, required: bool = False,
+            fix: str | None = None) -> Any:
+        """The value of `key` if it has one of `kinds`; records missing/wrong-typed keys (with
+        `fix`, how to write it, when given)."""
         if key not in self.data or self.data[key] is None:
             if required and key in self.data:  # `title:` with no value: point at that line
                 self.error(key, f"'{self.name(key)}' is empty; give it a value")
@@ -114,7 +116,8 @@ class Fields:
         value = self.data[key]
         # bool is an int in Python; never accept true/false where a number is meant.
         if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
-            self.error(key, f"'{self.name(key)}' must be {expected}, not {type_name(value)}")
+            self.error(key, f"'{self.name(key)}' must be {expected}, not {type_name(value)}"
+                       + (f"; {fix}" if fix else ""))
             return None
         return value
 
@@ -243,9 +246,9 @@ class Fields:
             result.append(item)
         return tuple(result)
 
-    def mapping(self, key: str) -> Fields | None:
-        """A nested mapping, read with the same rules."""
-        value = self.get(key, (Mapping,), "a mapping")
+    def mapping(self, key: str, example: str) -> Fields | None:
+        """A nested mapping, read with the same rules; `example` shows one (`{src: ..}`)."""
+        value = self.get(key, (Mapping,), "a mapping", fix=f"write it as {key}: {example}")
         return None if value is None else Fields(value, self.path, self.problems,
                                                  f"{self.name(key)}.")
 

@@ -54,7 +54,7 @@ def load_issue(path: Path, settings: Settings, problems: list[Problem]) -> Issue
     # title is the Subject when there is no subject: both become an e-mail header.
     title = f.header_text("title", required=True)
     date = f.date("date", required=True)
-    period = f.mapping("period")
+    period = f.mapping("period", "{from: YYYY-MM-DD, to: YYYY-MM-DD}")
     if period is None and data.get("period") is None:
         f.error(None, "missing required key 'period' ({from: YYYY-MM-DD, to: YYYY-MM-DD})")
     start = end = None
@@ -65,7 +65,7 @@ def load_issue(path: Path, settings: Settings, problems: list[Problem]) -> Issue
             period.error("to", f"'period.to' {end} is before 'period.from' {start}")
     kinds: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
-    select = f.mapping("select")
+    select = f.mapping("select", "{kinds: [meetup], tags: [...]}")
     if select is not None:
         select.reject_unknown(("kinds", "tags"))
         kinds = select.text_list("kinds", lambda k, _: None if k in settings.kinds else

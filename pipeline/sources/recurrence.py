@@ -23,7 +23,7 @@ LONGEST_MONTHS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)  # in a leap y
 def read_recurrence(f: Fields, start: Any, zone: zoneinfo.ZoneInfo | None,
                     read_location: ReadLocation) -> Recurrence | None:
     """The event's `recurrence:` as a Recurrence checked against its start, or None."""
-    rec = f.mapping("recurrence")
+    rec = f.mapping("recurrence", "{rule: FREQ=WEEKLY;BYDAY=TH}")
     if rec is None or start is None:
         return None
     rec.reject_unknown(("rule", "except", "changes"))

@@ -208,7 +208,7 @@ def _settings_from(fields: Fields) -> Settings:
 
 def _organizer(fields: Fields) -> Organizer | None:
     """`organizer: {name, email, url}`: who the calendar's events say publishes them."""
-    given = fields.mapping("organizer")
+    given = fields.mapping("organizer", "{name: ..., email: ..., url: https://...}")
     if given is None:
         return None
     given.reject_unknown(ORGANIZER_KEYS)

@@ -39,7 +39,11 @@ BAD_EVENTS = [
      ["events/a.yaml:4: 'location' must be text or a mapping of name, address, city, country, "
       "url, online, not a list"]),
     ("wrong-type-image", {"events/a.yaml": VALID + "image: photo.jpg\n"},
-     ["events/a.yaml:4: 'image' must be a mapping, not text"]),
+     ["events/a.yaml:4: 'image' must be a mapping, not text; write it as image: "
+      "{src: images/photo.jpg, alt: what it shows}"]),
+    ("wrong-type-recurrence", {"events/a.yaml": VALID + "recurrence: FREQ=WEEKLY\n"},
+     ["events/a.yaml:4: 'recurrence' must be a mapping, not text; write it as recurrence: "
+      "{rule: FREQ=WEEKLY;BYDAY=TH}"]),
     ("bad-start", {"events/a.yaml": "title: A\nkind: meetup\nstart: 30/11/2024\n"},
      ["events/a.yaml:3: 'start' '30/11/2024' is not a date or date-time; write YYYY-MM-DD for an "
       "all-day event or YYYY-MM-DD HH:MM for a timed one"]),
