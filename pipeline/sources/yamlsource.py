@@ -38,14 +38,30 @@ HINTS = (
     ("did not find expected ',' or '}'", "a {mapping, in braces} needs commas between "
      "items and a closing '}'; quote a value that contains ', ' or ': '"),
     ("found unexpected end of stream", "a quote (\" or ') opened and never closed"),
+    ("did not find expected node content", "a value is missing: a [list] or {mapping} left "
+     "open, or a ',' or '- ' with nothing after it; quote a value that starts with [ or {"),
     ("found unknown escape character", "in \"double quotes\" a backslash starts an escape; "
      "use 'single quotes' or write \\\\ for one backslash"),
 )
 # A plain value followed by ` #word`: YAML dropped the rest as a comment (`#41: Typing`).
 LOST_TAIL = re.compile(r"\s+#\S")
+# `title: [WIP] Meetup`, `title: @pytorch talk`: a value whose first character is YAML syntax.
+SYNTAX_START = re.compile(r"^\s*(?:-\s+)?([A-Za-z_][\w.-]*):\s+([\[{@*&!%`|>].*?)\s*$")
 
 
 EXCERPT = 60  # characters of a value an error message may quote
+
+
+def _quote_hint(lines: list[str], line: int) -> str:
+    """How to quote the value on `line` (1-based) when it starts with a YAML character."""
+    found = SYNTAX_START.match(lines[line - 1]) if 0 < line <= len(lines) else None
+    if found is None:
+        return ""
+    key, value = found.groups()
+    quoted = value[:EXCERPT].replace("\\", "\\\\").replace('"', '\\"')
+    more = "..." if len(value) > EXCERPT else ""  # never echo a whole long line (excerpt)
+    return (f". Check: a value that starts with '{value[0]}' is read as YAML syntax; if it is "
+            f'text, quote it whole: {key}: "{quoted}{more}"')
 
 
 def excerpt(value: Any, limit: int = EXCERPT) -> str:
@@ -291,7 +307,13 @@ def read_mapping(path: Path, what: str, follow_symlinks: bool = False) -> Mappin
         problem = error.problem or "invalid YAML"
         if "could not determine a constructor" in problem:
             problem = f"tag {problem.split('tag ', 1)[-1]} is not allowed; only plain YAML values"
-        hint = next((f". Check: {fix}" for words, fix in HINTS if words in problem), "")
+        # A syntax error (not a value the loader refused) on a line whose value starts with a
+        # YAML character: quoting the value is the fix.
+        syntax = (isinstance(error, (yaml.scanner.ScannerError, yaml.parser.ParserError))
+                  and "nesting depth" not in problem)  # libyaml's limit is a ScannerError too
+        quote = _quote_hint(loader.source_lines, line) if syntax else ""
+        hint = quote or next(
+            (f". Check: {fix}" for words, fix in HINTS if words in problem), "")
         raise YamlProblem(line, f"invalid YAML: {problem}{hint}") from None
     except yaml.YAMLError as error:
         raise YamlProblem(0, f"invalid YAML: {excerpt(str(error), 200)}") from None

@@ -230,6 +230,12 @@ def test_quoted_values_and_real_comments_are_not_warned(write_yaml, capsys, text
     ("title: A\nsummary: a\nlong\nkind: x\n", 4, "each key needs ': ' after it"),
     ("title: A\n\tkind: meetup\n", 2, "indent with spaces; YAML does not allow tabs"),
     ('title: "A\nkind: meetup\n', 3, "a quote (\" or ') opened and never closed"),
+    ("title: A\ntags: [\n", 3, "a value is missing: a [list] or {mapping} left open"),
+    ("title: A\ntags: [a,\n", 3, "a value is missing: a [list] or {mapping} left open"),
+    ("title: [WIP] Meetup\nkind: meetup\n", 1, "a value that starts with '[' is read as YAML "
+     'syntax; if it is text, quote it whole: title: "[WIP] Meetup"'),
+    ('title: A\nsummary: @pytorch says "hi"\n', 2, "a value that starts with '@' is read as "
+     'YAML syntax; if it is text, quote it whole: summary: "@pytorch says \\"hi\\""'),
 ])
 def test_syntax_errors_say_what_to_check(write_yaml, text, line, check) -> None:
     found_line, message = problem(write_yaml, text)
