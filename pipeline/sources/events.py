@@ -236,39 +236,41 @@ def _start_end(f: Fields, zone: zoneinfo.ZoneInfo | None) -> tuple[Any, Any]:
                     "'America/Los_Angeles'); times are never guessed")
         return None, None
     aware_start = localize(f, "start", start, zone)
+    # A problem of the end or duration leaves the start checked, as the all-day branch does:
+    # the recurrence is still read against it, so its problems show in the same run.
     if end is not None and duration_text is not None:
         f.error("duration", "give either 'end' or 'duration', not both")
-        return None, None
+        return aware_start, None
     if end is None and duration_text is None:
         f.error("start", "a timed event needs 'end' (a date-time) or 'duration' (e.g. 90m, "
                 "1h30m)")
-        return None, None
+        return aware_start, None
     if duration_text is not None:
         duration = parse_duration(duration_text)
         if duration is None:
             f.error("duration", f"'duration' {excerpt(duration_text)} is not a duration; "
                     "write e.g. 90m, 2h or 1h30m")
-            return None, None
+            return aware_start, None
         if duration > MAX_DURATION:
             f.error("duration", f"'duration' {duration_text} is longer than "
                     f"{MAX_DURATION.days} days; check it, or make it an all-day event with "
                     "'end' (its last day)")
-            return None, None
-        if aware_start is None:
+            return aware_start, None
+        if aware_start is None:  # in a DST gap or fold: reported by localize
             return None, None
         # Exact elapsed time: a 2h event across a DST change still lasts two hours.
         return aware_start, (aware_start.astimezone(dt.UTC) + duration).astimezone(zone)
     if not isinstance(end, dt.datetime):
         f.error("end", f"'end' must be a date-time (YYYY-MM-DD HH:MM) because 'start' has a "
                 f"time; e.g. '{end} 18:00'")
-        return None, None
+        return aware_start, None
     aware_end = localize(f, "end", end, zone)
     if aware_start is None or aware_end is None:
-        return None, None
+        return aware_start, None
     if aware_end <= aware_start:
         f.error("end", f"'end' {end:%Y-%m-%d %H:%M} is not after 'start' "
                 f"{start:%Y-%m-%d %H:%M}")
-        return None, None
+        return aware_start, None
     return aware_start, aware_end
 
 

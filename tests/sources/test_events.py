@@ -193,6 +193,17 @@ def test_deep_nesting_is_an_error_not_a_crash(in_tmp, check_problems):
     assert check_problems() == ["events/deep.yaml:1: invalid YAML: exceeded maximum nesting depth"]
 
 
+@pytest.mark.parametrize("when", ["end: 2026-12-01 17:00", "duration: 2 hours",
+                                  "end: 2026-12-01 19:00\nduration: 1h"])
+def test_a_bad_end_does_not_hide_the_recurrences_problems(in_tmp, check_problems, when):
+    """Bug: with 'end' before 'start', a misspelt rule showed only on the next run."""
+    _write(in_tmp, {"events/a.yaml": "title: A\nkind: meetup\nstart: 2026-12-01 18:00\n"
+                    f"{when}\ntimezone: Europe/Berlin\nrecurrence:\n  rule: FREQ=MONTLY\n"})
+    problems = check_problems()
+    assert len(problems) == 2, problems
+    assert "is not a valid RRULE: Expected frequency, got: MONTLY" in problems[-1]
+
+
 def test_three_broken_files_are_all_reported_in_one_run(in_tmp, check_problems):
     _write(in_tmp, {"events/a.yaml": VALID + "titel: typo\n",
                     "events/sub/b.yaml": "title: B\nkind: meetp\nstart: 2024-11-30\n",
