@@ -12,7 +12,7 @@ from icalendar.prop import vRecur
 from pipeline.model import Recurrence
 from pipeline.sources.changes import ChangeReader, ReadLocation, Walk
 from pipeline.sources.dstcheck import dst_clashes
-from pipeline.sources.fields import YEARS, Fields, parse_wall_clock
+from pipeline.sources.fields import YEARS, Fields, parse_wall_clock, suggest
 from pipeline.sources.yamlsource import excerpt
 
 # A bounded series may have this many occurrences; 'except' items must be among the first ones.
@@ -143,11 +143,18 @@ def first_occurrence(parsed: Any, dtstart: dt.datetime) -> dt.datetime | None:
     return found.replace(year=found.year - shift, tzinfo=dtstart.tzinfo)
 
 
+# RFC 5545's frequencies; the sub-daily ones are then refused with a reason of their own.
+FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY", "HOURLY", "MINUTELY", "SECONDLY")
+
+
 def rrule_problem(rule: str, all_day: bool) -> str | None:
     """Why `rule` cannot go into a feed as this event's RRULE, or None."""
     parts = dict(part.partition("=")[::2] for part in rule.split(";") if part)
     if "FREQ" not in parts:
         return f"rule {excerpt(rule)} has no FREQ; write e.g. FREQ=WEEKLY;BYDAY=WE"
+    if parts["FREQ"] not in FREQUENCIES:
+        hint = suggest(parts["FREQ"], FREQUENCIES) or "; write DAILY, WEEKLY, MONTHLY or YEARLY"
+        return f"FREQ={excerpt(parts['FREQ'])} is not a frequency{hint}"
     if "DTSTART" in parts or any(c in rule for c in ":\r\n\\\""):
         return f"rule {excerpt(rule)} must hold RRULE parts only (FREQ=...;BYDAY=...)"
     until = parts.get("UNTIL")

@@ -201,7 +201,7 @@ def test_a_bad_end_does_not_hide_the_recurrences_problems(in_tmp, check_problems
                     f"{when}\ntimezone: Europe/Berlin\nrecurrence:\n  rule: FREQ=MONTLY\n"})
     problems = check_problems()
     assert len(problems) == 2, problems
-    assert "is not a valid RRULE: Expected frequency, got: MONTLY" in problems[-1]
+    assert "FREQ='MONTLY' is not a frequency; did you mean 'MONTHLY'?" in problems[-1]
 
 
 def test_three_broken_files_are_all_reported_in_one_run(in_tmp, check_problems):

@@ -66,6 +66,14 @@ def test_except_skipping_every_occurrence_is_reported(write, check_problems):
                                 "published)"]
 
 
+@pytest.mark.parametrize(("freq", "hint"), [("MONTLY", "; did you mean 'MONTHLY'?"),
+                                           ("FORTNIGHTLY", "; write DAILY, WEEKLY, MONTHLY or "
+                                                           "YEARLY")])
+def test_a_misspelt_frequency_says_which_ones_there_are(write, check_problems, freq, hint):
+    write({"events/a.yaml": VALID + f"recurrence:\n  rule: FREQ={freq};BYDAY=SA\n"})
+    assert check_problems() == [f"events/a.yaml:5: FREQ='{freq}' is not a frequency{hint}"]
+
+
 def test_sub_daily_rule_is_refused(write, check_problems):
     # FREQ=MINUTELY with a far 'except' walked millions of occurrences: 'pipeline check' hung.
     write({"events/a.yaml": "title: A\nkind: meetup\nstart: 2024-11-30 10:00\n"
