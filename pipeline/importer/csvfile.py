@@ -94,4 +94,4 @@ def _draft(row: dict[str, str], origin: tuple[str, int], default_kind: str,
         url=row.get("url") or None, summary=one_line(row.get("summary", "")) or None,
         description=text, tags=tuple(t for t in (slugify(t) for t in row.get("tags", "").split(",")) if t),
         rule=row.get("rule") or None, exceptions=exceptions, origin=f"{origin[0]}:{origin[1]}",
-        strict=True)
+        strict=True, kind_named=bool(row.get("kind", "").strip()))

@@ -45,6 +45,7 @@ class Draft:
     changes: tuple[Change, ...] = ()
     origin: str = ""  # where it came from, for the report: path:line
     strict: bool = False  # written by a person in the loader's formats (CSV): refusals are errors
+    kind_named: bool = True  # False: the source names no kind, so `kind` is --kind's
     notes: tuple[str, ...] = field(default=())
 
 

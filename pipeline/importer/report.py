@@ -22,6 +22,7 @@ class Report:
 
     written: list[tuple[str, str, str]] = field(default_factory=list)  # (path, outcome, detail)
     notes: list[Note] = field(default_factory=list)
+    defaulted: dict[str, int] = field(default_factory=dict)  # new files that took --kind's kind
 
     def file(self, path: str, outcome: str, detail: str = "") -> None:
         """Record what happened to one event file: new, updated, unchanged, kept."""
@@ -41,6 +42,9 @@ class Report:
                 subject = (note.origin, note.subject)
                 out.append(f"{note.origin}: {note.subject}")
             out.append(f"  - {note.message}")
+        out += [f"{n} new event{'s' if n != 1 else ''} took the kind '{kind}': the source names "
+                "none; pass --kind for another, or edit their 'kind:'"
+                for kind, n in sorted(self.defaulted.items())]
         counts = ", ".join(f"{self.count(o)} {o}" for o in ("new", "updated", "unchanged", "kept")
                            if self.count(o))
         out.append(f"{counts or 'no event files'}; {len(self.notes)} "

@@ -151,6 +151,8 @@ def import_events(sources: list[str], events_dir: Path, settings: Settings, opti
     for draft, path, text in checked:
         outcome, detail = write_event(path, text, update)
         report.file(display_path(path), outcome, detail)
+        if outcome == "new" and not draft.kind_named:
+            report.defaulted[draft.kind] = report.defaulted.get(draft.kind, 0) + 1
         report.notes += [Note(draft.origin, f"'{draft.title}' -> {display_path(path)}", note)
                          for note in draft.notes]
     return report

@@ -66,7 +66,7 @@ def draft_from(event: Component, overrides: list[Component], ctx: Context, origi
     if not title:
         title = "Untitled event"
         notes.append("it has no SUMMARY: titled 'Untitled event'")
-    kind, tags = _kind_and_tags(event, ctx)
+    kind, tags, kind_named = _kind_and_tags(event, ctx)
     summary, description = _texts(event)
     url = str(event.get("URL", "")).strip() or None
     if url and url_problem(url):
@@ -93,7 +93,8 @@ def draft_from(event: Component, overrides: list[Component], ctx: Context, origi
     return Draft(source_uid=uid, title=title, kind=kind, start=start, end=end, duration=duration,
                  timezone=zone, status=status, location=_place(event),
                  url=url, summary=summary, description=description, tags=tags, rule=rule,
-                 exceptions=exceptions, changes=changes, origin=origin, notes=tuple(notes))
+                 exceptions=exceptions, changes=changes, origin=origin, notes=tuple(notes),
+                 kind_named=kind_named)
 
 
 def wall(value: dt.date, zone: str | None) -> dt.date:
@@ -168,14 +169,16 @@ def _duration_text(length: dt.timedelta, notes: list[str]) -> str:
     return "".join(f"{n}{unit}" for n, unit in ((days, "d"), (hours, "h"), (minutes, "m")) if n)
 
 
-def _kind_and_tags(event: Component, ctx: Context) -> tuple[str, tuple[str, ...]]:
-    """The first CATEGORY that is a kind is the kind; the others become tags (slugs)."""
+def _kind_and_tags(event: Component, ctx: Context) -> tuple[str, tuple[str, ...], bool]:
+    """The first CATEGORY that is a kind is the kind (else --kind's: False); the others
+    become tags (slugs)."""
     names: list[str] = []
     for value in _values(event, "CATEGORIES"):
         names += [str(c) for c in getattr(value, "cats", [value])]
-    kind = next((n.lower() for n in names if n.lower() in ctx.kinds), ctx.default_kind)
+    named = next((n.lower() for n in names if n.lower() in ctx.kinds), None)
+    kind = named or ctx.default_kind
     tags = [slugify(n) for n in names if n.lower() != kind]
-    return kind, tuple(dict.fromkeys(t for t in tags if t))
+    return kind, tuple(dict.fromkeys(t for t in tags if t)), named is not None
 
 
 def _texts(event: Component) -> tuple[str | None, str | None]:

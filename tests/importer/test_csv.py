@@ -77,3 +77,4 @@ def test_csv_on_standard_input(tmp_path):
     assert result.exit_code == 0, result.output
     assert (tmp_path / "e" / "picnic-2025-06-21.yaml").read_text() == (
         "id: picnic-2025-06-21\ntitle: Picnic\nkind: meetup\nstart: 2025-06-21\n")
+    assert "1 new event took the kind 'meetup': the source names none" in result.stdout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -302,3 +303,18 @@ def test_site_option_writes_into_that_site_with_its_kinds(in_tmp):
     assert not Path("events").exists()
     code, _, errors = run_import(str(FIXTURES / "apple.ics"), "--site", "site", "--kind", "other")
     assert code == 2 and "'other' is not a kind" in errors
+
+
+def test_new_events_that_took_the_default_kind_are_counted(tmp_path):
+    events = tmp_path / "events"
+    code, report, errors = run_import(str(FIXTURES / "google.ics"), str(FIXTURES / "wordpress.ics"),
+                                      "--events", str(events), "--kind", "social")
+    assert code == 0, errors
+    kinds = sorted(re.search(r"^kind: (\w+)$", p.read_text(), re.M).group(1)
+                   for p in events.glob("*.yaml"))
+    took = kinds.count("social")
+    assert 0 < took < len(kinds)  # WordPress names its kinds in CATEGORIES; Google does not
+    assert (f"{took} new events took the kind 'social': the source names none; pass --kind "
+            "for another, or edit their 'kind:'") in report
+    code, report, _ = run_import(str(FIXTURES / "google.ics"), "--events", str(events))
+    assert "took the kind" not in report  # nothing new: the files keep what they say
