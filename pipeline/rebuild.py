@@ -292,14 +292,19 @@ def _issue_files(issues: tuple[Issue, ...], touching: list[Issue], rows: list[Ro
     from pipeline.cache.shares import decode_facts
     from pipeline.newsletter.issues import render_newsletter_files
     from pipeline.selection import issue_members
+    from pipeline.sources.yamlsource import warnings_said
 
     facts = [decode_facts(row.facts) for row in rows]  # in the feeds' order, as the build's
     parsed = {event.id: event for event in changed}
     wanted = {event_id for issue in touching for event_id in issue_members(facts, issue)}
     cache = EventCache(cache_dir, now, inputs.files)
     problems: list[Problem] = []
-    found = cache.load_facts([Path(row.path) for row in rows
-                              if row.id in wanted and row.id not in parsed], settings, problems)
+    # These files are as the last run read them: one the cache does not have was changed by
+    # an earlier rebuild, which showed its warnings. Read again, they would show every hour.
+    with warnings_said():
+        found = cache.load_facts([Path(row.path) for row in rows
+                                  if row.id in wanted and row.id not in parsed], settings,
+                                 problems)
     if problems or None in found:
         return None
 

@@ -360,3 +360,24 @@ def test_a_random_series_of_edits_matches_cold_builds(site: Path, paths: list[st
             chosen.rename(chosen.with_name(f"event-{50 + step}.yaml"))
         rebuilt()
     assert "delta" in paths
+
+
+def test_a_files_warning_is_shown_by_the_rebuild_that_read_it_not_by_later_ones(
+        site: Path, paths: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """Bug: an issue rendered again read the files earlier rebuilds had changed (the cache
+    lacks them) and printed their warnings again, each hour an event changed."""
+    Path("newsletters/2025-q1.yaml").write_text(textwrap.dedent(ISSUE).replace(
+        "select: {tags: [pick]}\n", ""))  # it looks ahead to every upcoming event
+    first_build(paths)
+    warned = "warning: the value is only 'Lisbon Python'"
+    Path("events/2025/event-04.yaml").write_text(event_text(4, title="Lisbon Python #41: Typing"))
+    settle()
+    capsys.readouterr()
+    build()
+    assert capsys.readouterr().err.count(warned) == 1
+    Path("events/2025/event-06.yaml").write_text(event_text(6, title="Sixth"))
+    settle()
+    build()
+    assert warned not in capsys.readouterr().err
+    assert paths == ["delta", "delta"]
+    rebuilt()  # the same bytes as a cold build

@@ -5,6 +5,8 @@ from __future__ import annotations
 import errno
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -238,9 +240,23 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+_said = [False]  # True inside warnings_said(): files read again, whose warnings were shown
+
+
+@contextmanager
+def warnings_said() -> Iterator[None]:
+    """Within it, reading a file prints no warning: the caller reads files that an earlier
+    run read (and warned about) when they changed. Forked workers inherit it."""
+    _said.append(True)
+    try:
+        yield
+    finally:
+        _said.pop()
+
+
 def _warn_lost_tails(path: Path, lost: list[tuple[int, str, str]]) -> None:
     """A warning (not an error: it may be a real comment) with the fix, for each cut value."""
-    if not lost:
+    if not lost or _said[-1]:
         return
     import click
 
