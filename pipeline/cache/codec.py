@@ -10,11 +10,13 @@ from typing import Any
 
 from markupsafe import Markup
 
-from pipeline.model import Event, Image, Link, Location, Recurrence, Status
+from pipeline.model import Event, Image, Link, Location, OccurrenceChange, Recurrence, Status
 
 # The only classes a cache entry may name: decoding builds nothing else (no import, no call
-# of anything the file chooses), which is the point of leaving pickle.
-CLASSES: dict[str, type] = {cls.__name__: cls for cls in (Event, Image, Link, Location, Recurrence)}
+# of anything the file chooses), which is the point of leaving pickle. Every dataclass an
+# Event may hold is here: one missing made every event using it uncacheable.
+CLASSES: dict[str, type] = {cls.__name__: cls for cls in (
+    Event, Image, Link, Location, OccurrenceChange, Recurrence)}
 FIELDS = {cls: frozenset(f.name for f in dataclasses.fields(cls)) for cls in CLASSES.values()}
 
 

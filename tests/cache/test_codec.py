@@ -46,3 +46,55 @@ def test_decoding_builds_only_model_values(tmp_path: Path):
     with pytest.raises(KeyError):
         decode({"class": "__import__", "fields": {"name": "os"}})
     assert not marker.exists()
+
+
+def _dataclasses_in(cls: type, seen: set[type]) -> set[type]:
+    """Every dataclass that a value of `cls` may hold, itself included (by type hints)."""
+    import dataclasses
+    import typing
+
+    if cls in seen or not dataclasses.is_dataclass(cls):
+        return seen
+    seen.add(cls)
+    for hint in typing.get_type_hints(cls).values():
+        args = typing.get_args(hint)  # X | None, tuple[X, ...]: and one level further in
+        for found in (hint, *args, *(inner for arg in args for inner in typing.get_args(arg))):
+            if isinstance(found, type):
+                _dataclasses_in(found, seen)
+    return seen
+
+
+def test_every_dataclass_an_event_holds_can_be_cached():
+    """Bug: OccurrenceChange was missing, so no series with `changes:` was ever cached, and
+    one such file turned every rebuild of its site into a full build."""
+    from pipeline.cache.codec import CLASSES
+    from pipeline.model import Event
+
+    held = _dataclasses_in(Event, set())
+    assert {cls.__name__ for cls in held} >= {"Event", "Recurrence", "OccurrenceChange"}
+    assert held <= set(CLASSES.values())
+
+
+def test_a_series_with_changed_occurrences_round_trips(write_yaml, settings):
+    path = write_yaml("events/call.yaml", """\
+        title: Call
+        kind: meeting
+        start: 2025-04-02 18:00
+        duration: 1h
+        timezone: Europe/Paris
+        recurrence:
+          rule: FREQ=WEEKLY;COUNT=6
+          except: [2025-04-09]
+          changes:
+            - occurrence: 2025-04-16
+              status: cancelled
+            - occurrence: 2025-04-23
+              start: "2025-04-24 19:00"
+              title: Call, on Thursday
+              location: {name: Café, city: Paris}
+        """)
+    event = load_event(path, settings, [])
+    assert event is not None and len(event.recurrence.changes) == 2
+    back = decode(json.loads(json.dumps(encode(event))))
+    assert back == event
+    assert vevent_bytes(back, settings) == vevent_bytes(event, settings)
