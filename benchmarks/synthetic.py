@@ -118,8 +118,10 @@ def _when(rng: random.Random, index: int) -> tuple[list[str], dt.date, dt.dateti
     return lines, day, start, zone
 
 
-def _recurrence(rng: random.Random, day: dt.date, start: dt.datetime | None) -> str:
-    """A recurrence block whose first occurrence is the event's start."""
+def _recurrence(rng: random.Random, day: dt.date, start: dt.datetime | None,
+                moved: bool = False) -> str:
+    """A recurrence block whose first occurrence is the event's start; `moved`: its third
+    occurrence an hour later (a `changes:` item), for timed series."""
     weekday = WEEKDAYS[day.weekday()]
     if start is None:  # all-day: monthly on that day of the month
         count = rng.randrange(3, 13)
@@ -137,6 +139,10 @@ def _recurrence(rng: random.Random, day: dt.date, start: dt.datetime | None) -> 
     if rng.random() < 0.5:  # skip the second occurrence (a holiday)
         step = 14 if "INTERVAL=2" in rule else 7
         text += f"  except:\n    - {day + dt.timedelta(days=step)}\n"
+    if moved:  # every rule above has a third occurrence (COUNT >= 4, UNTIL >= 30 days on)
+        third = start + dt.timedelta(days=2 * (14 if "INTERVAL=2" in rule else 7))
+        text += (f"  changes:\n    - occurrence: {third:%Y-%m-%d}\n"
+                 f"      start: \"{third + dt.timedelta(hours=1):%Y-%m-%d %H:%M}\"\n")
     return text
 
 
@@ -156,8 +162,9 @@ def event_yaml(index: int, count: int, seed: int) -> tuple[str, str]:
     if rng.random() < 0.1:
         out.append(f"status: {rng.choice(('tentative', 'cancelled'))}")
     text = "\n".join(out) + "\n"
-    if index % 10 == 7:  # ~10% recurring
-        text += _recurrence(rng, day, start)
+    if index % 10 == 7:  # ~10% recurring; half of them with a date moved (not drawn from rng,
+        # so that every other event stays as it was generated before changes were added)
+        text += _recurrence(rng, day, start, moved=index % 20 == 17)
     online = rng.random() < 0.25
     if online:
         text += f"location:\n  name: Online\n  online: true\n  url: https://meet.example.org/{event_id}\n"
