@@ -8,6 +8,7 @@ import textwrap
 from pathlib import Path
 
 from pipeline.build import build_site
+from pipeline.cache import cache_dir_for
 from pipeline.calendar.stamps import LEDGER_FILE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,6 +74,11 @@ def build(out: str = "output", now: dt.datetime = NOW) -> dict[str, bytes]:
 def cold_build(now: dt.datetime = NOW) -> dict[str, bytes]:
     """The same build from nothing: a fresh publish root with a fresh cache beside it."""
     shutil.rmtree("cold", ignore_errors=True)
+    # Its cache is keyed by the root's path, outside it: left, the "cold" builds of one test
+    # shared their parsed events, VEVENTs and zones, and could hide a cache's mistake.
+    cache = cache_dir_for(Path("cold/output"))
+    if cache is not None:
+        shutil.rmtree(cache, ignore_errors=True)
     # ...but the warm root's publication ledger: stamps are state of the publish root, not cache.
     Path("cold/output").mkdir(parents=True)
     if Path("output", LEDGER_FILE).exists():
