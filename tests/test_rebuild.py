@@ -386,20 +386,7 @@ def test_a_files_warning_is_shown_by_the_rebuild_that_read_it_not_by_later_ones(
 def test_a_series_with_changed_occurrences_keeps_the_delta_path(site: Path,
                                                                 paths: list[str]) -> None:
     """Bug: such a series could not be cached, so no snapshot was written: all full builds."""
-    Path("events/call.yaml").write_text(textwrap.dedent("""\
-        title: Call
-        kind: meeting
-        start: 2025-04-02 18:00
-        duration: 1h
-        timezone: Europe/Paris
-        recurrence:
-          rule: FREQ=WEEKLY;COUNT=6
-          changes:
-            - occurrence: 2025-04-16
-              status: cancelled
-            - occurrence: 2025-04-23
-              start: "2025-04-24 19:00"
-        """))
+    shutil.copy(ROOT / "tests/fixtures/series/moved-and-cancelled.yaml", "events/call.yaml")
     first_build(paths)
     Path("events/2025/event-04.yaml").write_text(event_text(4, title="Edited"))
     rebuilt()

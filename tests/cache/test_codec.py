@@ -75,24 +75,8 @@ def test_every_dataclass_an_event_holds_can_be_cached():
     assert held <= set(CLASSES.values())
 
 
-def test_a_series_with_changed_occurrences_round_trips(write_yaml, settings):
-    path = write_yaml("events/call.yaml", """\
-        title: Call
-        kind: meeting
-        start: 2025-04-02 18:00
-        duration: 1h
-        timezone: Europe/Paris
-        recurrence:
-          rule: FREQ=WEEKLY;COUNT=6
-          except: [2025-04-09]
-          changes:
-            - occurrence: 2025-04-16
-              status: cancelled
-            - occurrence: 2025-04-23
-              start: "2025-04-24 19:00"
-              title: Call, on Thursday
-              location: {name: Café, city: Paris}
-        """)
+def test_a_series_with_changed_occurrences_round_trips(settings):
+    path = ROOT / "tests/fixtures/series/moved-and-cancelled.yaml"
     event = load_event(path, settings, [])
     assert event is not None and len(event.recurrence.changes) == 2
     back = decode(json.loads(json.dumps(encode(event))))
