@@ -60,10 +60,14 @@ def _quote_hint(lines: list[str], line: int) -> str:
     if found is None:
         return ""
     key, value = found.groups()
-    quoted = value[:EXCERPT].replace("\\", "\\\\").replace('"', '\\"')
-    more = "..." if len(value) > EXCERPT else ""  # never echo a whole long line (excerpt)
+    cut = value[:EXCERPT] + ("..." if len(value) > EXCERPT else "")  # never a whole long line
     return (f". Check: a value that starts with '{value[0]}' is read as YAML syntax; if it is "
-            f'text, quote it whole: {key}: "{quoted}{more}"')
+            f"text, quote it whole: {key}: {_double_quoted(cut)}")
+
+
+def _double_quoted(text: str) -> str:
+    """`text` as a YAML double-quoted scalar, for a fix a person copies into the file."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def excerpt(value: Any, limit: int = EXCERPT) -> str:
@@ -263,10 +267,9 @@ def _warn_lost_tails(path: Path, lost: list[tuple[int, str, str]]) -> None:
     from pipeline.errors import display_path
 
     for line, kept, dropped in lost:
-        whole = f"{kept} {dropped}".replace('"', '\\"')
         click.echo(f"{display_path(path)}:{line}: warning: the value is only {kept!r}: YAML "
                    f"reads ' {dropped.split()[0]}...' as a comment. If it belongs to the "
-                   f"value, quote it: \"{whole}\"", err=True)
+                   f"value, quote it: {_double_quoted(f'{kept} {dropped}')}", err=True)
 
 
 def read_bytes(path: Path, what: str, follow_symlinks: bool = False) -> bytes:

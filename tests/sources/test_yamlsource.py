@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import yaml
 from hypothesis import given, settings
@@ -210,6 +212,20 @@ def test_a_value_cut_at_space_hash_is_warned_with_the_fix(in_tmp, write_yaml) ->
     assert result.stderr.splitlines() == [
         "events/lisbon.yaml:1: warning: the value is only 'Lisbon Python': YAML reads ' #41:...' "
         "as a comment. If it belongs to the value, quote it: \"Lisbon Python #41: Typing\""]
+
+
+@pytest.mark.parametrize("value", ['C:\\Users\\Ada #1', 'say "hi" #now', "[WIP] Meetup {2}"])
+def test_every_quoted_fix_reads_back_as_the_value_meant(write_yaml, capsys, value) -> None:
+    """Bug: the ' #' warning escaped only '"', so a fix with a backslash was not YAML."""
+    line = f"title: {value}\n"
+    try:  # the quoting hint of a syntax error, or the ' #' warning of a value cut short
+        read_mapping(write_yaml("a.yaml", line), "event")
+        message = capsys.readouterr().err
+    except YamlProblem as error:
+        message = error.message
+    fix = re.search(r'(?:quote it|quote it whole): (?:title: )?(".*")$', message.strip())
+    assert fix, message
+    assert yaml.safe_load(f"title: {fix.group(1)}") == {"title": value}
 
 
 @pytest.mark.parametrize("text", [
